@@ -1,0 +1,6 @@
+mod curriculum;
+mod outcome;
+
+fn main() {
+    println!("kernlings: under construction");
+}
