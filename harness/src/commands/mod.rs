@@ -1,0 +1,174 @@
+//! One module per command; this one finds the course, loads it, and grades one attempt the
+//! way every command does.
+
+mod check_solutions;
+pub mod hint;
+pub mod list;
+mod reset;
+pub mod show;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use chrono::{Local, Utc};
+
+use crate::cli::{Cli, Command, Global};
+use crate::curriculum::{self, Curriculum, Exercise};
+use crate::grade::{self, GradeRequest};
+use crate::outcome::Outcome;
+use crate::state::State;
+
+/// What every command works with.
+pub struct Course {
+    pub root: PathBuf,
+    pub curriculum: Curriculum,
+    pub global: Global,
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::BuildGraders { dir } = cli.command.as_ref().unwrap_or(&Command::Watch) {
+        let course = Course::open(&cli.global)?;
+        grade::build_graders(&course.root, &course.curriculum, dir)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let course = Course::open(&cli.global)?;
+    reset::save_originals(&course)?;
+    match cli.command.unwrap_or(Command::Watch) {
+        Command::Watch => crate::watch::run(&course),
+        Command::Verify { json, prebuilt } => verify::run(&course, json, prebuilt.prebuilt),
+        Command::Run { name, prebuilt } => run_one(&course, &name, prebuilt.prebuilt),
+        Command::Hint { name, all } => hint::run(&course, name.as_deref(), all),
+        Command::List => list::run(&course),
+        Command::Reset { name } => reset::run(&course, &name),
+        Command::Report => crate::report::write(&course),
+        Command::CheckSolutions {
+            json,
+            module,
+            exercise,
+            prebuilt,
+        } => check_solutions::run(
+            &course,
+            check_solutions::Filter { module, exercise },
+            json,
+            prebuilt.prebuilt,
+        ),
+        Command::BuildGraders { .. } => unreachable!("handled above"),
+    }
+}
+
+impl Course {
+    pub fn open(global: &Global) -> anyhow::Result<Course> {
+        let root = match &global.root {
+            Some(root) => root.clone(),
+            None => {
+                find_root(&std::env::current_dir().context("cannot read the current directory")?)?
+            }
+        };
+        if !(global.timeout > 0.0 && global.timeout.is_finite()) {
+            bail!(
+                "--timeout must be a positive number of seconds, not {}",
+                global.timeout
+            );
+        }
+        let curriculum = Curriculum::load(&root, &grade::checks::is_known)?;
+        Ok(Course {
+            root,
+            curriculum,
+            global: global.clone(),
+        })
+    }
+
+    pub fn exercise(&self, name: &str) -> anyhow::Result<&Exercise> {
+        match self.curriculum.exercise(name) {
+            Some(ex) => Ok(ex),
+            None => bail!("no exercise named `{name}`; `kernlings list` shows them all"),
+        }
+    }
+
+    /// The learner's file, as a path relative to the course (for messages).
+    pub fn display_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    pub fn request(
+        &self,
+        ex: &Exercise,
+        source: PathBuf,
+        prebuilt: Option<PathBuf>,
+    ) -> GradeRequest {
+        GradeRequest {
+            root: self.root.clone(),
+            exercise: ex.clone(),
+            source,
+            seed: self.global.seed,
+            speed: !self.global.no_speed,
+            backend: self.global.backend,
+            timeout: Duration::from_secs_f64(self.global.timeout),
+            prebuilt,
+        }
+    }
+
+    /// Grades the learner's copy of `ex` and records the attempt in the progress state.
+    /// A missing file is not graded: the learner is told how to restore it.
+    pub fn attempt(&self, ex: &Exercise, prebuilt: Option<PathBuf>) -> anyhow::Result<Attempt> {
+        let path = curriculum::exercise_path(&self.root, ex);
+        if !path.exists() {
+            return Ok(Attempt::Missing(path));
+        }
+        let outcome = grade::grade(&self.request(ex, path, prebuilt))
+            .with_context(|| format!("grading `{}`", ex.name))?;
+        let now = Utc::now();
+        let day = now.with_timezone(&Local).date_naive();
+        State::update(&self.root, |s| {
+            s.record(&outcome, show::one_line(&outcome), now, day)
+        })?;
+        Ok(Attempt::Graded(Box::new(outcome)))
+    }
+}
+
+pub enum Attempt {
+    Graded(Box<Outcome>),
+    Missing(PathBuf),
+}
+
+impl Attempt {
+    pub fn passed(&self) -> bool {
+        matches!(self, Attempt::Graded(o) if o.passed())
+    }
+}
+
+/// `kernlings run NAME`: grade one exercise, exit 0 when it passes.
+fn run_one(course: &Course, name: &str, prebuilt: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let ex = course.exercise(name)?;
+    let attempt = course.attempt(ex, prebuilt)?;
+    print!("{}", show::attempt(course, ex, &attempt));
+    Ok(exit(attempt.passed()))
+}
+
+pub fn exit(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The nearest directory upward from `start` holding curriculum.toml.
+fn find_root(start: &Path) -> anyhow::Result<PathBuf> {
+    for dir in start.ancestors() {
+        if dir.join(curriculum::FILE_NAME).is_file() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    bail!(
+        "no {} here or in any parent of {}: run kernlings inside the course, or pass --root DIR",
+        curriculum::FILE_NAME,
+        start.display()
+    )
+}
