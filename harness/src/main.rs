@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     // The grading child: spawned by `grade::grade`, never typed by a learner.
     let mut args = std::env::args();
     if args.nth(1).as_deref() == Some("__grade") {
-        grade::child_main(args.next().unwrap_or_default());
+        grade::child_main(&args.next().unwrap_or_default());
     }
     let cli = cli::Cli::parse();
     match commands::dispatch(cli) {

@@ -53,12 +53,12 @@ pub fn render(curriculum: &Curriculum, state: &State) -> String {
                 .last
                 .map(|l| format!("{} attempt(s), last: {}", entry.attempts, l.summary))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
+            let line = format!(
                 " {marker} {:width$}  {status}  {}",
                 ex.name,
                 show::dim(&last)
             );
+            let _ = writeln!(out, "{}", line.trim_end());
         }
     }
     let done = state.done_count(curriculum);

@@ -31,7 +31,16 @@ pub struct Course {
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::BuildGraders { dir } = cli.command.as_ref().unwrap_or(&Command::Watch) {
         let course = Course::open(&cli.global)?;
-        grade::build_graders(&course.root, &course.curriculum, dir)?;
+        let built = grade::build_graders(&course.root, &course.curriculum, dir)?;
+        for path in &built {
+            println!("built {}", path.display());
+        }
+        println!(
+            "{} grader(s) in {}; grade with them using --prebuilt {}",
+            built.len(),
+            dir.display(),
+            dir.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let course = Course::open(&cli.global)?;
@@ -73,7 +82,7 @@ impl Course {
                 global.timeout
             );
         }
-        let curriculum = Curriculum::load(&root, &grade::checks::is_known)?;
+        let curriculum = Curriculum::load(&root, &|name| grade::checks::find(name).is_some())?;
         Ok(Course {
             root,
             curriculum,
