@@ -96,13 +96,12 @@ pub struct SpeedBar {
 pub const FILE_NAME: &str = "curriculum.toml";
 
 impl Curriculum {
-    /// Reads and validates `root/curriculum.toml`. `known_check` says whether the grader has a
-    /// check of that name. Every problem found is reported at once, each with its line.
-    pub fn load(root: &Path, known_check: &dyn Fn(&str) -> bool) -> anyhow::Result<Curriculum> {
+    /// Reads and validates `root/curriculum.toml`. `checks` are the names the grader knows. Every problem found is reported at once, each with its line.
+    pub fn load(root: &Path, checks: &[&str]) -> anyhow::Result<Curriculum> {
         let path = root.join(FILE_NAME);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        Curriculum::parse(&text, &path, root, known_check)
+        Curriculum::parse(&text, &path, root, checks)
     }
 
     /// `path` only names the manifest in messages; files are looked up under `root`.
@@ -110,7 +109,7 @@ impl Curriculum {
         text: &str,
         path: &Path,
         root: &Path,
-        known_check: &dyn Fn(&str) -> bool,
+        checks: &[&str],
     ) -> anyhow::Result<Curriculum> {
         let curriculum: Curriculum = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(1, |s| line_of(text, s.start));
@@ -126,7 +125,7 @@ impl Curriculum {
         })?;
         let spans: Spans =
             toml::from_str(text).context("re-reading curriculum for line numbers")?;
-        let problems = curriculum.problems(&spans, text, root, known_check);
+        let problems = curriculum.problems(&spans, text, root, checks);
         if problems.is_empty() {
             return Ok(curriculum);
         }
@@ -151,13 +150,7 @@ impl Curriculum {
         self.modules.iter().find(|m| m.id == id)
     }
 
-    fn problems(
-        &self,
-        spans: &Spans,
-        text: &str,
-        root: &Path,
-        known_check: &dyn Fn(&str) -> bool,
-    ) -> Vec<Problem> {
+    fn problems(&self, spans: &Spans, text: &str, root: &Path, checks: &[&str]) -> Vec<Problem> {
         let mut out = Vec::new();
         if self.format != FORMAT_VERSION {
             out.push(Problem {
@@ -216,12 +209,13 @@ impl Curriculum {
                     format!("{who}: field `hints`: give at least one hint, and no empty ones"),
                 ));
             }
-            if !known_check(&ex.check) {
+            if !checks.contains(&ex.check.as_str()) {
                 out.push(Problem::new(
                     at("check"),
                     format!(
-                        "{who}: field `check`: no check named `{}` in the grader",
-                        ex.check
+                        "{who}: field `check`: no check named `{}` in the grader (checks: {})",
+                        ex.check,
+                        checks.join(", ")
                     ),
                 ));
             }
@@ -356,9 +350,7 @@ check = "fixture"
 
     fn parse(text: &str) -> anyhow::Result<Curriculum> {
         let dir = tree();
-        Curriculum::parse(text, Path::new("curriculum.toml"), dir.path(), &|c| {
-            c == "fixture"
-        })
+        Curriculum::parse(text, Path::new("curriculum.toml"), dir.path(), &["fixture"])
     }
 
     fn error(text: &str) -> String {
