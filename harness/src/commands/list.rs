@@ -49,15 +49,11 @@ pub fn render(curriculum: &Curriculum, state: &State) -> String {
             } else {
                 show::yellow("pending")
             };
-            let last = entry
-                .last
-                .map(|l| format!("{} attempt(s), last: {}", entry.attempts, l.summary))
-                .unwrap_or_default();
-            let line = format!(
-                " {marker} {:width$}  {status}  {}",
-                ex.name,
-                show::dim(&last)
-            );
+            let mut line = format!(" {marker} {:width$}  {status}", ex.name);
+            if let Some(last) = entry.last {
+                let words = format!("{} attempt(s), last: {}", entry.attempts, last.summary);
+                let _ = write!(line, "  {}", show::dim(&words));
+            }
             let _ = writeln!(out, "{}", line.trim_end());
         }
     }

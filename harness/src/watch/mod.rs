@@ -69,6 +69,9 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
     let Some(current) = state.current(&course.curriculum) else {
         anyhow::bail!("the curriculum has no exercises yet");
     };
+    // `list`, `hint` and the next start show where watch is, even once it has passed.
+    let name = current.name.clone();
+    State::update(&course.root, |s| s.current = Some(name))?;
     let (tx, rx) = mpsc::channel();
     let exercises_dir = course.root.join("exercises");
     let exercises_dir = exercises_dir.canonicalize().unwrap_or(exercises_dir);
@@ -130,6 +133,7 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
 impl App<'_> {
     fn grade(&mut self, screen: &mut input::Screen) {
         self.showing_list = false;
+        self.note.clear();
         screen.show(&format!(
             "{}\n{}\n",
             self.header(),
@@ -254,13 +258,16 @@ impl App<'_> {
                 let _ = writeln!(text, "\n{}", show::yellow(note));
             }
         }
-        let total = self.course.curriculum.exercises.len();
-        let done = state.done_count(&self.course.curriculum);
-        let _ = writeln!(
-            text,
-            "\nprogress {} {done}/{total} done",
-            show::bar(done, total, 30)
-        );
+        // The list ends with its own progress bar.
+        if !self.showing_list {
+            let total = self.course.curriculum.exercises.len();
+            let done = state.done_count(&self.course.curriculum);
+            let _ = writeln!(
+                text,
+                "\nprogress {} {done}/{total} done",
+                show::bar(done, total, 30)
+            );
+        }
         text.push_str(&show::dim("n next · h hint · l list · r re-run · q quit"));
         text.push('\n');
         screen.show(&text);
