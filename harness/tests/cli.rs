@@ -534,3 +534,35 @@ fn watch_survives_a_crash_and_a_hang() {
     assert!(child.wait().unwrap().success());
     assert_eq!(course.state()["exercises"]["first"]["attempts"], 4);
 }
+
+#[test]
+fn watch_falls_back_to_manual_runs_when_it_cannot_watch() {
+    let course = Course::new();
+    course.run(&["list"]).expect(0, &[]);
+    // Nothing to watch: the learner's tree is gone. `r` still grades; `reset` brings it back.
+    std::fs::remove_dir_all(course.path("exercises")).unwrap();
+    let mut cmd = course.cmd(&[]);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let out = Stream::new(child.stdout.take().unwrap());
+    out.wait_for("File watching is unavailable", 1);
+    out.wait_for("press r to re-run after saving", 1);
+    out.wait_for("exercises/01/first.cu is missing", 1);
+    course.run(&["reset", "first"]).expect(0, &[]);
+    course.write("exercises/01/first.cu", PASS);
+    writeln!(stdin, "r").unwrap();
+    out.wait_for("✓ first passed", 1);
+    writeln!(stdin, "q").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn build_graders_with_no_rust_exercises_builds_nothing() {
+    let course = Course::new();
+    let dir = course.path("graders");
+    course
+        .run(&["build-graders", dir.to_str().unwrap()])
+        .expect(0, &["0 grader(s) in"]);
+    assert!(dir.is_dir());
+}

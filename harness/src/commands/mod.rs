@@ -29,14 +29,14 @@ pub struct Course {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::BuildGraders { dir } = cli.command.as_ref().unwrap_or(&Command::Watch) {
+    if let Some(Command::BuildGraders { dir }) = &cli.command {
         let course = Course::open(&cli.global)?;
         let built = grade::build_graders(&course.root, &course.curriculum, dir)?;
-        for path in &built {
-            println!("built {}", path.display());
+        for source in &built {
+            println!("built the grader for {}", course.display_path(source));
         }
         println!(
-            "{} grader(s) in {}; grade with them using --prebuilt {}",
+            "{} grader(s) in {}: grade with them using `--prebuilt {}`.",
             built.len(),
             dir.display(),
             dir.display()
