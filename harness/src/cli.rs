@@ -6,9 +6,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::toolchain::BackendChoice;
 
-/// The watchdog's default: long enough for a real kernel on the CPU backend, short enough that
-/// an endless loop does not feel like a frozen terminal.
-pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+/// The watchdog's defaults: long enough for a real kernel, short enough that an endless loop
+/// does not feel like a frozen terminal. The CPU backend interprets PTX, so it gets longer.
+pub const GPU_TIMEOUT_SECS: f64 = 10.0;
+pub const CPU_TIMEOUT_SECS: f64 = 30.0;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,9 +37,10 @@ pub struct Global {
     /// Where kernels run: a real GPU, the CPU driver (PTX interpreter), or whichever is available.
     #[arg(long, global = true, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
-    /// Seconds before a grading run that has not finished is killed (an endless loop, say).
-    #[arg(long, global = true, value_name = "SECS", default_value_t = DEFAULT_TIMEOUT_SECS)]
-    pub timeout: f64,
+    /// Seconds before a grading run that has not finished is killed (an endless loop, say)
+    /// [default: 10 on a GPU, 30 on the CPU backend]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<f64>,
     /// The course directory (holding curriculum.toml); found upward from the current one by default.
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,

@@ -15,11 +15,12 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use chrono::{Local, Utc};
 
-use crate::cli::{Cli, Command, Global};
+use crate::cli::{Cli, Command, Global, CPU_TIMEOUT_SECS, GPU_TIMEOUT_SECS};
 use crate::curriculum::{self, Curriculum, Exercise};
 use crate::grade::{self, GradeRequest};
 use crate::outcome::Outcome;
 use crate::state::State;
+use crate::toolchain::{self, BackendChoice};
 
 /// What every command works with.
 pub struct Course {
@@ -76,11 +77,8 @@ impl Course {
                 find_root(&std::env::current_dir().context("cannot read the current directory")?)?
             }
         };
-        if !(global.timeout > 0.0 && global.timeout.is_finite()) {
-            bail!(
-                "--timeout must be a positive number of seconds, not {}",
-                global.timeout
-            );
+        if let Some(t) = global.timeout.filter(|t| !(*t > 0.0 && t.is_finite())) {
+            bail!("--timeout must be a positive number of seconds, not {t}");
         }
         let curriculum = Curriculum::load(&root, &grade::checks::names().collect::<Vec<_>>())?;
         Ok(Course {
@@ -118,9 +116,25 @@ impl Course {
             seed: self.global.seed,
             speed: !self.global.no_speed,
             backend: self.global.backend,
-            timeout: Duration::from_secs_f64(self.global.timeout),
+            timeout: Duration::from_secs_f64(self.timeout()),
             prebuilt,
         }
+    }
+
+    /// `--timeout`, or the default for the backend grading will use.
+    fn timeout(&self) -> f64 {
+        self.global.timeout.unwrap_or_else(|| {
+            let gpu = match self.global.backend {
+                BackendChoice::Gpu => true,
+                BackendChoice::Cpu => false,
+                BackendChoice::Auto => toolchain::real_gpu().is_some(),
+            };
+            if gpu {
+                GPU_TIMEOUT_SECS
+            } else {
+                CPU_TIMEOUT_SECS
+            }
+        })
     }
 
     /// Grades the learner's copy of `ex` and records the attempt in the progress state.
