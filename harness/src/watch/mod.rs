@@ -134,11 +134,21 @@ impl App<'_> {
     fn grade(&mut self, screen: &mut input::Screen) {
         self.showing_list = false;
         self.note.clear();
-        screen.show(&format!(
-            "{}\n{}\n",
-            self.header(),
+        let mut text = format!("{}\n", self.header());
+        let state = State::load(&self.course.root).unwrap_or_else(|_| State::fresh());
+        if let Some(last) = state.exercise(&self.current.name).last {
+            let when = last
+                .at
+                .with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M");
+            let _ = writeln!(text, "last result ({when}): {}", last.summary);
+        }
+        let _ = writeln!(
+            text,
+            "{}",
             show::dim(&format!("grading {}…", self.current.name))
-        ));
+        );
+        screen.show(&text);
         self.result = match self.course.attempt(self.current, None) {
             Ok(attempt @ Attempt::Graded(_)) => {
                 let mut text = show::attempt(self.course, self.current, &attempt);
