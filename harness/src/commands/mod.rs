@@ -30,20 +30,6 @@ pub struct Course {
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Some(Command::BuildGraders { dir }) = &cli.command {
-        let course = Course::open(&cli.global)?;
-        let built = grade::build_graders(&course.root, &course.curriculum, dir)?;
-        for source in &built {
-            println!("built the grader for {}", course.display_path(source));
-        }
-        println!(
-            "{} grader(s) in {}: grade with them using `--prebuilt {}`.",
-            built.len(),
-            dir.display(),
-            dir.display()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
     let course = Course::open(&cli.global)?;
     reset::save_originals(&course)?;
     match cli.command.unwrap_or(Command::Watch) {
@@ -65,14 +51,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             prebuilt.prebuilt,
         ),
-        Command::BuildGraders { .. } => unreachable!("handled above"),
+        Command::BuildGraders { dir } => build_graders(&course, &dir),
     }
 }
 
 impl Course {
     pub fn open(global: &Global) -> anyhow::Result<Course> {
         let root = match &global.root {
-            Some(root) => root.clone(),
+            // Absolute, so messages, the file watcher and the grading child agree on paths.
+            Some(root) => root
+                .canonicalize()
+                .with_context(|| format!("--root {}", root.display()))?,
             None => {
                 find_root(&std::env::current_dir().context("cannot read the current directory")?)?
             }
@@ -172,6 +161,21 @@ fn run_one(course: &Course, name: &str, prebuilt: Option<PathBuf>) -> anyhow::Re
     let attempt = course.attempt(ex, prebuilt)?;
     print!("{}", show::attempt(course, ex, &attempt));
     Ok(exit(attempt.passed()))
+}
+
+/// `kernlings build-graders DIR`: the `.rs` exercises' graders, for `--prebuilt DIR`.
+fn build_graders(course: &Course, dir: &Path) -> anyhow::Result<ExitCode> {
+    let built = grade::build_graders(&course.root, &course.curriculum, dir)?;
+    for source in &built {
+        println!("built the grader for {}", course.display_path(source));
+    }
+    println!(
+        "{} grader(s) in {}: grade with them using `--prebuilt {}`.",
+        built.len(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn exit(passed: bool) -> ExitCode {
