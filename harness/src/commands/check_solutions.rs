@@ -243,14 +243,15 @@ fn jobs<'a>(course: &Course, selected: &[&'a Exercise], lint: &mut Vec<String>) 
 fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
     let mut request = course.request(job.ex, job.source.clone(), prebuilt);
     // Timing is what proves a solution; a stub or wrong kernel only has to fail.
-    request.speed &= matches!(job.expect, Expect::Pass);
+    let solution = matches!(job.expect, Expect::Pass);
+    request.speed &= solution;
     let mut row = Row {
         exercise: job.ex.name.clone(),
         what: job.what.clone(),
         ok: false,
         verdict: String::new(),
         ratio: None,
-        bar: None,
+        bar: job.ex.speed.as_ref().filter(|_| solution).map(|s| s.bar),
         device: None,
         outcome: None,
     };
@@ -262,11 +263,9 @@ fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
         }
     };
     row.ratio = outcome.speed.as_ref().map(|s| s.ratio);
-    row.bar = outcome
-        .speed
-        .as_ref()
-        .map(|s| s.bar)
-        .or(job.ex.speed.as_ref().map(|s| s.bar));
+    if let Some(speed) = &outcome.speed {
+        row.bar = Some(speed.bar);
+    }
     row.device = Some(outcome.backend.device.clone());
     let text = failure_text(&outcome.correctness);
     (row.ok, row.verdict) = match (&job.expect, outcome.passed()) {
@@ -365,15 +364,24 @@ fn table(rows: &[Row]) -> String {
         let text = line(cell);
         out.push_str(&if row.ok { text } else { show::red(&text) });
     }
+    // One line per distinct problem: a missing backend should not print the same line 30 times.
+    let mut problems: Vec<(&str, Vec<String>)> = Vec::new();
     for row in rows.iter().filter(|r| !r.ok) {
-        let _ = writeln!(
-            out,
-            "{} {} ({}): {}",
-            show::red("✗"),
-            row.exercise,
-            row.what,
-            row.verdict
-        );
+        let who = format!("{} ({})", row.exercise, row.what);
+        match problems
+            .iter_mut()
+            .find(|(verdict, _)| *verdict == row.verdict)
+        {
+            Some((_, list)) => list.push(who),
+            None => problems.push((&row.verdict, vec![who])),
+        }
+    }
+    for (verdict, who) in problems {
+        let shown = match who.len() {
+            1..=3 => who.join(", "),
+            n => format!("{} and {} more", who[..2].join(", "), n - 2),
+        };
+        let _ = writeln!(out, "{} {shown}: {verdict}", show::red("✗"));
     }
     out
 }
