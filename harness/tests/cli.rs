@@ -568,3 +568,39 @@ fn build_graders_with_no_rust_exercises_builds_nothing() {
         .expect(0, &["0 grader(s) in"]);
     assert!(dir.is_dir());
 }
+
+#[test]
+fn reset_falls_back_to_git_when_no_original_was_kept() {
+    let course = Course::new();
+    let stub = course.read("exercises/01/first.cu");
+    // The course lives in a subdirectory of the repository, as kernlings does in a fork.
+    let repo = course.root();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-C"])
+            .arg(repo)
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "course"]);
+    course.write(
+        "exercises/01/first.cu",
+        "// edited before kernlings ever ran\n",
+    );
+    std::fs::remove_dir_all(course.path(".kernlings")).ok();
+    let mut cmd = course.cmd(&["reset", "first"]);
+    cmd.current_dir(course.path("exercises"));
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(course.read("exercises/01/first.cu"), stub);
+}

@@ -1,7 +1,8 @@
 //! `kernlings reset NAME`: put the original stub back, keeping the learner's version.
 //!
-//! The original comes from `.kernlings/originals/`, copied the first time kernlings sees each
-//! exercise, or else from git's `HEAD`. The learner's version goes to `.kernlings/backups/`.
+//! The originals are kept in `.kernlings/originals/` the first time kernlings runs: git's
+//! `HEAD` version where the course is a clone (a learner may edit before that first run),
+//! else the file as found. The learner's version goes to `.kernlings/backups/`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,16 +18,19 @@ fn originals(root: &Path) -> PathBuf {
     root.join(".kernlings").join("originals")
 }
 
-/// Copies each exercise file not yet saved, so `reset` works even outside git.
+/// Keeps an original of each exercise not yet kept, so `reset` works later, in git or not.
 pub fn save_originals(course: &Course) -> anyhow::Result<()> {
     for ex in &course.curriculum.exercises {
         let saved = originals(&course.root).join(&ex.file);
-        let path = curriculum::exercise_path(&course.root, ex);
-        if saved.exists() || !path.exists() {
+        if saved.exists() {
             continue;
         }
+        let path = curriculum::exercise_path(&course.root, ex);
+        let Some(bytes) = git_head(course, ex).or_else(|| fs::read(&path).ok()) else {
+            continue;
+        };
         fs::create_dir_all(saved.parent().expect("a file has a parent"))?;
-        fs::copy(&path, &saved)
+        fs::write(&saved, bytes)
             .with_context(|| format!("cannot save the original of {}", path.display()))?;
     }
     Ok(())
@@ -71,18 +75,25 @@ fn original(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<u8>> {
     if let Ok(bytes) = fs::read(&saved) {
         return Ok(bytes);
     }
-    // `./` makes the path relative to the course directory, wherever the git top level is.
-    let spec = format!("HEAD:./exercises/{}", ex.file);
-    let git = Command::new("git")
-        .arg("-C")
-        .arg(&course.root)
-        .args(["show", &spec])
-        .output();
-    match git {
-        Ok(out) if out.status.success() => Ok(out.stdout),
-        _ => bail!(
-            "no original of exercises/{} to restore: none saved in .kernlings/originals/ and git has none",
+    match git_head(course, ex) {
+        Some(bytes) => Ok(bytes),
+        None => bail!(
+            "no original of exercises/{} to restore: none kept in .kernlings/originals/ and git has none",
             ex.file
         ),
     }
+}
+
+/// The exercise as committed in git's `HEAD`, if the course is in a repository that has it.
+fn git_head(course: &Course, ex: &Exercise) -> Option<Vec<u8>> {
+    // `./` makes the path relative to the course directory, wherever the git top level is.
+    let spec = format!("HEAD:./exercises/{}", ex.file);
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(&course.root)
+        .args(["show", &spec])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout)
 }
