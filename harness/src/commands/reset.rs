@@ -47,7 +47,7 @@ pub fn run(course: &Course, name: &str) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(current) = current {
-        let stamp = Local::now().format("%Y%m%d-%H%M%S");
+        let stamp = Local::now().format("%Y%m%d-%H%M%S-%3f");
         let backup = course
             .root
             .join(".kernlings")
