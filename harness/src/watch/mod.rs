@@ -253,6 +253,7 @@ impl App<'_> {
         let state = State::load(&self.course.root).unwrap_or_else(|_| State::fresh());
         if self.showing_list {
             text.push_str(&list::render(&self.course.curriculum, &state));
+            text.push_str(&show::dim("(press l again for the exercise)\n"));
         } else {
             text.push_str(&self.result);
             if self.hints_shown > 0 {
