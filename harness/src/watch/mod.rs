@@ -116,7 +116,11 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
                     saved_at = Some(Instant::now());
                 }
             }
-            Event::InputClosed | Event::Key(Key::Quit) => break,
+            Event::Key(Key::Quit) => break,
+            Event::InputClosed => {
+                println!("No more input on stdin: leaving watch.");
+                break;
+            }
             Event::Key(key) => app.key(key, &mut screen)?,
         }
     }
