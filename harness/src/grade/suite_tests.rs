@@ -4,7 +4,8 @@
 //! the test executable (`cargo build` first); without them it says so and passes.
 //!
 //! `KERNLINGS_ROOT` points at a repository copy (default: this one), `KERNLINGS_PREBUILT` at
-//! prebuilt Rust graders, `KERNLINGS_TEST_SPEED=1` also measures speed on a GPU.
+//! prebuilt Rust graders, `KERNLINGS_TEST_SPEED=1` also measures speed on a GPU, and
+//! `KERNLINGS_TEST_LOG=<file>` receives every attempt's full message.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,8 +40,10 @@ fn backend_ready() -> bool {
     true
 }
 
-fn attempt(ex: &Exercise, source: &Path, speed: bool, timeout: u64) -> anyhow::Result<Outcome> {
-    grade(&GradeRequest {
+/// Grade one file; prints its row (and logs its message) under `label`.
+fn attempt(ex: &Exercise, label: &str, source: &Path, speed: bool, timeout: u64) -> Outcome {
+    let start = std::time::Instant::now();
+    let outcome = grade(&GradeRequest {
         root: root(),
         exercise: ex.clone(),
         source: source.to_path_buf(),
@@ -50,6 +53,28 @@ fn attempt(ex: &Exercise, source: &Path, speed: bool, timeout: u64) -> anyhow::R
         timeout: Duration::from_secs(timeout),
         prebuilt: std::env::var_os("KERNLINGS_PREBUILT").map(PathBuf::from),
     })
+    .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{:<14} {label:<22} {secs:>5.1} s  {}",
+        ex.name,
+        first_line_summary(&outcome)
+    );
+    if let Some(log) = std::env::var_os("KERNLINGS_TEST_LOG") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let _ = writeln!(
+            f,
+            "=== {} {label} ({secs:.1} s)\n{}\n",
+            ex.name,
+            message(&outcome)
+        );
+    }
+    outcome
 }
 
 fn message(o: &Outcome) -> String {
@@ -91,8 +116,7 @@ fn module_01_solutions_pass_and_stubs_and_known_wrong_fail() {
     let mut problems = Vec::new();
     for ex in curriculum.exercises.iter().filter(|e| e.module == MODULE) {
         let solution = root.join("solutions").join(&ex.file);
-        let o = attempt(ex, &solution, speed, 60).unwrap();
-        println!("{:<14} solution       {}", ex.name, first_line_summary(&o));
+        let o = attempt(ex, "solution", &solution, speed, 60);
         if !o.passed() {
             problems.push(format!(
                 "{}: the solution must pass:\n{}",
@@ -101,8 +125,7 @@ fn module_01_solutions_pass_and_stubs_and_known_wrong_fail() {
             ));
         }
         let stub = root.join("exercises").join(&ex.file);
-        let o = attempt(ex, &stub, false, 20).unwrap();
-        println!("{:<14} stub           {}", ex.name, first_line_summary(&o));
+        let o = attempt(ex, "stub", &stub, false, 20);
         if o.correctness.passed() {
             problems.push(format!("{}: the untouched stub must fail", ex.name));
         }
@@ -122,9 +145,8 @@ fn module_01_solutions_pass_and_stubs_and_known_wrong_fail() {
                         file.display()
                     )
                 });
-            let o = attempt(ex, &file, false, 10).unwrap();
             let case = file.file_stem().unwrap().to_string_lossy();
-            println!("{:<14} {case:<14} {}", ex.name, first_line_summary(&o));
+            let o = attempt(ex, &case, &file, false, 10);
             let msg = message(&o);
             if o.correctness.passed() || !msg.contains(expect.trim()) {
                 problems.push(format!(
