@@ -7,3 +7,5 @@
 pub mod exec;
 pub mod ptx;
 pub mod report;
+pub mod api;
+pub mod driver;

@@ -543,7 +543,7 @@ impl<'a> BlockRunner<'a> {
             Op::BarWarpSync => w.wep += 1,
             Op::Nop => {}
             Op::Trap => {}
-            Op::Ldmatrix | Op::Mma => return Err(self.unsupported(ins)),
+            Op::Ldmatrix | Op::Mma | Op::Unsupported => return Err(self.unsupported(ins)),
             _ => {
                 let n = ins.src.len();
                 lanes!(exec, l, {

@@ -220,6 +220,8 @@ pub enum Op {
     CpAsync,
     Ldmatrix,
     Mma,
+    /// Something the interpreter does not execute; reaching it fails the launch.
+    Unsupported,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -275,10 +275,11 @@ fn parse_function(
             [] => continue,
             _ => {}
         }
-        let Tok::Word(first) = &toks[0] else {
-            continue;
+        let first = match &toks[0] {
+            Tok::Word(w) => w.as_str(),
+            _ => "",
         };
-        match first.as_str() {
+        match first {
             ".reg" => p.declare_regs(toks)?,
             ".loc" => p.set_loc(toks),
             ".shared" => {
@@ -502,8 +503,19 @@ impl FnParser<'_> {
             return Err(format!("cannot read instruction `{text}`"));
         };
         let operands = split_operands(&toks[j + 1..]);
-        let mut ins =
-            decode_opcode(opcode).map_err(|e| format!("{e} (line {}: `{text}`)", self.line))?;
+        // An instruction the interpreter lacks fails when a thread reaches it, naming it and
+        // the line, rather than refusing the whole module.
+        let mut ins = match decode_opcode(opcode) {
+            Ok(ins) => ins,
+            Err(_) => {
+                let mut ins = blank(Op::Unsupported);
+                ins.guard = guard;
+                ins.line = self.line;
+                ins.text = text;
+                self.instrs.push(ins);
+                return Ok(());
+            }
+        };
         ins.guard = guard;
         ins.line = self.line;
         ins.text = text.clone();
