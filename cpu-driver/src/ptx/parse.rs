@@ -239,10 +239,6 @@ fn parse_function(
         });
         smem += size;
     }
-    // Every extern array aliases the dynamic shared memory, placed after the statics below.
-    for (n, _) in &shared.externs {
-        p.syms.insert(n.clone(), Sym::Shared(DYN_MARK));
-    }
     let mut local = 0usize;
     // A declaration without a body (`.extern .func`) ends at its own statement.
     if stmts.get(start + 1).map(|s| s.toks.as_slice()) != Some(&[Tok::Punct('{')]) {
@@ -251,6 +247,7 @@ fn parse_function(
     let mut depth = 0;
     let mut i = start + 1;
     let mut body_shared: Vec<(String, usize, usize)> = Vec::new();
+    let mut dyn_smem_offset = None;
     while i < stmts.len() {
         let toks = &stmts[i].toks;
         i += 1;
@@ -297,44 +294,19 @@ fn parse_function(
                 return Err(format!("unsupported directive `{w}` in `{name}`"))
             }
             _ => {
-                // Shared variables declared in the body are placed before any instruction uses them.
-                for (n, size, align) in body_shared.drain(..) {
-                    smem = align_up(smem, align);
-                    p.syms.insert(n.clone(), Sym::Shared(smem as u64));
-                    shared_vars.push(SharedVar {
-                        name: demangle_local(&n),
-                        offset: smem as u64,
-                        size: size as u64,
-                    });
-                    smem += size;
+                // The body declares its shared arrays before its first instruction: lay them
+                // out then, and put the dynamic (extern) part after them.
+                if dyn_smem_offset.is_none() {
+                    dyn_smem_offset = Some(layout_shared(&mut p, &mut body_shared, &mut smem, &mut shared_vars, shared));
                 }
                 p.instruction(toks)?;
             }
         }
     }
-    for (n, size, align) in body_shared.drain(..) {
-        shared_vars.push(SharedVar {
-            name: demangle_local(&n),
-            offset: align_up(smem, align) as u64,
-            size: size as u64,
-        });
-        smem = align_up(smem, align) + size;
-    }
-    let dyn_align = shared
-        .externs
-        .iter()
-        .map(|e| e.1)
-        .max()
-        .unwrap_or(16)
-        .max(16);
-    let dyn_smem_offset = align_up(smem, dyn_align);
-    for (n, _) in &shared.externs {
-        shared_vars.push(SharedVar {
-            name: demangle_local(n),
-            offset: dyn_smem_offset as u64,
-            size: 0,
-        });
-    }
+    let dyn_smem_offset = match dyn_smem_offset {
+        Some(o) => o,
+        None => layout_shared(&mut p, &mut body_shared, &mut smem, &mut shared_vars, shared),
+    };
     let fixups = std::mem::take(&mut p.fixups);
     for (ii, oi, label) in fixups {
         let target = *p
@@ -344,12 +316,6 @@ fn parse_function(
         p.instrs[ii].src[oi] = Operand::Label(target);
     }
     let mut instrs = p.instrs;
-    // Extern shared arrays were resolved to offset 0 as placeholders; move them past the statics.
-    for ins in instrs.iter_mut() {
-        for o in ins.dst.iter_mut().chain(ins.src.iter_mut()) {
-            relocate_dyn(o, dyn_smem_offset as u64);
-        }
-    }
     let order_sensitive = instrs.iter().any(|i| {
         matches!(i.op, Op::Atom | Op::Red)
             && matches!(i.space, Space::Global | Space::Generic)
@@ -392,18 +358,28 @@ fn parse_function(
     ))
 }
 
-/// Extern shared arrays are parsed as `DYN_MARK`; `relocate_dyn` puts them at the dynamic offset.
-const DYN_MARK: u64 = 1 << 62;
-
-fn relocate_dyn(o: &mut Operand, dyn_off: u64) {
-    match o {
-        Operand::Imm(v) if *v & DYN_MARK != 0 && *v >> 63 == 0 => *v = (*v & !DYN_MARK) + dyn_off,
-        Operand::Addr(Base::Imm(v), _) if *v & DYN_MARK != 0 && *v >> 63 == 0 => {
-            *v = (*v & !DYN_MARK) + dyn_off
-        }
-        Operand::Vector(v) => v.iter_mut().for_each(|o| relocate_dyn(o, dyn_off)),
-        _ => {}
+/// Places the body's shared arrays after the module's, then the dynamic shared memory, which
+/// every `extern __shared__` array aliases. Returns the dynamic part's offset.
+fn layout_shared(
+    p: &mut FnParser,
+    body_shared: &mut Vec<(String, usize, usize)>,
+    smem: &mut usize,
+    shared_vars: &mut Vec<SharedVar>,
+    shared: &ModuleShared,
+) -> usize {
+    for (n, size, align) in body_shared.drain(..) {
+        *smem = align_up(*smem, align);
+        p.syms.insert(n.clone(), Sym::Shared(*smem as u64));
+        shared_vars.push(SharedVar { name: demangle_local(&n), offset: *smem as u64, size: size as u64 });
+        *smem += size;
     }
+    let dyn_align = shared.externs.iter().map(|e| e.1).max().unwrap_or(16).max(16);
+    let dyn_off = align_up(*smem, dyn_align);
+    for (n, _) in &shared.externs {
+        p.syms.insert(n.clone(), Sym::Shared(dyn_off as u64));
+        shared_vars.push(SharedVar { name: demangle_local(n), offset: dyn_off as u64, size: 0 });
+    }
+    dyn_off
 }
 
 /// `_ZZ6reduceE1s` (a `__shared__` array declared inside `reduce`) reads `s` in messages.
