@@ -819,3 +819,13 @@ pub unsafe extern "C" fn cuGetErrorString(e: CUresult, s: *mut *const c_char) ->
         None => INVALID_VALUE,
     }
 }
+
+/// NVRTC itself dlopens libcuda.so.1 and asks for the driver's private export tables; without
+/// this symbol it crashes. Saying "not found" makes it carry on as with no driver at all.
+#[no_mangle]
+pub unsafe extern "C" fn cuGetExportTable(table: *mut *const c_void, _id: *const c_void) -> CUresult {
+    if !table.is_null() {
+        *table = std::ptr::null();
+    }
+    NOT_FOUND
+}
