@@ -2,6 +2,7 @@
 //! barriers, each warp executing pre-decoded instructions for its active lanes at once.
 
 mod alu;
+mod fast;
 pub mod memory;
 pub mod num;
 mod shadow;
