@@ -2,11 +2,11 @@
 //! lowest program counter among a warp's running lanes, for all lanes that are there: lanes
 //! that branched ahead wait, so divergent paths reconverge where structured code joins.
 
-use super::{alu, fast};
 use super::memory::{window, LOCAL_WINDOW, PARAM_WINDOW, SHARED_WINDOW};
 use super::num::*;
 use super::shadow::{Finding, Shadow, Who};
 use super::LaunchParams;
+use super::{alu, fast};
 use crate::ptx::ir::*;
 use crate::report::{Diagnostic, Dim3, LaunchCounters, SharedLoc};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -318,7 +318,9 @@ impl<'a> BlockRunner<'a> {
         match o {
             Operand::Reg(r) => w.regs[*r as usize * 32 + l],
             Operand::Imm(v) => *v,
-            Operand::Addr(Base::Reg(r), off) => w.regs[*r as usize * 32 + l].wrapping_add(*off as u64),
+            Operand::Addr(Base::Reg(r), off) => {
+                w.regs[*r as usize * 32 + l].wrapping_add(*off as u64)
+            }
             _ => self.val_slow(w, o, l),
         }
     }
@@ -329,7 +331,9 @@ impl<'a> BlockRunner<'a> {
         match o {
             Operand::Special(s) => self.special(w, *s, l),
             // A negated predicate, `!%p`.
-            Operand::Vector(v) if v.len() == 2 && v[1] == Operand::Sink => (self.val(w, &v[0], l) & 1) ^ 1,
+            Operand::Vector(v) if v.len() == 2 && v[1] == Operand::Sink => {
+                (self.val(w, &v[0], l) & 1) ^ 1
+            }
             Operand::Addr(Base::Imm(a), off) => a.wrapping_add(*off as u64),
             _ => self.val(w, o, l),
         }
@@ -397,9 +401,14 @@ impl<'a> BlockRunner<'a> {
     fn exec(&mut self, ins: &Instr, exec: u32, active: u32, w: &mut Warp) -> Res<()> {
         let ty = ins.ty;
         // The commonest data movement and comparisons take the whole-warp path when they can.
-        if matches!(ins.op, Op::Mov | Op::Cvta { .. } | Op::Cvt | Op::Setp | Op::Selp)
-            && matches!(ins.dst.first(), Some(Operand::Reg(_)))
-            && ins.src.iter().all(|o| matches!(o, Operand::Reg(_) | Operand::Imm(_)))
+        if matches!(
+            ins.op,
+            Op::Mov | Op::Cvta { .. } | Op::Cvt | Op::Setp | Op::Selp
+        ) && matches!(ins.dst.first(), Some(Operand::Reg(_)))
+            && ins
+                .src
+                .iter()
+                .all(|o| matches!(o, Operand::Reg(_) | Operand::Imm(_)))
         {
             let zero = [0u64; 32];
             let a = ins.src.first().map(|o| self.gather(w, o)).unwrap_or(zero);
