@@ -5,7 +5,8 @@
 //!
 //! `KERNLINGS_ROOT` points at a repository copy (default: this one), `KERNLINGS_PREBUILT` at
 //! prebuilt Rust graders, `KERNLINGS_TEST_SPEED=1` also measures speed on a GPU, and
-//! `KERNLINGS_TEST_LOG=<file>` receives every attempt's full message.
+//! `KERNLINGS_TEST_LOG=<file>` receives every attempt's full message, and
+//! `KERNLINGS_TEST_ONLY=<exercise>` grades just that exercise.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -114,7 +115,9 @@ fn module_01_solutions_pass_and_stubs_and_known_wrong_fail() {
     let curriculum: Curriculum = toml::from_str(&text).unwrap();
     let speed = std::env::var_os("KERNLINGS_TEST_SPEED").is_some();
     let mut problems = Vec::new();
-    for ex in curriculum.exercises.iter().filter(|e| e.module == MODULE) {
+    let only = std::env::var("KERNLINGS_TEST_ONLY").ok();
+    let chosen = |e: &&Exercise| e.module == MODULE && only.as_ref().is_none_or(|o| *o == e.name);
+    for ex in curriculum.exercises.iter().filter(chosen) {
         let solution = root.join("solutions").join(&ex.file);
         let o = attempt(ex, "solution", &solution, speed, 60);
         if !o.passed() {
