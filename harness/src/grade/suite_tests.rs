@@ -149,7 +149,7 @@ fn module_01_solutions_pass_and_stubs_and_known_wrong_fail() {
                     )
                 });
             let case = file.file_stem().unwrap().to_string_lossy();
-            let o = attempt(ex, &case, &file, false, 10);
+            let o = attempt(ex, &case, &file, false, 5);
             let msg = message(&o);
             if o.correctness.passed() || !msg.contains(expect.trim()) {
                 problems.push(format!(
