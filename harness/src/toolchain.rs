@@ -140,16 +140,8 @@ fn cpu_setup() -> anyhow::Result<ChildSetup> {
     })
 }
 
-/// What the CPU backend provides (the contract of `crate::cpu_setup::prepare`).
-#[allow(dead_code)] // constructed by `cpu_setup::prepare` once the CPU backend is joined
-struct CpuBackend {
-    lib_dirs: Vec<PathBuf>,
-    include_dir: PathBuf,
-}
-
-/// Placeholder until the CPU backend lands; the lead joins this to `crate::cpu_setup::prepare`.
-fn cpu_backend(_interactive: bool) -> anyhow::Result<CpuBackend> {
-    bail!("no NVIDIA GPU found, and the CPU backend is not available yet in this build")
+fn cpu_backend(interactive: bool) -> anyhow::Result<crate::cpu_setup::CpuBackend> {
+    crate::cpu_setup::prepare(interactive)
 }
 
 /// `dirs` in front of the current value of the path-list variable `var`.

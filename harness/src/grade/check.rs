@@ -18,8 +18,9 @@ use super::cuda_error::kernel_failure;
 use super::element::Element;
 use super::inputs::{self, InputRng};
 use super::speed::{self, Work};
+use crate::cpu_report::{self, BufferInfo};
 use crate::curriculum::{Exercise, Tolerance};
-use crate::outcome::SpeedResult;
+use crate::outcome::{LaunchCounters, SpeedResult};
 use crate::toolchain::BackendKind;
 
 /// f32 elementwise, GRADING.md's starting point, when the curriculum names none.
@@ -40,6 +41,10 @@ pub struct CheckCtx {
     pub(super) case: String,
     pub(super) cases: Vec<String>,
     pub(super) speed: Option<SpeedResult>,
+    /// CPU backend: the driver's launch reports, and the buffers to name addresses by.
+    cpu_report: Option<std::path::PathBuf>,
+    buffers: std::cell::RefCell<Vec<BufferInfo>>,
+    pub(super) counters: Vec<LaunchCounters>,
 }
 
 /// A kernel of the learner's file, looked up by its `extern "C"` name.
@@ -218,6 +223,11 @@ impl CheckCtx {
             case: String::new(),
             cases: Vec::new(),
             speed: None,
+            cpu_report: (backend == BackendKind::Cpu)
+                .then(|| std::env::var_os(cpu_report::REPORT_ENV).map(Into::into))
+                .flatten(),
+            buffers: Default::default(),
+            counters: Vec::new(),
         }
     }
 
@@ -332,6 +342,13 @@ impl CheckCtx {
         host[GUARD..GUARD + data.len()].copy_from_slice(data);
         let slice = self.stream.clone_htod(&host)?;
         let ptr = slice.device_ptr(&self.stream).0 + (GUARD * std::mem::size_of::<T>()) as u64;
+        self.buffers.borrow_mut().push(BufferInfo {
+            name: name.to_string(),
+            base: ptr,
+            len: data.len(),
+            elem_size: std::mem::size_of::<T>(),
+            elem_type: T::C_NAME.to_string(),
+        });
         Ok(DevBuf {
             name: name.to_string(),
             shape,
@@ -358,8 +375,26 @@ impl CheckCtx {
                     .context("poisoning an output buffer")?;
             }
         }
-        self.launch_async(kernel, cfg, args).map_err(failed)?;
-        self.stream.synchronize().map_err(failed)?;
+        let launched = self
+            .launch_async(kernel, cfg, args)
+            .and_then(|()| self.stream.synchronize());
+        // The CPU driver's account of the launch: the details under a CUDA error's words, or
+        // the failure itself when the launch "worked" (a race, an uninitialised read).
+        let seen = self.cpu_diagnostic()?;
+        match (launched, seen) {
+            (Err(e), seen) => {
+                let mut f = kernel_failure(&kernel.name, e);
+                if let Some(sentence) = seen {
+                    f.details = format!("{sentence}\n{}", f.details);
+                }
+                return Err(f.into());
+            }
+            (Ok(()), Some(sentence)) => {
+                let details = "(seen by the CPU backend, which checks every access)\n";
+                return Err(Failure::new(sentence, details).into());
+            }
+            (Ok(()), None) => {}
+        }
         for arg in args {
             if let Arg::Buf(b) = arg {
                 if let Some(f) = b.verify(&self.stream).map_err(failed)? {
@@ -368,6 +403,20 @@ impl CheckCtx {
             }
         }
         Ok(())
+    }
+
+    /// CPU backend: record the last launch's counters; return its diagnostic in words.
+    fn cpu_diagnostic(&mut self) -> anyhow::Result<Option<String>> {
+        let Some(path) = &self.cpu_report else {
+            return Ok(None);
+        };
+        let Some(report) = cpu_report::last_report(path)? else {
+            return Ok(None);
+        };
+        self.counters.push(report.counters);
+        Ok(report
+            .diagnostic
+            .map(|d| cpu_report::describe(&d, &self.buffers.borrow())))
     }
 
     /// Queue a launch, nothing else: what the timing loop repeats.

@@ -131,6 +131,7 @@ fn run_cuda(req: &ChildRequest, check: checks::CudaCheck) -> anyhow::Result<Outc
         }
         Err(e) => outcome.correctness = failed(&ctx.case, e)?,
     }
+    outcome.counters = std::mem::take(&mut ctx.counters);
     if !outcome.correctness.passed() && r.exercise.speed.is_some() {
         outcome.speed_skipped = Some("speed is measured once the results are correct".into());
     }

@@ -14,6 +14,8 @@ pub trait Element:
     const POISON: Self;
     /// Integers compare exactly; floats with a tolerance.
     const EXACT: bool;
+    /// The CUDA C name, for messages ("float").
+    const C_NAME: &'static str;
     fn to_f64(self) -> f64;
     fn bits(self) -> u64;
     fn from_bits(bits: u64) -> Self;
@@ -32,6 +34,7 @@ pub trait Element:
 impl Element for f32 {
     const POISON: Self = f32::from_bits(0x7fba_dbad);
     const EXACT: bool = false;
+    const C_NAME: &'static str = "float";
     fn to_f64(self) -> f64 {
         self as f64
     }
@@ -49,6 +52,7 @@ impl Element for f32 {
 impl Element for f64 {
     const POISON: Self = f64::from_bits(0x7ff4_badb_adba_dbad);
     const EXACT: bool = false;
+    const C_NAME: &'static str = "double";
     fn to_f64(self) -> f64 {
         self
     }
@@ -64,10 +68,11 @@ impl Element for f64 {
 }
 
 macro_rules! integer_element {
-    ($t:ty, $poison:expr) => {
+    ($t:ty, $c:expr, $poison:expr) => {
         impl Element for $t {
             const POISON: Self = $poison;
             const EXACT: bool = true;
+            const C_NAME: &'static str = $c;
             fn to_f64(self) -> f64 {
                 self as f64
             }
@@ -84,10 +89,10 @@ macro_rules! integer_element {
     };
 }
 
-integer_element!(i32, 0x7fba_dbad);
-integer_element!(u32, 0x7fba_dbad);
-integer_element!(i64, 0x7fba_dbad_7fba_dbad);
-integer_element!(u64, 0x7fba_dbad_7fba_dbad);
+integer_element!(i32, "int", 0x7fba_dbad);
+integer_element!(u32, "unsigned int", 0x7fba_dbad);
+integer_element!(i64, "long long", 0x7fba_dbad_7fba_dbad);
+integer_element!(u64, "unsigned long long", 0x7fba_dbad_7fba_dbad);
 
 fn show_float(x: f64) -> String {
     if x.is_nan() {

@@ -74,6 +74,13 @@ pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
         .context("writing the grading request")?;
 
     let mut cmd = Command::new(child_exe()?);
+    if setup.backend == BackendKind::Cpu {
+        // The CPU driver appends what it saw in each launch here; the child reads it back.
+        cmd.env(
+            crate::cpu_report::REPORT_ENV,
+            scratch.0.join("cpu-report.jsonl"),
+        );
+    }
     cmd.arg("__grade")
         .arg(&request_path)
         .envs(setup.env.iter().map(|(k, v)| (k, v)))
