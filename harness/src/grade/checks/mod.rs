@@ -8,7 +8,9 @@ use super::{CheckCtx, RustCtx};
 mod grid_stride;
 mod host_launch;
 mod rgb_to_gray;
+mod sgemm;
 mod thread_index;
+mod transpose;
 mod vector_add;
 
 pub type CudaCheck = fn(&mut CheckCtx) -> anyhow::Result<()>;
@@ -29,6 +31,17 @@ const CHECKS: &[(&str, Check)] = &[
     ("grid_stride", Check::Cuda(grid_stride::check)),
     ("rgb_to_gray", Check::Cuda(rgb_to_gray::check)),
     ("host_launch", Check::Rust(host_launch::check)),
+    // module 02: memory access (transpose)
+    ("transpose_naive", Check::Cuda(transpose::naive)),
+    ("transpose_tiled", Check::Cuda(transpose::tiled)),
+    ("transpose_padded", Check::Cuda(transpose::padded)),
+    // module 03: the matmul ladder
+    ("sgemm_naive", Check::Cuda(sgemm::naive)),
+    ("sgemm_coalesced", Check::Cuda(sgemm::coalesced)),
+    ("sgemm_shared", Check::Cuda(sgemm::shared)),
+    ("sgemm_1d_blocktile", Check::Cuda(sgemm::blocktile_1d)),
+    ("sgemm_2d_blocktile", Check::Cuda(sgemm::blocktile_2d)),
+    ("sgemm_warptile", Check::Cuda(sgemm::warptile)),
 ];
 
 pub fn find(name: &str) -> Option<Check> {
