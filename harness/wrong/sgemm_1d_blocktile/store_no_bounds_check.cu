@@ -1,4 +1,4 @@
-// expect: outside any buffer
+// expect: wrote past the end of C
 // Known-wrong: stores all 8 results without checking that they fall inside C.
 // SGEMM, step 4: 1D block tiling: each thread computes TM = 8 elements of a column of C.
 //

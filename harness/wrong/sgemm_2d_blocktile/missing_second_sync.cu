@@ -1,4 +1,4 @@
-// expect: race
+// expect: data race on shared memory
 // Known-wrong: no __syncthreads after the inner loop: the next tile's loads overwrite values still in use.
 // SGEMM, step 5: 2D block tiling: each thread computes an 8x8 block of C.
 //

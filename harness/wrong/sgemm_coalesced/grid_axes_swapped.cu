@@ -1,4 +1,4 @@
-// expect: never written
+// expect: were never written
 // Known-wrong: takes the row tile from blockIdx.x and the column tile from blockIdx.y.
 // SGEMM, step 2: the same arithmetic, with the lanes of a warp on neighbouring columns.
 //

@@ -1,4 +1,4 @@
-// expect: sectors
+// expect: not coalesced
 // Known-wrong: maps consecutive threads to consecutive rows: correct, but every warp access is uncoalesced.
 // SGEMM, step 2: the same arithmetic, with the lanes of a warp on neighbouring columns.
 //

@@ -1,5 +1,5 @@
-// expect: are wrong
-// Known-wrong: stops the dot product one term early (k < K - 1): small errors the tolerance must catch.
+// expect: elements of C are wrong
+// Known-wrong: stops the dot product one term early (k < K - 1): errors the tolerance must catch.
 // SGEMM, step 1: one thread per element of C, every operand straight from global memory.
 //
 // C = A * B, row-major: A is M x K, B is K x N, C is M x N.

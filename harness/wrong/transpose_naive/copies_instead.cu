@@ -1,4 +1,4 @@
-// expect: are wrong
+// expect: elements of out are wrong
 // Known-wrong: writes out(r, c) = in(r, c): a copy with the input's strides, not a transpose.
 // Transpose, step 1: one element per load and per store, straight from global memory.
 //

@@ -1,4 +1,4 @@
-// expect: never written
+// expect: were never written
 // Known-wrong: forgets that a block has only 8 rows of threads: each thread copies 1 row, not 4.
 // Transpose, step 1: one element per load and per store, straight from global memory.
 //

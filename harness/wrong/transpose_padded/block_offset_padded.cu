@@ -1,4 +1,4 @@
-// expect: wrong
+// expect: no thread of the block had written
 // Known-wrong: adds the padding to the block offsets too (blockIdx.x * (TILE + 1)): tiles start at the wrong place.
 // Transpose, step 3: the shared-memory tile of step 2, free of bank conflicts.
 //

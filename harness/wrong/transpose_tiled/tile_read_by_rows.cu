@@ -1,4 +1,4 @@
-// expect: are wrong
+// expect: elements of out are wrong
 // Known-wrong: reads the tile back row by row, the way it was written: the tile is never turned around.
 // Transpose, step 2: coalesced reads AND writes, by turning the tile around in shared memory.
 //

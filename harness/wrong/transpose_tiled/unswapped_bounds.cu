@@ -1,4 +1,4 @@
-// expect: never written
+// expect: no thread of the block had written
 // Known-wrong: checks the output tile against the input's bounds (cols, rows) instead of swapping them.
 // Transpose, step 2: coalesced reads AND writes, by turning the tile around in shared memory.
 //

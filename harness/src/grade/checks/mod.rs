@@ -5,6 +5,7 @@
 
 use super::{CheckCtx, RustCtx};
 
+mod access_bars;
 mod grid_stride;
 mod host_launch;
 mod rgb_to_gray;
