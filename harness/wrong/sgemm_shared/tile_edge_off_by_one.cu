@@ -1,5 +1,5 @@
 // expect: were never written
-// Known-wrong: tests k0 + tx <= K at the tile edge: one element past each row of A sneaks in (past the last row: the poison kernlings puts around A).
+// Known-wrong: tests k0 + tx <= K at the tile edge: one element past each row of A sneaks in (past the last row: the poison kernlings keeps around A).
 // SGEMM, step 3: stage 32x32 tiles of A and B in shared memory.
 //
 // Launch: block = 1024 threads (1D), grid = (ceil(N / 32), ceil(M / 32)), as in step 2.
