@@ -1,4 +1,4 @@
-// expect: of C is wrong
+// expect: elements of C are wrong
 // Known-wrong: reads the thread's 8 values of B 16 columns apart but stores them as 8 adjacent columns.
 // SGEMM, step 5: 2D block tiling: each thread computes an 8x8 block of C.
 //

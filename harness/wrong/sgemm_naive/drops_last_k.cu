@@ -1,4 +1,4 @@
-// expect: elements of C are wrong
+// expect: every element of C is wrong
 // Known-wrong: stops the dot product one term early (k < K - 1): errors the tolerance must catch.
 // SGEMM, step 1: one thread per element of C, every operand straight from global memory.
 //
