@@ -18,8 +18,9 @@ use super::cuda_error::kernel_failure;
 use super::element::Element;
 use super::inputs::{self, InputRng};
 use super::speed::{self, Work};
+use crate::cpu_report;
 use crate::curriculum::{Exercise, Tolerance};
-use crate::outcome::SpeedResult;
+use crate::outcome::{LaunchCounters, SpeedResult};
 use crate::toolchain::BackendKind;
 
 /// f32 elementwise, GRADING.md's starting point, when the curriculum names none.
@@ -228,6 +229,20 @@ impl CheckCtx {
     #[allow(dead_code)] // check-author API: module 01 does not need it, later modules do
     pub fn backend(&self) -> BackendKind {
         self.backend
+    }
+
+    /// On the CPU backend, what the driver counted during the last launch (global sectors,
+    /// bank conflicts...): deterministic bars for memory-access lessons. `None` on a GPU.
+    pub fn cpu_counters(&self) -> anyhow::Result<Option<LaunchCounters>> {
+        if self.backend != BackendKind::Cpu {
+            return Ok(None);
+        }
+        let path = std::env::var_os(cpu_report::REPORT_ENV).with_context(|| {
+            format!("{} is not set for the CPU backend", cpu_report::REPORT_ENV)
+        })?;
+        let report = cpu_report::last_report(std::path::Path::new(&path))?
+            .context("the CPU driver reported no launch")?;
+        Ok(Some(report.counters))
     }
 
     /// Number of streaming multiprocessors, for grids sized to the device.

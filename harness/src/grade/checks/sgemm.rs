@@ -1,6 +1,7 @@
 //! sgemm (module 03, the matmul ladder): `C = A * B`, f32, row-major, A is M x K, B is K x N.
 //! One check per step: each fixes the launch configuration its stub states; they share the
-//! inputs, the f64 reference and the timed case against cuBLAS.
+//! inputs, the f64 reference and the timed case against cuBLAS. On the CPU backend, step 2
+//! must be coalesced and step 3 must reuse its tiles (global traffic), by the driver's counts.
 //! `size = [M, N, K]`.
 //!
 //! Tolerance: `|got - want| <= rtol * |want| + atol * K * mean|A| * mean|B|`. The second term
@@ -9,6 +10,7 @@
 
 use cudarc::driver::LaunchConfig;
 
+use super::access_bars;
 use crate::args;
 use crate::curriculum::Tolerance;
 use crate::grade::{blocks_for, CheckCtx, Launch, Work};
@@ -26,8 +28,23 @@ struct Step {
     /// Checked on a GPU besides the curriculum's sizes: odd, and large enough that every
     /// block has interior and edge tiles along K.
     gpu_odd_size: [usize; 3],
+    /// What the CPU backend's counters must show.
+    demand: Demand,
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Demand {
+    Correct,
+    Coalesced,
+    /// Global traffic of a kernel that fetches A and B once per 32x32 tile, not per thread.
+    TileReuse,
+}
+
+const COALESCE_ADVICE: &str = "Consecutive threadIdx.x (the lanes of a warp) should walk along a \
+                               row of B and C: col from threadIdx.x % 32, row from threadIdx.x / 32.";
+const REUSE_ADVICE: &str = "Each value of A and B should come from global memory once per tile, \
+                            then be read 32 times from shared memory: load the tiles, \
+                            __syncthreads(), and compute from As and Bs only.";
 const ODD: [usize; 3] = [517, 389, 1031];
 
 const NAIVE: Step = Step {
@@ -36,6 +53,7 @@ const NAIVE: Step = Step {
     x_walks_rows: true,
     vec4: false,
     gpu_odd_size: ODD,
+    demand: Demand::Correct,
 };
 const COALESCED: Step = Step {
     tile: (32, 32),
@@ -43,14 +61,19 @@ const COALESCED: Step = Step {
     x_walks_rows: false,
     vec4: false,
     gpu_odd_size: ODD,
+    demand: Demand::Coalesced,
 };
-const SHARED: Step = COALESCED;
+const SHARED: Step = Step {
+    demand: Demand::TileReuse,
+    ..COALESCED
+};
 const BLOCKTILE_1D: Step = Step {
     tile: (64, 64),
     threads: 512,
     x_walks_rows: false,
     vec4: false,
     gpu_odd_size: ODD,
+    demand: Demand::Correct,
 };
 const BLOCKTILE_2D: Step = Step {
     tile: (128, 128),
@@ -58,6 +81,7 @@ const BLOCKTILE_2D: Step = Step {
     x_walks_rows: false,
     vec4: false,
     gpu_odd_size: ODD,
+    demand: Demand::Correct,
 };
 const WARPTILE: Step = Step {
     tile: (128, 128),
@@ -65,6 +89,7 @@ const WARPTILE: Step = Step {
     x_walks_rows: false,
     vec4: true,
     gpu_odd_size: [517, 388, 1028],
+    demand: Demand::Correct,
 };
 
 /// At the timed size an f64 reference of all of C is too slow; these many rows are compared
@@ -132,6 +157,18 @@ fn check(ctx: &mut CheckCtx, step: &Step) -> anyhow::Result<()> {
             reference(&a, &b, m, n, k)
         };
         ctx.expect_within(&dc, &want, tol)?;
+        if let Some(counters) = ctx.cpu_counters()? {
+            let failure = match step.demand {
+                Demand::Correct => None,
+                Demand::Coalesced => access_bars::coalesced(&counters, COALESCE_ADVICE),
+                Demand::TileReuse => {
+                    access_bars::traffic_within(&counters, tiled_traffic(m, n, k), REUSE_ADVICE)
+                }
+            };
+            if let Some(f) = failure {
+                return Err(f.into());
+            }
+        }
 
         if is_timed {
             ctx.case(format!("timed, M={m} N={n} K={k}"));
@@ -166,6 +203,16 @@ fn config(step: &Step, m: usize, n: usize) -> LaunchConfig {
         block_dim,
         shared_mem_bytes: 0,
     }
+}
+
+/// The most global sectors a 32x32-tiled SGEMM moves: per block and step along K, 32 rows
+/// of 32 floats from A and from B, then 32 rows of C; a row of 32 floats spans at most 5
+/// sectors. A kernel that fetches A and B per thread instead moves over 10x more.
+fn tiled_traffic(m: usize, n: usize, k: usize) -> u64 {
+    const ROW_SECTORS: usize = 5;
+    let blocks = m.div_ceil(32) * n.div_ceil(32);
+    let steps = k.div_ceil(32);
+    (blocks * (steps * 2 * 32 * ROW_SECTORS + 32 * ROW_SECTORS)) as u64
 }
 
 fn scaled_tolerance(tol: Tolerance, a: &[f32], b: &[f32], k: usize) -> Tolerance {
@@ -269,6 +316,14 @@ mod tests {
             "atol {} too loose",
             tol.atol
         );
+    }
+
+    #[test]
+    fn traffic_bar_separates_tiled_from_untiled() {
+        // CPU-backend counts for this module's solutions at 33 x 33 x 33.
+        let budget = tiled_traffic(33, 33, 33);
+        assert!(965 <= budget, "tiled: 965 > {budget}");
+        assert!(8740 > budget, "coalesced naive: 8740 <= {budget}");
     }
 
     #[test]

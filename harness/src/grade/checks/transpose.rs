@@ -1,6 +1,7 @@
 //! transpose (module 02): `out` (cols x rows) = `in` (rows x cols) transposed, exact.
 //! One check per step of the module; they grade the same task, and differ in what they
-//! demand of the kernel's memory accesses.
+//! demand of the kernel's memory accesses: on the CPU backend, steps 2 and 3 must be
+//! coalesced and step 3 free of bank conflicts, counted by the driver on every case.
 //!
 //! Launch (stated in the stubs): blocks of 32 x 8 threads, each covering a 32 x 32 tile of
 //! `in`, grid = (ceil(cols / 32), ceil(rows / 32)). `size = [rows, cols]`.
@@ -8,6 +9,7 @@
 
 use cudarc::driver::LaunchConfig;
 
+use super::access_bars;
 use crate::args;
 use crate::curriculum::Tolerance;
 use crate::grade::{blocks_for, CheckCtx, Launch, Work};
@@ -20,19 +22,35 @@ const EXACT: Tolerance = Tolerance {
     atol: 0.0,
 };
 
+/// What a step must show in the CPU backend's counters.
+#[derive(Clone, Copy, PartialEq)]
+enum Demand {
+    Correct,
+    Coalesced,
+    CoalescedConflictFree,
+}
+
+const COALESCE_ADVICE: &str = "In a naive transpose one side walks down a column: 32 lanes, 32 \
+                               rows apart. Turn the tile around in shared memory so that both the \
+                               load and the store walk along rows.";
+const BANK_ADVICE: &str =
+    "Reading tile[threadIdx.x][...] walks down a column of the tile; with rows \
+                           32 words long, every word of a column is in the same bank. Pad each \
+                           row by one word.";
+
 pub fn naive(ctx: &mut CheckCtx) -> anyhow::Result<()> {
-    check(ctx)
+    check(ctx, Demand::Correct)
 }
 
 pub fn tiled(ctx: &mut CheckCtx) -> anyhow::Result<()> {
-    check(ctx)
+    check(ctx, Demand::Coalesced)
 }
 
 pub fn padded(ctx: &mut CheckCtx) -> anyhow::Result<()> {
-    check(ctx)
+    check(ctx, Demand::CoalescedConflictFree)
 }
 
-fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
+fn check(ctx: &mut CheckCtx, demand: Demand) -> anyhow::Result<()> {
     let kernel = ctx.kernel("transpose")?;
     let timed = ctx.speed_size();
     let mut sizes = ctx.sizes();
@@ -48,6 +66,17 @@ fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         let args = args![&input, &out, rows as i32, cols as i32];
         ctx.launch(&kernel, config(rows, cols), args)?;
         ctx.expect_within(&out, &reference(&data, rows, cols), EXACT)?;
+        if let Some(counters) = ctx.cpu_counters()? {
+            let failure = match demand {
+                Demand::Correct => None,
+                Demand::Coalesced => access_bars::coalesced(&counters, COALESCE_ADVICE),
+                Demand::CoalescedConflictFree => access_bars::coalesced(&counters, COALESCE_ADVICE)
+                    .or_else(|| access_bars::conflict_free(&counters, BANK_ADVICE)),
+            };
+            if let Some(f) = failure {
+                return Err(f.into());
+            }
+        }
 
         if timed.as_ref() == Some(&size) {
             ctx.case(format!("timed, {rows} x {cols}"));
