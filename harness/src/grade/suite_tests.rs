@@ -191,3 +191,146 @@ fn rust_graders_build_and_report_compile_errors() {
     );
     assert!(message.contains("expected `;`"), "{message}");
 }
+
+/// Every module-01 `.cu` file compiles: stubs fail by their TODOs, known-wrong versions by
+/// their bug, never by a syntax error. Needs only NVRTC (set LD_LIBRARY_PATH to its lib dir).
+#[test]
+fn every_module_01_kernel_compiles() {
+    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+        eprintln!("SKIPPED: no libnvrtc on the loader path");
+        return;
+    }
+    let root = root();
+    let mut files = Vec::new();
+    for dir in ["exercises/01_basics", "solutions/01_basics"] {
+        files.extend(
+            std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
+    }
+    for ex in ["thread_index", "vector_add", "grid_stride", "rgb_to_gray"] {
+        let dir = root.join("harness/wrong").join(ex);
+        files.extend(std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()));
+    }
+    let cu: Vec<_> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "cu"))
+        .collect();
+    assert!(cu.len() > 20, "{} .cu files", cu.len());
+    for path in cu {
+        let src = std::fs::read_to_string(path).unwrap();
+        let shown = super::display_path(&root, path);
+        if let Err(e) = super::compile::compile(&src, &shown, (7, 5), &[]).unwrap() {
+            panic!("{shown} does not compile:\n{}", e.0);
+        }
+    }
+}
+
+/// On a real GPU, in this process: the check API on a naive SGEMM (odd sizes, f64
+/// reference), cuBLAS as the timed baseline, and an fp16 header through the toolkit's
+/// include dir. Says SKIPPED elsewhere.
+#[test]
+fn naive_sgemm_against_cublas_on_a_gpu() {
+    use cudarc::driver::{CudaContext, LaunchConfig};
+
+    use super::check::{blocks_for, CheckCtx, Launch};
+    use super::speed::Work;
+    use crate::curriculum::{Baseline, ExerciseKind, SpeedBar, Tolerance};
+    use crate::toolchain::BackendKind;
+
+    let Some(device) = toolchain::real_gpu() else {
+        eprintln!("SKIPPED: no NVIDIA GPU");
+        return;
+    };
+    let setup = toolchain::prepare_child(BackendChoice::Gpu).unwrap();
+    let cuda = CudaContext::new(0).unwrap();
+    unsafe { cuda.disable_event_tracking() };
+    let cc = cuda.compute_capability().unwrap();
+    let src = r#"
+#include <cuda_fp16.h>
+extern "C" __global__ void naive_sgemm(const float* a, const float* b, float* c, int m, int n, int k) {
+    int col = blockIdx.x * blockDim.x + threadIdx.x;
+    int row = blockIdx.y * blockDim.y + threadIdx.y;
+    if (row < m && col < n) {
+        float acc = 0.0f;
+        for (int i = 0; i < k; ++i) acc += a[row * k + i] * b[i * n + col];
+        c[row * n + col] = acc;
+    }
+}
+extern "C" __global__ void half_roundtrip(float* x) { x[0] = __half2float(__float2half(x[0])); }
+"#;
+    let ptx = super::compile::compile(src, "smoke.cu", cc, &setup.include_dirs)
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    let module = cuda.load_module(ptx).unwrap();
+    let exercise = Exercise {
+        name: "smoke".into(),
+        module: "smoke".into(),
+        file: "smoke.cu".into(),
+        kind: ExerciseKind::Cuda,
+        hints: vec![],
+        check: "smoke".into(),
+        sizes: vec![],
+        tolerance: Some(Tolerance {
+            rtol: 1e-4,
+            atol: 1e-4,
+        }),
+        speed: Some(SpeedBar {
+            baseline: Baseline::Cublas,
+            bar: 0.01,
+            size: vec![2048, 2048, 2048],
+        }),
+    };
+    let mut ctx = CheckCtx::new(cuda, module, exercise, BackendKind::Gpu, 42, true);
+    let kernel = ctx.kernel("naive_sgemm").unwrap();
+    let cfg = |m: usize, n: usize| LaunchConfig {
+        grid_dim: (blocks_for(n, 16), blocks_for(m, 16), 1),
+        block_dim: (16, 16, 1),
+        shared_mem_bytes: 0,
+    };
+    let (m, n, k) = (67, 45, 33);
+    let (a, b) = (ctx.random_f32(m * k), ctx.random_f32(k * n));
+    let want: Vec<f32> = (0..m * n)
+        .map(|i| {
+            (0..k)
+                .map(|p| a[i / n * k + p] as f64 * b[p * n + i % n] as f64)
+                .sum::<f64>() as f32
+        })
+        .collect();
+    let (da, db) = (ctx.input("A", &a).unwrap(), ctx.input("B", &b).unwrap());
+    let dc = ctx.output_2d::<f32>("C", m, n).unwrap();
+    ctx.launch(
+        &kernel,
+        cfg(m, n),
+        crate::args![&da, &db, &dc, m as i32, n as i32, k as i32],
+    )
+    .unwrap();
+    ctx.expect(&dc, &want).unwrap();
+
+    let s = 2048;
+    let (a, b) = (ctx.random_f32(s * s), ctx.random_f32(s * s));
+    let (da, db) = (ctx.input("A", &a).unwrap(), ctx.input("B", &b).unwrap());
+    let dc = ctx.output::<f32>("C", s * s).unwrap();
+    let args = crate::args![&da, &db, &dc, s as i32, s as i32, s as i32];
+    let learner = Launch {
+        kernel: &kernel,
+        cfg: cfg(s, s),
+        args,
+    };
+    ctx.measure_speed(learner, Work::Gemm { m: s, n: s, k: s }, None)
+        .unwrap();
+    let speed = ctx.speed.take().unwrap();
+    println!(
+        "{device}: naive SGEMM {s}^3: {} = {:.3} of cuBLAS (learner {:.1} us p10 {:.1} p90 {:.1}, \
+         cuBLAS {:.1} us, {} samples)",
+        speed.achieved,
+        speed.ratio,
+        speed.learner.median_us,
+        speed.learner.p10_us,
+        speed.learner.p90_us,
+        speed.baseline_timing.median_us,
+        speed.learner.samples
+    );
+    assert!(speed.ratio > 0.01 && speed.ratio < 1.0, "{speed:?}");
+}
