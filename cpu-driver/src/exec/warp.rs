@@ -50,6 +50,15 @@ macro_rules! lanes {
     }};
 }
 
+/// One lane's access after address resolution.
+#[derive(Clone, Copy)]
+struct Access {
+    target: Target,
+    addr: u64,
+    bytes: usize,
+    write: bool,
+}
+
 /// Where an access lands once generic addresses are resolved.
 #[derive(Clone, Copy, PartialEq)]
 enum Target {
@@ -672,16 +681,13 @@ impl<'a> BlockRunner<'a> {
         }
     }
 
-    fn oob(
-        &self,
-        w: &Warp,
-        ins: &Instr,
-        l: usize,
-        target: Target,
-        addr: u64,
-        bytes: usize,
-        write: bool,
-    ) -> Diagnostic {
+    fn oob(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Diagnostic {
+        let Access {
+            target,
+            addr,
+            bytes,
+            write,
+        } = a;
         let space = match target {
             Target::Global => "global",
             Target::Shared => "shared",
@@ -700,18 +706,15 @@ impl<'a> BlockRunner<'a> {
     }
 
     /// The host bytes behind one lane's access, after bounds and alignment checks.
-    fn host_ptr(
-        &self,
-        w: &Warp,
-        ins: &Instr,
-        l: usize,
-        target: Target,
-        addr: u64,
-        bytes: usize,
-        write: bool,
-    ) -> Res<*mut u8> {
+    fn host_ptr(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Res<*mut u8> {
+        let Access {
+            target,
+            addr,
+            bytes,
+            write,
+        } = a;
         let align = bytes.min(16) as u64;
-        if addr % align != 0 {
+        if !addr.is_multiple_of(align) {
             return Err(Diagnostic::Misaligned {
                 address: addr,
                 bytes: bytes as u32,
@@ -736,7 +739,7 @@ impl<'a> BlockRunner<'a> {
                 .p
                 .mem
                 .lookup(addr, bytes as u64)
-                .ok_or_else(|| self.oob(w, ins, l, target, addr, bytes, write)),
+                .ok_or_else(|| self.oob(w, ins, l, a)),
             Target::Shared if ok(self.smem_size) => {
                 Ok(self.smem.as_ptr().wrapping_add(addr as usize) as *mut u8)
             }
@@ -747,7 +750,7 @@ impl<'a> BlockRunner<'a> {
             Target::Param if !write && ok(self.p.params.len()) => {
                 Ok(self.p.params.as_ptr().wrapping_add(addr as usize) as *mut u8)
             }
-            _ => Err(self.oob(w, ins, l, target, addr, bytes, write)),
+            _ => Err(self.oob(w, ins, l, a)),
         }
     }
 
@@ -837,7 +840,17 @@ impl<'a> BlockRunner<'a> {
             let (target, off) = Self::resolve(ins.space, addr);
             target0 = target;
             addrs[l] = off;
-            let p = self.host_ptr(w, ins, l, target, off, bytes, false)?;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: false,
+                },
+            )?;
             if target == Target::Shared {
                 self.check_shared(w, ins, l, off, bytes, 0)?;
             }
@@ -879,7 +892,17 @@ impl<'a> BlockRunner<'a> {
             let (target, off) = Self::resolve(ins.space, addr);
             target0 = target;
             addrs[l] = off;
-            let p = self.host_ptr(w, ins, l, target, off, bytes, true)?;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: true,
+                },
+            )?;
             if target == Target::Shared {
                 self.check_shared(w, ins, l, off, bytes, 1)?;
             }
@@ -919,7 +942,17 @@ impl<'a> BlockRunner<'a> {
             let (target, off) = Self::resolve(ins.space, addr);
             target0 = target;
             addrs[l] = off;
-            let p = self.host_ptr(w, ins, l, target, off, bytes, true)?;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: true,
+                },
+            )?;
             let b = srcs.first().map(|o| self.val(w, o, l)).unwrap_or(0);
             let c = srcs.get(1).map(|o| self.val(w, o, l)).unwrap_or(0);
             let old = if target == Target::Shared {
@@ -969,11 +1002,31 @@ impl<'a> BlockRunner<'a> {
                 .unwrap_or(size)
                 .min(size);
             let (dt, doff) = Self::resolve(Space::Shared, dst);
-            let d = self.host_ptr(w, ins, l, dt, doff, size, true)?;
+            let d = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target: dt,
+                    addr: doff,
+                    bytes: size,
+                    write: true,
+                },
+            )?;
             self.check_shared(w, ins, l, doff, size, 1)?;
             let mut buf = [0u8; 16];
             if src_size > 0 {
-                let s = self.host_ptr(w, ins, l, Target::Global, src, src_size, false)?;
+                let s = self.host_ptr(
+                    w,
+                    ins,
+                    l,
+                    Access {
+                        target: Target::Global,
+                        addr: src,
+                        bytes: src_size,
+                        write: false,
+                    },
+                )?;
                 // SAFETY: both ranges checked above.
                 unsafe { std::ptr::copy_nonoverlapping(s, buf.as_mut_ptr(), src_size.min(16)) };
             }
