@@ -3,9 +3,13 @@
 //! Adding a check: a file here with `pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()>`
 //! (copy `vector_add.rs`), a `mod` line and an entry in `CHECKS`.
 
+use std::path::Path;
+
 use super::{CheckCtx, RustCtx};
+use crate::outcome::Correctness;
 
 mod access_bars;
+pub mod fixture;
 mod grid_stride;
 mod host_launch;
 mod rgb_to_gray;
@@ -16,6 +20,7 @@ mod vector_add;
 
 pub type CudaCheck = fn(&mut CheckCtx) -> anyhow::Result<()>;
 pub type RustCheck = fn(&mut RustCtx) -> anyhow::Result<()>;
+pub type SourceCheck = fn(&Path) -> anyhow::Result<Correctness>;
 
 #[derive(Clone, Copy)]
 pub enum Check {
@@ -23,6 +28,8 @@ pub enum Check {
     Cuda(CudaCheck),
     /// Grades a `.rs` file through the grader binary built from it.
     Rust(RustCheck),
+    /// Reads the graded file itself: no compiler, no device (`fixture`, for kernlings' tests).
+    Source(SourceCheck),
 }
 
 const CHECKS: &[(&str, Check)] = &[
@@ -43,6 +50,8 @@ const CHECKS: &[(&str, Check)] = &[
     ("sgemm_1d_blocktile", Check::Cuda(sgemm::blocktile_1d)),
     ("sgemm_2d_blocktile", Check::Cuda(sgemm::blocktile_2d)),
     ("sgemm_warptile", Check::Cuda(sgemm::warptile)),
+    // kernlings' own tests: acts out FIXTURE_* markers
+    (fixture::NAME, Check::Source(fixture::check)),
 ];
 
 pub fn find(name: &str) -> Option<Check> {
