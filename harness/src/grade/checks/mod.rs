@@ -14,6 +14,8 @@ mod grid_stride;
 mod host_launch;
 mod rgb_to_gray;
 mod sgemm;
+#[cfg(test)]
+mod suite;
 mod thread_index;
 mod transpose;
 mod vector_add;
