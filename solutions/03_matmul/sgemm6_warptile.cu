@@ -5,9 +5,10 @@
 // starts on a 16-byte boundary and a float4 never straddles the edge of a matrix.
 //
 // Two ideas on top of step 5:
-// 1. Vectorized memory access: global loads, shared stores and loads, and the stores of C
-//    move 4 floats per instruction. The A tile is stored transposed (As[k][m]) so that a
-//    thread's TM values of A for one k are contiguous and load as two float4s.
+// 1. Vectorized memory access: global loads, shared loads, the B tile's shared stores and
+//    the stores of C move 4 floats per instruction. The A tile is stored transposed
+//    (As[k][m], 4 scalar stores per float4) so that a thread's TM values of A for one k are
+//    contiguous and load as two float4s.
 // 2. Warp tiling: the block's 128x128 tile of C is split into four 64x64 warp tiles; a warp
 //    computes its tile in WNITER = 4 sub-tiles of 64x16, each thread an 8x4 piece of each.
 //    The lanes of a warp then read only a few distinct addresses of As and Bs per step
