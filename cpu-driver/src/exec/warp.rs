@@ -2,11 +2,11 @@
 //! lowest program counter among a warp's running lanes, for all lanes that are there: lanes
 //! that branched ahead wait, so divergent paths reconverge where structured code joins.
 
-use super::{alu, fast};
 use super::memory::{window, LOCAL_WINDOW, PARAM_WINDOW, SHARED_WINDOW};
 use super::num::*;
 use super::shadow::{Finding, Shadow, Who};
 use super::LaunchParams;
+use super::{alu, fast, tensor};
 use crate::ptx::ir::*;
 use crate::report::{Diagnostic, Dim3, LaunchCounters, SharedLoc};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -326,7 +326,9 @@ impl<'a> BlockRunner<'a> {
         match o {
             Operand::Reg(r) => w.regs[*r as usize * 32 + l],
             Operand::Imm(v) => *v,
-            Operand::Addr(Base::Reg(r), off) => w.regs[*r as usize * 32 + l].wrapping_add(*off as u64),
+            Operand::Addr(Base::Reg(r), off) => {
+                w.regs[*r as usize * 32 + l].wrapping_add(*off as u64)
+            }
             _ => self.val_slow(w, o, l),
         }
     }
@@ -337,7 +339,9 @@ impl<'a> BlockRunner<'a> {
         match o {
             Operand::Special(s) => self.special(w, *s, l),
             // A negated predicate, `!%p`.
-            Operand::Vector(v) if v.len() == 2 && v[1] == Operand::Sink => (self.val(w, &v[0], l) & 1) ^ 1,
+            Operand::Vector(v) if v.len() == 2 && v[1] == Operand::Sink => {
+                (self.val(w, &v[0], l) & 1) ^ 1
+            }
             Operand::Addr(Base::Imm(a), off) => a.wrapping_add(*off as u64),
             _ => self.val(w, o, l),
         }
@@ -405,9 +409,14 @@ impl<'a> BlockRunner<'a> {
     fn exec(&mut self, ins: &Instr, exec: u32, active: u32, w: &mut Warp) -> Res<()> {
         let ty = ins.ty;
         // The commonest data movement and comparisons take the whole-warp path when they can.
-        if matches!(ins.op, Op::Mov | Op::Cvta { .. } | Op::Cvt | Op::Setp | Op::Selp)
-            && matches!(ins.dst.first(), Some(Operand::Reg(_)))
-            && ins.src.iter().all(|o| matches!(o, Operand::Reg(_) | Operand::Imm(_)))
+        if matches!(
+            ins.op,
+            Op::Mov | Op::Cvta { .. } | Op::Cvt | Op::Setp | Op::Selp
+        ) && matches!(ins.dst.first(), Some(Operand::Reg(_)))
+            && ins
+                .src
+                .iter()
+                .all(|o| matches!(o, Operand::Reg(_) | Operand::Imm(_)))
         {
             let zero = [0u64; 32];
             let a = ins.src.first().map(|o| self.gather(w, o)).unwrap_or(zero);
@@ -611,7 +620,9 @@ impl<'a> BlockRunner<'a> {
             Op::BarWarpSync => w.wep += 1,
             Op::Nop => {}
             Op::Trap => {}
-            Op::Ldmatrix | Op::Mma | Op::Unsupported => return Err(self.unsupported(ins)),
+            Op::Ldmatrix => return self.ldmatrix(ins, exec, w),
+            Op::Mma => return self.mma(ins, exec, w),
+            Op::Unsupported => return Err(self.unsupported(ins)),
             _ => {
                 let zero = [0u64; 32];
                 let a = ins.src.first().map(|o| self.gather(w, o)).unwrap_or(zero);
@@ -808,18 +819,14 @@ impl<'a> BlockRunner<'a> {
                 .is_some_and(|e| e <= len as u64)
         };
         match target {
-            Target::Global => {
-                match self.p.mem.lookup_range(addr, bytes as u64) {
-                    Some(r) => {
-                        self.last_alloc.set(r);
-                        Ok((r.2 + (addr - r.0) as usize) as *mut u8)
-                    }
-                    None => Err(self.oob(w, ins, l, a)),
+            Target::Global => match self.p.mem.lookup_range(addr, bytes as u64) {
+                Some(r) => {
+                    self.last_alloc.set(r);
+                    Ok((r.2 + (addr - r.0) as usize) as *mut u8)
                 }
-            }
-            Target::Shared if ok(self.smem_size) => {
-                Ok(self.smem_ptr.wrapping_add(addr as usize))
-            }
+                None => Err(self.oob(w, ins, l, a)),
+            },
+            Target::Shared if ok(self.smem_size) => Ok(self.smem_ptr.wrapping_add(addr as usize)),
             Target::Local if ok(self.p.func.local_bytes) => {
                 let base = (w.lin0 as usize + l) * self.p.func.local_bytes;
                 Ok(self.local_ptr.wrapping_add(base + addr as usize))
@@ -1100,6 +1107,94 @@ impl<'a> BlockRunner<'a> {
             }
             unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), d, size.min(16)) };
         });
+        Ok(())
+    }
+
+    /// The registers of a vector operand (`{%r1, %r2}`), `N` at most, for every lane.
+    fn gather_vec<const N: usize>(&self, w: &Warp, o: &Operand) -> [[u64; N]; 32] {
+        let mut out = [[0u64; N]; 32];
+        if let Operand::Vector(parts) = o {
+            for (k, p) in parts.iter().enumerate().take(N) {
+                let v = self.gather(w, p);
+                for l in 0..32 {
+                    out[l][k] = v[l];
+                }
+            }
+        }
+        out
+    }
+
+    fn scatter_vec(w: &mut Warp, o: &Operand, regs: &[[u64; 4]; 32]) {
+        if let Operand::Vector(parts) = o {
+            for (k, p) in parts.iter().enumerate().take(4) {
+                let v: [u64; 32] = std::array::from_fn(|l| regs[l][k]);
+                Self::scatter(w, p, u32::MAX, &v);
+            }
+        }
+    }
+
+    /// Warp-wide matrix instructions need every lane of the warp, as on the GPU.
+    fn require_full_warp(&self, ins: &Instr, exec: u32, w: &Warp) -> Res<()> {
+        if exec == u32::MAX {
+            return Ok(());
+        }
+        Err(Diagnostic::BarrierDivergence {
+            block: self.ctaid,
+            waiting: vec![w.tid[exec.trailing_zeros() as usize]],
+            waiting_count: exec.count_ones(),
+            elsewhere: vec![w.tid[(!exec).trailing_zeros() as usize]],
+            elsewhere_count: (!exec).count_ones(),
+            exited: false,
+            line: ins.line,
+        })
+    }
+
+    fn mma(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        self.require_full_warp(ins, exec, w)?;
+        let Extra::Mma { k } = ins.extra else {
+            unreachable!("mma shape")
+        };
+        let a = self.gather_vec::<4>(w, &ins.src[0]);
+        let b = self.gather_vec::<2>(w, &ins.src[1]);
+        let c = self.gather_vec::<4>(w, &ins.src[2]);
+        let d = tensor::mma(k as usize, ins.ty2 == Ty::Bf16, &a, &b, &c);
+        Self::scatter_vec(w, &ins.dst[0], &d);
+        Ok(())
+    }
+
+    fn ldmatrix(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        self.require_full_warp(ins, exec, w)?;
+        let Extra::Ldmatrix { num, trans } = ins.extra else {
+            unreachable!("ldmatrix shape")
+        };
+        let mut rows = [[0u8; 16]; 32];
+        for (l, row) in rows.iter_mut().enumerate().take(8 * num as usize) {
+            let (target, off) = Self::resolve(ins.space, self.val(w, &ins.src[0], l));
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes: 16,
+                    write: false,
+                },
+            )?;
+            if target == Target::Shared {
+                self.check_shared(w, ins, l, off, 16, 0)?;
+            }
+            // SAFETY: host_ptr checked the 16 bytes.
+            unsafe { std::ptr::copy_nonoverlapping(p, row.as_mut_ptr(), 16) };
+        }
+        let regs = tensor::ldmatrix(num as usize, trans, &rows);
+        match &ins.dst[0] {
+            Operand::Vector(_) => Self::scatter_vec(w, &ins.dst[0], &regs),
+            d => {
+                let v: [u64; 32] = std::array::from_fn(|l| regs[l][0]);
+                Self::scatter(w, d, u32::MAX, &v);
+            }
+        }
         Ok(())
     }
 
