@@ -2,9 +2,11 @@
 //! barriers, each warp executing pre-decoded instructions for its active lanes at once.
 
 mod alu;
+mod fast;
 pub mod memory;
 pub mod num;
 mod shadow;
+mod tensor;
 mod warp;
 
 use crate::ptx::ir::Function;
