@@ -251,6 +251,20 @@ impl CheckCtx {
         self.backend
     }
 
+    /// On the CPU backend, what the driver counted during the last launch (global sectors,
+    /// bank conflicts...): deterministic bars for memory-access lessons. `None` on a GPU.
+    pub fn cpu_counters(&self) -> anyhow::Result<Option<LaunchCounters>> {
+        if self.backend != BackendKind::Cpu {
+            return Ok(None);
+        }
+        let path = std::env::var_os(cpu_report::REPORT_ENV).with_context(|| {
+            format!("{} is not set for the CPU backend", cpu_report::REPORT_ENV)
+        })?;
+        let report = cpu_report::last_report(std::path::Path::new(&path))?
+            .context("the CPU driver reported no launch")?;
+        Ok(Some(report.counters))
+    }
+
     /// Number of streaming multiprocessors, for grids sized to the device.
     pub fn sm_count(&self) -> anyhow::Result<u32> {
         use cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT;
@@ -460,8 +474,19 @@ impl CheckCtx {
     /// Compare an output with the CPU reference `want` (exact for integers, the exercise's
     /// tolerance for floats) and record the passing case.
     pub fn expect<T: Element>(&mut self, out: &DevBuf<T>, want: &[T]) -> anyhow::Result<()> {
+        self.expect_within(out, want, self.tolerance())
+    }
+
+    /// `expect` with a tolerance the check derives itself, e.g. an atol scaled to the size of
+    /// the sums a GEMM element adds up.
+    pub fn expect_within<T: Element>(
+        &mut self,
+        out: &DevBuf<T>,
+        want: &[T],
+        tol: Tolerance,
+    ) -> anyhow::Result<()> {
         let got = self.read(out)?;
-        let line = compare::compare(&out.name, out.shape, &got, want, self.tolerance())?;
+        let line = compare::compare(&out.name, out.shape, &got, want, tol)?;
         self.cases.push(if self.case.is_empty() {
             line
         } else {

@@ -8,11 +8,16 @@ use std::path::Path;
 use super::{CheckCtx, RustCtx};
 use crate::outcome::Correctness;
 
+mod access_bars;
 pub mod fixture;
 mod grid_stride;
 mod host_launch;
 mod rgb_to_gray;
+mod sgemm;
+#[cfg(test)]
+mod suite;
 mod thread_index;
+mod transpose;
 mod vector_add;
 
 pub type CudaCheck = fn(&mut CheckCtx) -> anyhow::Result<()>;
@@ -36,6 +41,17 @@ const CHECKS: &[(&str, Check)] = &[
     ("grid_stride", Check::Cuda(grid_stride::check)),
     ("rgb_to_gray", Check::Cuda(rgb_to_gray::check)),
     ("host_launch", Check::Rust(host_launch::check)),
+    // module 02: memory access (transpose)
+    ("transpose_naive", Check::Cuda(transpose::naive)),
+    ("transpose_tiled", Check::Cuda(transpose::tiled)),
+    ("transpose_padded", Check::Cuda(transpose::padded)),
+    // module 03: the matmul ladder
+    ("sgemm_naive", Check::Cuda(sgemm::naive)),
+    ("sgemm_coalesced", Check::Cuda(sgemm::coalesced)),
+    ("sgemm_shared", Check::Cuda(sgemm::shared)),
+    ("sgemm_1d_blocktile", Check::Cuda(sgemm::blocktile_1d)),
+    ("sgemm_2d_blocktile", Check::Cuda(sgemm::blocktile_2d)),
+    ("sgemm_warptile", Check::Cuda(sgemm::warptile)),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
 ];
