@@ -12,8 +12,7 @@
 //! associative, and the compiler may not reorder your sum. The i, p, j order has no sum.)
 //!
 //! Goal: well past 00.1 — at least 6x faster than the naive loop, measured in the same run.
-//! `cargo rustc --release -- --emit asm` shows the instructions: look for `mulps`/`addps`
-//! (x86) or `fmla`/`fmul v..4s` (Arm) in the inner loop.
+//! (In a disassembly, a vectorized inner loop shows `mulps`/`addps` on x86, `fmul v.4s` on Arm.)
 
 const TILE: usize = 64;
 const STRIP: usize = 256;
