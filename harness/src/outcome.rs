@@ -39,10 +39,7 @@ pub enum Correctness {
     CompileError { message: String },
     /// Wrong results, a crash, a hang, an out-of-bounds access...: `summary` is one sentence,
     /// `details` the table of mismatches or the diagnostic, ready to print.
-    Failed {
-        summary: String,
-        details: String,
-    },
+    Failed { summary: String, details: String },
 }
 
 impl Correctness {

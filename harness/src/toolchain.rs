@@ -1,6 +1,12 @@
 //! Finding what grading needs at run time: a CUDA driver (the real one, or kernlings' CPU
 //! driver), NVRTC and its headers.
 
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -11,4 +17,138 @@ pub enum BackendChoice {
     Auto,
     Gpu,
     Cpu,
+}
+
+/// The backend a grading child actually runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Gpu,
+    Cpu,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Gpu => "gpu",
+            BackendKind::Cpu => "cpu",
+        }
+    }
+}
+
+/// What the grading child needs: which backend, the environment that selects it, and where
+/// NVRTC finds its headers (`cuda_fp16.h` and friends).
+#[derive(Debug, Clone)]
+pub struct ChildSetup {
+    pub backend: BackendKind,
+    /// Set on the child on top of the parent's environment.
+    pub env: Vec<(OsString, OsString)>,
+    pub include_dirs: Vec<PathBuf>,
+}
+
+/// Pick the backend for `choice` and prepare the child's environment.
+pub fn prepare_child(choice: BackendChoice) -> anyhow::Result<ChildSetup> {
+    match (choice, real_gpu()) {
+        (BackendChoice::Gpu | BackendChoice::Auto, Some(_)) => Ok(gpu_setup()),
+        (BackendChoice::Gpu, None) => bail!(
+            "--backend gpu: no working NVIDIA GPU found (libcuda.so.1 missing, cuInit failed, or \
+             no device). Run without --backend to grade on the CPU backend."
+        ),
+        (BackendChoice::Cpu | BackendChoice::Auto, _) => cpu_setup(),
+    }
+}
+
+/// The name of the first device of a working NVIDIA driver, or `None`. Cached: `watch`
+/// grades many times and `cuInit` is not free.
+pub fn real_gpu() -> Option<String> {
+    static GPU: OnceLock<Option<String>> = OnceLock::new();
+    GPU.get_or_init(probe_driver).clone()
+}
+
+fn probe_driver() -> Option<String> {
+    use cudarc::driver::{result, sys};
+    // `culib()` panics when no libcuda is found, so ask first.
+    if !unsafe { sys::is_culib_present() } {
+        return None;
+    }
+    result::init().ok()?;
+    if result::device::get_count().ok()? < 1 {
+        return None;
+    }
+    let name = result::device::get_name(result::device::get(0).ok()?).ok()?;
+    // kernlings' own CPU driver on the loader path is not a GPU.
+    (!name.starts_with("kernlings")).then_some(name)
+}
+
+fn gpu_setup() -> ChildSetup {
+    let home = cuda_home();
+    let include = home.join("include");
+    let lib = home.join("lib64");
+    let mut env = Vec::new();
+    if lib.is_dir() {
+        env.push((
+            "LD_LIBRARY_PATH".into(),
+            prepend_path(&[lib], "LD_LIBRARY_PATH"),
+        ));
+    }
+    ChildSetup {
+        backend: BackendKind::Gpu,
+        env,
+        include_dirs: include.is_dir().then_some(include).into_iter().collect(),
+    }
+}
+
+/// The CUDA toolkit: `CUDA_HOME`, then `CUDA_PATH`, then the usual place.
+fn cuda_home() -> PathBuf {
+    ["CUDA_HOME", "CUDA_PATH"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .map(PathBuf::from)
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| PathBuf::from("/usr/local/cuda"))
+}
+
+fn cpu_setup() -> anyhow::Result<ChildSetup> {
+    let backend = cpu_backend(std::io::stdin().is_terminal())?;
+    Ok(ChildSetup {
+        backend: BackendKind::Cpu,
+        env: vec![(
+            "LD_LIBRARY_PATH".into(),
+            prepend_path(&backend.lib_dirs, "LD_LIBRARY_PATH"),
+        )],
+        include_dirs: vec![backend.include_dir],
+    })
+}
+
+/// What the CPU backend provides (the contract of `crate::cpu_setup::prepare`).
+#[allow(dead_code)] // constructed by `cpu_setup::prepare` once the CPU backend is joined
+struct CpuBackend {
+    lib_dirs: Vec<PathBuf>,
+    include_dir: PathBuf,
+}
+
+/// Placeholder until the CPU backend lands; the lead joins this to `crate::cpu_setup::prepare`.
+fn cpu_backend(_interactive: bool) -> anyhow::Result<CpuBackend> {
+    bail!("no NVIDIA GPU found, and the CPU backend is not available yet in this build")
+}
+
+/// `dirs` in front of the current value of the path-list variable `var`.
+fn prepend_path(dirs: &[PathBuf], var: &str) -> OsString {
+    let old = std::env::var_os(var).unwrap_or_default();
+    let old = std::env::split_paths(&old).filter(|p| !p.as_os_str().is_empty());
+    std::env::join_paths(dirs.iter().cloned().chain(old)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepend_puts_new_dirs_first() {
+        let joined = prepend_path(
+            &[PathBuf::from("/a"), PathBuf::from("/b")],
+            "KERNLINGS_NO_SUCH_VAR",
+        );
+        assert_eq!(joined, OsString::from("/a:/b"));
+    }
 }

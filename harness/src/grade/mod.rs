@@ -1,14 +1,33 @@
 //! Grading one attempt: the parent side spawns a child process with a watchdog; the child
 //! compiles and checks the learner's file and writes an `Outcome`.
+//!
+//! Check authors: read `check.rs` (the API) and `checks/vector_add.rs` (the model check).
 
+mod check;
 pub mod checks;
+mod child;
+mod compare;
+mod compile;
+mod cuda_error;
+mod element;
+mod inputs;
+mod parent;
+mod rust_exercise;
+mod speed;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::curriculum::Exercise;
-use crate::outcome::Outcome;
 use crate::toolchain::BackendChoice;
+
+pub use check::{blocks_for, Arg, CheckCtx, DevBuf, Kernel, Launch};
+pub use child::{child_main, display_path};
+pub use compare::{Failure, Shape};
+pub use element::Element;
+pub use parent::grade;
+pub use rust_exercise::{build_graders, RustCtx};
+pub use speed::Work;
 
 /// Everything the grader needs to know about one attempt.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -27,10 +46,4 @@ pub struct GradeRequest {
     pub timeout: Duration,
     /// Prebuilt grader binaries for `.rs` exercises (a grading box with no Rust toolchain).
     pub prebuilt: Option<PathBuf>,
-}
-
-/// Grade one attempt in a child process. `Err` is for failures of kernlings itself; anything
-/// the learner's code did wrong is an `Outcome` that did not pass.
-pub fn grade(_request: &GradeRequest) -> anyhow::Result<Outcome> {
-    anyhow::bail!("grading is not built yet")
 }

@@ -1,1 +1,41 @@
 //! The checks: one per kind of exercise, found by the name curriculum.toml gives.
+//!
+//! Adding a check: a file here with `pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()>`
+//! (copy `vector_add.rs`), a `mod` line and an entry in `CHECKS`.
+
+use super::{CheckCtx, RustCtx};
+
+mod grid_stride;
+mod host_launch;
+mod rgb_to_gray;
+mod thread_index;
+mod vector_add;
+
+pub type CudaCheck = fn(&mut CheckCtx) -> anyhow::Result<()>;
+pub type RustCheck = fn(&mut RustCtx) -> anyhow::Result<()>;
+
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// Grades a `.cu` file: the child compiled it and hands the check its module.
+    Cuda(CudaCheck),
+    /// Grades a `.rs` file through the grader binary built from it.
+    Rust(RustCheck),
+}
+
+const CHECKS: &[(&str, Check)] = &[
+    // module 01: threads, blocks and grids
+    ("thread_index", Check::Cuda(thread_index::check)),
+    ("vector_add", Check::Cuda(vector_add::check)),
+    ("grid_stride", Check::Cuda(grid_stride::check)),
+    ("rgb_to_gray", Check::Cuda(rgb_to_gray::check)),
+    ("host_launch", Check::Rust(host_launch::check)),
+];
+
+pub fn find(name: &str) -> Option<Check> {
+    CHECKS.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+/// Every registered name, for the curriculum lint.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    CHECKS.iter().map(|(n, _)| *n)
+}

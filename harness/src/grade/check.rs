@@ -1,0 +1,434 @@
+//! The API a check is written against: named device buffers, seeded inputs, launches that
+//! poison outputs before and verify inputs after, and comparisons that explain themselves.
+//!
+//! A check is `fn(&mut CheckCtx) -> anyhow::Result<()>`: it returns `Err(Failure)` (through
+//! `?` on these methods) when the learner's kernel is wrong, any other `Err` when kernlings
+//! itself failed, and `Ok` when every case passed. See `checks/vector_add.rs` for the model.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr, DriverError,
+    LaunchConfig, PushKernelArg,
+};
+
+use super::compare::{self, Failure, Shape};
+use super::cuda_error::kernel_failure;
+use super::element::Element;
+use super::inputs::{self, InputRng};
+use super::speed::{self, Work};
+use crate::curriculum::{Exercise, Tolerance};
+use crate::outcome::SpeedResult;
+use crate::toolchain::BackendKind;
+
+/// f32 elementwise, GRADING.md's starting point, when the curriculum names none.
+const DEFAULT_TOLERANCE: Tolerance = Tolerance {
+    rtol: 1e-5,
+    atol: 1e-6,
+};
+
+pub struct CheckCtx {
+    pub(super) cuda: Arc<CudaContext>,
+    pub(super) stream: Arc<CudaStream>,
+    module: Arc<CudaModule>,
+    exercise: Exercise,
+    backend: BackendKind,
+    rng: InputRng,
+    /// Whether speed should be measured: a GPU, a bar, and no `--no-speed`.
+    timing: bool,
+    pub(super) case: String,
+    pub(super) cases: Vec<String>,
+    pub(super) speed: Option<SpeedResult>,
+}
+
+/// A kernel of the learner's file, looked up by its `extern "C"` name.
+pub struct Kernel {
+    pub(super) name: String,
+    pub(super) func: CudaFunction,
+}
+
+/// A device buffer that knows its name (for messages), its shape, and, for an input, the
+/// values it must still hold after every launch.
+pub struct DevBuf<T: Element> {
+    name: String,
+    shape: Shape,
+    /// Elements the kernel may touch; the allocation adds a guard zone on each side.
+    len: usize,
+    slice: CudaSlice<T>,
+    ptr: u64,
+    original: Option<Vec<T>>,
+}
+
+impl<T: Element> DevBuf<T> {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// One kernel argument: a buffer or a scalar. Build lists with `args![&a, &b, &c, n]`.
+pub enum Arg<'a> {
+    Buf(&'a dyn AnyBuf),
+    I32(i32),
+    U32(u32),
+    I64(i64),
+    U64(u64),
+    F32(f32),
+    F64(f64),
+}
+
+/// Kernel arguments in order: buffers by reference, scalars by value (`n as i32`).
+#[macro_export]
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { &[$($crate::grade::Arg::from($a)),*] };
+}
+
+impl<'a, T: Element> From<&'a DevBuf<T>> for Arg<'a> {
+    fn from(b: &'a DevBuf<T>) -> Self {
+        Arg::Buf(b)
+    }
+}
+
+macro_rules! scalar_arg {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for Arg<'_> {
+            fn from(x: $t) -> Self {
+                Arg::$v(x)
+            }
+        }
+    )*};
+}
+scalar_arg!(i32 => I32, u32 => U32, i64 => I64, u64 => U64, f32 => F32, f64 => F64);
+
+/// What a launch needs from a buffer without knowing its element type.
+pub trait AnyBuf {
+    fn device_ptr(&self) -> u64;
+    /// Outputs and every guard zone: fill with poison, so unwritten elements show.
+    fn poison(&self, stream: &Arc<CudaStream>) -> Result<(), DriverError>;
+    /// After a launch: guard zones untouched, inputs still holding their values?
+    fn verify(&self, stream: &Arc<CudaStream>) -> Result<Option<Failure>, DriverError>;
+}
+
+/// Elements of poison before and after every buffer. A write past the end rarely faults on a
+/// GPU (allocations are rounded up), so the harness looks for it: a missing `if (i < n)` in a
+/// block of up to 1024 threads lands in here.
+pub const GUARD: usize = 4096;
+
+impl<T: Element> AnyBuf for DevBuf<T> {
+    fn device_ptr(&self) -> u64 {
+        self.ptr
+    }
+
+    fn poison(&self, stream: &Arc<CudaStream>) -> Result<(), DriverError> {
+        let mut host = vec![T::POISON; self.slice.len()];
+        if let Some(original) = &self.original {
+            host[GUARD..GUARD + self.len].copy_from_slice(original);
+        }
+        let base = self.slice.device_ptr(stream).0;
+        // The host vector lives until the synchronize below: the copy is complete when it drops.
+        unsafe { cudarc::driver::result::memcpy_htod_async(base, &host, stream.cu_stream()) }?;
+        stream.synchronize()
+    }
+
+    fn verify(&self, stream: &Arc<CudaStream>) -> Result<Option<Failure>, DriverError> {
+        let all = stream.clone_dtoh(&self.slice)?;
+        let (before, rest) = all.split_at(GUARD);
+        let (inside, after) = rest.split_at(self.len);
+        let hit = |zone: &[T]| zone.iter().position(|x| !x.is_poison());
+        let last_hit = |zone: &[T]| zone.iter().rposition(|x| !x.is_poison());
+        if let (Some(first), Some(last)) = (hit(after), last_hit(after)) {
+            let (a, b) = (self.len + first, self.len + last);
+            return Ok(Some(Failure::new(
+                format!("your kernel wrote past the end of {}", self.name),
+                format!(
+                    "{name}[{a}..{b}] were written, but {name} has {n} elements (the last is                      {name}[{last_i}]). Does every thread check its index against the size                      before writing? The grid has more threads than elements.\n",
+                    name = self.name,
+                    n = self.len,
+                    last_i = self.len as i64 - 1,
+                ),
+            )));
+        }
+        if let Some(first) = hit(before) {
+            return Ok(Some(Failure::new(
+                format!("your kernel wrote before the start of {}", self.name),
+                format!(
+                    "{}[{}] was written: a negative index. Check how the index is computed.\n",
+                    self.name,
+                    first as i64 - GUARD as i64
+                ),
+            )));
+        }
+        let Some(original) = &self.original else {
+            return Ok(None);
+        };
+        let changed = original
+            .iter()
+            .zip(inside)
+            .position(|(a, b)| a.bits() != b.bits());
+        Ok(changed.map(|i| {
+            Failure::new(
+                format!("your kernel changed the input {}", self.name),
+                format!(
+                    "{}[{i}] was {} before the launch and {} after it. Inputs are read-only: \
+                     write results only to the output buffers.\n",
+                    self.name,
+                    original[i].show(),
+                    inside[i].show()
+                ),
+            )
+        }))
+    }
+}
+
+impl CheckCtx {
+    pub(super) fn new(
+        cuda: Arc<CudaContext>,
+        module: Arc<CudaModule>,
+        exercise: Exercise,
+        backend: BackendKind,
+        seed: u64,
+        timing: bool,
+    ) -> Self {
+        CheckCtx {
+            stream: cuda.default_stream(),
+            cuda,
+            module,
+            exercise,
+            backend,
+            rng: inputs::rng(seed),
+            timing,
+            case: String::new(),
+            cases: Vec::new(),
+            speed: None,
+        }
+    }
+
+    /// The problem sizes from curriculum.toml, one correctness case each.
+    pub fn sizes(&self) -> Vec<Vec<usize>> {
+        self.exercise.sizes.clone()
+    }
+
+    /// The size of the timed case, when speed is to be measured in this run.
+    pub fn speed_size(&self) -> Option<Vec<usize>> {
+        let bar = self.exercise.speed.as_ref()?;
+        self.timing.then(|| bar.size.clone())
+    }
+
+    pub fn tolerance(&self) -> Tolerance {
+        self.exercise.tolerance.unwrap_or(DEFAULT_TOLERANCE)
+    }
+
+    pub fn backend(&self) -> BackendKind {
+        self.backend
+    }
+
+    /// Number of streaming multiprocessors, for grids sized to the device.
+    pub fn sm_count(&self) -> anyhow::Result<u32> {
+        use cudarc::driver::sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT;
+        Ok(self
+            .cuda
+            .attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?
+            .max(1) as u32)
+    }
+
+    /// Name the case being checked; failures and passes are reported under it ("n = 33").
+    pub fn case(&mut self, label: impl Into<String>) {
+        self.case = label.into();
+    }
+
+    /// Random f32s with a random offset and scale (see `inputs`).
+    pub fn random_f32(&mut self, n: usize) -> Vec<f32> {
+        inputs::f32s(&mut self.rng, n)
+    }
+
+    pub fn random_positive_f32(&mut self, n: usize) -> Vec<f32> {
+        inputs::positive_f32s(&mut self.rng, n)
+    }
+
+    pub fn random_i32(&mut self, n: usize, lo: i32, hi: i32) -> Vec<i32> {
+        inputs::i32s(&mut self.rng, n, lo, hi)
+    }
+
+    /// The learner's kernel `name`. A missing one fails the attempt with a hint.
+    pub fn kernel(&self, name: &str) -> anyhow::Result<Kernel> {
+        match self.module.load_function(name) {
+            Ok(func) => Ok(Kernel {
+                name: name.to_string(),
+                func,
+            }),
+            Err(_) => Err(Failure::new(
+                format!("your file has no kernel named `{name}`"),
+                format!(
+                    "Keep the kernel's name and the `extern \"C\"` in front of it as the stub \
+                     has them: kernlings looks the kernel up as `{name}`.\n"
+                ),
+            )
+            .into()),
+        }
+    }
+
+    /// An input buffer holding `data`; every launch checks it still does.
+    pub fn input<T: Element>(&self, name: &str, data: &[T]) -> anyhow::Result<DevBuf<T>> {
+        self.buffer(name, Shape::Linear, data, true)
+    }
+
+    /// A row-major `rows x cols` input.
+    pub fn input_2d<T: Element>(
+        &self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+        data: &[T],
+    ) -> anyhow::Result<DevBuf<T>> {
+        self.buffer(name, Shape::Grid { rows, cols }, data, true)
+    }
+
+    /// An output buffer of `len` elements, poisoned before every launch.
+    pub fn output<T: Element>(&self, name: &str, len: usize) -> anyhow::Result<DevBuf<T>> {
+        self.buffer(name, Shape::Linear, &vec![T::POISON; len], false)
+    }
+
+    /// A row-major `rows x cols` output; mismatches are reported as (row, col).
+    pub fn output_2d<T: Element>(
+        &self,
+        name: &str,
+        rows: usize,
+        cols: usize,
+    ) -> anyhow::Result<DevBuf<T>> {
+        let shape = Shape::Grid { rows, cols };
+        self.buffer(name, shape, &vec![T::POISON; rows * cols], false)
+    }
+
+    fn buffer<T: Element>(
+        &self,
+        name: &str,
+        shape: Shape,
+        data: &[T],
+        input: bool,
+    ) -> anyhow::Result<DevBuf<T>> {
+        let mut host = vec![T::POISON; GUARD + data.len() + GUARD];
+        host[GUARD..GUARD + data.len()].copy_from_slice(data);
+        let slice = self.stream.clone_htod(&host)?;
+        let ptr = slice.device_ptr(&self.stream).0 + (GUARD * std::mem::size_of::<T>()) as u64;
+        Ok(DevBuf {
+            name: name.to_string(),
+            shape,
+            len: data.len(),
+            slice,
+            ptr,
+            original: input.then(|| data.to_vec()),
+        })
+    }
+
+    /// Launch the learner's kernel and wait for it: outputs are poisoned first, inputs are
+    /// verified after. A CUDA error fails the attempt with words for what it means.
+    pub fn launch(
+        &mut self,
+        kernel: &Kernel,
+        cfg: LaunchConfig,
+        args: &[Arg],
+    ) -> anyhow::Result<()> {
+        let failed = |e: DriverError| anyhow::Error::from(kernel_failure(&kernel.name, e));
+        for arg in args {
+            if let Arg::Buf(b) = arg {
+                b.poison(&self.stream)
+                    .context("poisoning an output buffer")?;
+            }
+        }
+        self.launch_async(kernel, cfg, args).map_err(failed)?;
+        self.stream.synchronize().map_err(failed)?;
+        for arg in args {
+            if let Arg::Buf(b) = arg {
+                if let Some(f) = b.verify(&self.stream).map_err(failed)? {
+                    return Err(f.into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queue a launch, nothing else: what the timing loop repeats.
+    pub(super) fn launch_async(
+        &self,
+        kernel: &Kernel,
+        cfg: LaunchConfig,
+        args: &[Arg],
+    ) -> Result<(), DriverError> {
+        let ptrs: Vec<u64> = args
+            .iter()
+            .map(|a| {
+                if let Arg::Buf(b) = a {
+                    b.device_ptr()
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let mut builder = self.stream.launch_builder(&kernel.func);
+        for (arg, ptr) in args.iter().zip(&ptrs) {
+            match arg {
+                Arg::Buf(_) => builder.arg(ptr),
+                Arg::I32(x) => builder.arg(x),
+                Arg::U32(x) => builder.arg(x),
+                Arg::I64(x) => builder.arg(x),
+                Arg::U64(x) => builder.arg(x),
+                Arg::F32(x) => builder.arg(x),
+                Arg::F64(x) => builder.arg(x),
+            };
+        }
+        unsafe { builder.launch(cfg) }.map(|_| ())
+    }
+
+    /// Copy a buffer back to the host.
+    pub fn read<T: Element>(&self, buf: &DevBuf<T>) -> anyhow::Result<Vec<T>> {
+        let all = self.stream.clone_dtoh(&buf.slice)?;
+        Ok(all[GUARD..GUARD + buf.len].to_vec())
+    }
+
+    /// Compare an output with the CPU reference `want` (exact for integers, the exercise's
+    /// tolerance for floats) and record the passing case.
+    pub fn expect<T: Element>(&mut self, out: &DevBuf<T>, want: &[T]) -> anyhow::Result<()> {
+        let got = self.read(out)?;
+        let line = compare::compare(&out.name, out.shape, &got, want, self.tolerance())?;
+        self.cases.push(if self.case.is_empty() {
+            line
+        } else {
+            format!("{}: {line}", self.case)
+        });
+        Ok(())
+    }
+
+    /// Time `learner` against the exercise's baseline and record the speed result.
+    /// `work` says what one launch moves or computes; `naive` is the harness's own kernel
+    /// launch for a `naive` baseline.
+    pub fn measure_speed(
+        &mut self,
+        learner: Launch,
+        work: Work,
+        naive: Option<Launch>,
+    ) -> anyhow::Result<()> {
+        let Some(bar) = self.exercise.speed.clone().filter(|_| self.timing) else {
+            return Ok(());
+        };
+        self.speed = Some(speed::measure(self, &bar, learner, work, naive)?);
+        Ok(())
+    }
+}
+
+/// One launch, as the timing loop repeats it.
+pub struct Launch<'a> {
+    pub kernel: &'a Kernel,
+    pub cfg: LaunchConfig,
+    pub args: &'a [Arg<'a>],
+}
+
+/// `ceil(n / block)` blocks: enough to give every element a thread.
+pub fn blocks_for(n: usize, block: u32) -> u32 {
+    (n as u32).div_ceil(block).max(1)
+}

@@ -1,0 +1,110 @@
+//! The element types a check can put in a device buffer, and how each is poisoned and compared.
+
+use std::fmt::Debug;
+
+use cudarc::driver::{DeviceRepr, ValidAsZeroBits};
+
+/// A buffer element. Outputs are filled with `POISON` before every launch, so an element that
+/// still holds it afterwards was never written.
+pub trait Element:
+    DeviceRepr + ValidAsZeroBits + Copy + Debug + Send + Sync + Unpin + 'static
+{
+    /// Floats: a signalling NaN with a payload arithmetic never produces (any computation on
+    /// it yields a different, quiet NaN). Integers: a value unlikely to be a real answer.
+    const POISON: Self;
+    /// Integers compare exactly; floats with a tolerance.
+    const EXACT: bool;
+    fn to_f64(self) -> f64;
+    fn bits(self) -> u64;
+    fn is_poison(self) -> bool {
+        self.bits() == Self::POISON.bits()
+    }
+    /// How the value reads in a mismatch table.
+    fn show(self) -> String;
+}
+
+impl Element for f32 {
+    const POISON: Self = f32::from_bits(0x7fba_dbad);
+    const EXACT: bool = false;
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn bits(self) -> u64 {
+        self.to_bits() as u64
+    }
+    fn show(self) -> String {
+        show_float(self as f64)
+    }
+}
+
+impl Element for f64 {
+    const POISON: Self = f64::from_bits(0x7ff4_badb_adba_dbad);
+    const EXACT: bool = false;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn bits(self) -> u64 {
+        self.to_bits()
+    }
+    fn show(self) -> String {
+        show_float(self)
+    }
+}
+
+macro_rules! integer_element {
+    ($t:ty, $poison:expr) => {
+        impl Element for $t {
+            const POISON: Self = $poison;
+            const EXACT: bool = true;
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            fn bits(self) -> u64 {
+                self as u64
+            }
+            fn show(self) -> String {
+                self.to_string()
+            }
+        }
+    };
+}
+
+integer_element!(i32, 0x7fba_dbad);
+integer_element!(u32, 0x7fba_dbad);
+integer_element!(i64, 0x7fba_dbad_7fba_dbad);
+integer_element!(u64, 0x7fba_dbad_7fba_dbad);
+
+fn show_float(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x != 0.0 && (x.abs() >= 1e6 || x.abs() < 1e-3) {
+        format!("{x:.6e}")
+    } else {
+        format!("{x:.6}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_poison_is_nan_and_differs_from_computed_nan() {
+        assert!(f32::POISON.is_nan());
+        assert!(f32::POISON.is_poison());
+        let computed = f32::POISON + 1.0;
+        assert!(computed.is_nan());
+        assert!(
+            !computed.is_poison(),
+            "arithmetic on poison must not look unwritten"
+        );
+        assert!((f64::POISON * 2.0).is_nan() && !(f64::POISON * 2.0).is_poison());
+    }
+
+    #[test]
+    fn integers_show_plainly() {
+        assert_eq!(7i32.show(), "7");
+        assert_eq!(1.5f32.show(), "1.500000");
+        assert_eq!(f32::NAN.show(), "NaN");
+    }
+}

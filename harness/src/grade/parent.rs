@@ -1,0 +1,251 @@
+//! The parent side of grading: start the child with the backend's environment, watch the
+//! clock, and turn whatever happens to the child into an `Outcome`.
+
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+
+use super::child::{blank_outcome, ChildReport, ChildRequest};
+use super::{inputs, rust_exercise, GradeRequest};
+use crate::curriculum::ExerciseKind;
+use crate::outcome::{Correctness, Outcome};
+use crate::toolchain::{self, BackendKind};
+
+/// Lines of the child's stderr shown when it crashed.
+const STDERR_TAIL_LINES: usize = 15;
+/// Output kept from the child (a kernel's printf can be huge).
+const OUTPUT_KEEP_BYTES: usize = 64 << 10;
+
+pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
+    let setup = toolchain::prepare_child(req.backend)?;
+    let seed = req.seed.unwrap_or_else(inputs::fresh_seed);
+    let child_req = |result: PathBuf, grader| ChildRequest {
+        request: req.clone(),
+        seed,
+        backend: setup.backend,
+        include_dirs: setup.include_dirs.clone(),
+        result,
+        grader,
+    };
+    let device = match setup.backend {
+        BackendKind::Gpu => toolchain::real_gpu().unwrap_or_else(|| "NVIDIA GPU".into()),
+        BackendKind::Cpu => "kernlings CPU driver (PTX interpreter)".into(),
+    };
+
+    let scratch = Scratch::new()?;
+    let result = scratch.0.join("result.json");
+    let grader = match req.exercise.kind {
+        ExerciseKind::Cuda => None,
+        ExerciseKind::Rust => match rust_exercise::grader_for(req)? {
+            Ok(binary) => Some(binary),
+            Err(message) => {
+                let mut outcome = blank_outcome(&child_req(result, None), device);
+                outcome.correctness = Correctness::CompileError { message };
+                return Ok(outcome);
+            }
+        },
+    };
+    let request = child_req(result.clone(), grader);
+    // An empty file the parent owns: a child that dies leaves it empty.
+    std::fs::write(&result, b"").context("creating the result file")?;
+    let request_path = scratch.0.join("request.json");
+    std::fs::write(&request_path, serde_json::to_vec(&request)?)
+        .context("writing the grading request")?;
+
+    let mut cmd = Command::new(child_exe()?);
+    cmd.arg("__grade")
+        .arg(&request_path)
+        .envs(setup.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    die_with_parent(&mut cmd);
+    let mut child = cmd.spawn().context("starting the grading process")?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait_or_kill(&mut child, req.timeout)?;
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+
+    let mut outcome = blank_outcome(&request, device);
+    let Some(status) = status else {
+        outcome.correctness = Correctness::Failed {
+            summary: format!(
+                "your kernel did not finish within {} s — an endless loop? a loop bound that \
+                 never becomes false?",
+                req.timeout.as_secs_f64()
+            ),
+            details: tail("output before it was stopped", &stdout, &stderr),
+        };
+        return Ok(outcome);
+    };
+    let report = std::fs::read(&result).context("reading the grading result")?;
+    match serde_json::from_slice::<ChildReport>(&report) {
+        Ok(ChildReport::Outcome(mut o)) => {
+            if let Correctness::Failed { details, .. } = &mut o.correctness {
+                if !stdout.trim().is_empty() {
+                    details.push_str(&tail("your code printed", &stdout, ""));
+                }
+            }
+            Ok(o)
+        }
+        Ok(ChildReport::ToolError(e)) => bail!("grading {} failed: {e}", req.exercise.name),
+        Err(_) => {
+            outcome.correctness = Correctness::Failed {
+                summary: crash_sentence(status),
+                details: tail("last output of the grading process", &stdout, &stderr),
+            };
+            Ok(outcome)
+        }
+    }
+}
+
+/// The binary to run as the child: this one, or in unit tests the `kernlings` binary
+/// cargo built next to the test executable.
+fn child_exe() -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("finding the kernlings executable")?;
+    if cfg!(test) {
+        let bin = me
+            .parent()
+            .and_then(Path::parent)
+            .map(|d| d.join("kernlings"));
+        return bin
+            .filter(|b| b.is_file())
+            .context("tests grade through target/<profile>/kernlings: run `cargo build` first");
+    }
+    Ok(me)
+}
+
+/// If kernlings dies (Ctrl-C in `watch`), its grading child must not live on in an endless
+/// loop on the GPU.
+pub(super) fn die_with_parent(cmd: &mut Command) {
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        let start = buf.len().saturating_sub(OUTPUT_KEEP_BYTES);
+        String::from_utf8_lossy(&buf[start..]).into_owned()
+    })
+}
+
+/// `None` when the watchdog had to kill the child.
+fn wait_or_kill(child: &mut Child, timeout: Duration) -> anyhow::Result<Option<ExitStatus>> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child
+            .try_wait()
+            .context("waiting for the grading process")?
+        {
+            return Ok(Some(status));
+        }
+        if start.elapsed() >= timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The sentence for a child that ended without writing a result.
+pub fn crash_sentence(status: ExitStatus) -> String {
+    match status.signal() {
+        Some(sig) => {
+            let what = match sig {
+                libc::SIGSEGV => "a segmentation fault (SIGSEGV)",
+                libc::SIGBUS => "a bus error (SIGBUS)",
+                libc::SIGABRT => "an abort (SIGABRT)",
+                libc::SIGFPE => "an arithmetic fault (SIGFPE)",
+                libc::SIGILL => "an illegal instruction (SIGILL)",
+                libc::SIGKILL => "SIGKILL (out of memory?)",
+                _ => "a signal",
+            };
+            format!("the grading process crashed: killed by {what}, signal {sig}")
+        }
+        None => format!(
+            "the grading process exited (code {}) without a result",
+            status.code().unwrap_or(-1)
+        ),
+    }
+}
+
+/// The last lines of the child's output, under a heading.
+fn tail(heading: &str, stdout: &str, stderr: &str) -> String {
+    let text = format!("{stdout}{stderr}");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let shown = &lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..];
+    format!(
+        "{heading}:\n{}\n",
+        shown
+            .iter()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
+/// A private directory for one attempt's request and result, removed afterwards.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> anyhow::Result<Self> {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "kernlings-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crash_sentences_name_the_signal() {
+        let segv = ExitStatus::from_raw(libc::SIGSEGV);
+        assert!(crash_sentence(segv).contains("segmentation fault"));
+        let exited = ExitStatus::from_raw(3 << 8);
+        assert_eq!(
+            crash_sentence(exited),
+            "the grading process exited (code 3) without a result"
+        );
+    }
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let out: String = (0..40).map(|i| format!("line {i}\n")).collect();
+        let t = tail("stderr", "", &out);
+        assert!(t.starts_with("stderr:\n  line 25\n"), "{t}");
+        assert!(t.ends_with("  line 39\n"));
+        assert_eq!(tail("x", "", "\n\n"), "");
+    }
+}

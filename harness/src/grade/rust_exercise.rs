@@ -1,0 +1,453 @@
+//! `.rs` exercises. The learner's file is `#[path]`-included into a grader crate kernlings
+//! generates under `target/kernlings-graders/` (outside the workspace, so a learner's compile
+//! error never breaks the project's `cargo test`). The child draws the inputs, runs the
+//! grader binary on them, and checks its outputs: the learner's code never gives its own
+//! verdict. The protocol is in harness/rust-graders/protocol.rs.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context as _};
+
+use super::child::{blank_outcome, failed, ChildRequest};
+use super::compare::{self, Failure, Shape};
+use super::inputs::{self, InputRng};
+use super::parent::crash_sentence;
+use super::speed::timing;
+use super::{display_path, GradeRequest};
+use crate::curriculum::{Curriculum, Exercise, ExerciseKind, Tolerance};
+use crate::outcome::{Correctness, Outcome, SpeedResult};
+use crate::toolchain::{self, BackendKind};
+
+const PROTOCOL: &str = include_str!("../../rust-graders/protocol.rs");
+
+/// The grader's `main.rs` for a check; `{{LEARNER}}` becomes the learner's file.
+fn template(check: &str) -> Option<&'static str> {
+    Some(match check {
+        "host_launch" => include_str!("../../rust-graders/host_launch.rs"),
+        _ => return None,
+    })
+}
+
+/// Exit codes of protocol.rs.
+const LEARNER_ERROR: i32 = 3;
+const HARNESS_ERROR: i32 = 4;
+/// Rust's exit code after a panic.
+const PANIC: i32 = 101;
+
+/// Parent side: the grader binary for this attempt, built now or found prebuilt.
+/// `Ok(Err(message))` is the learner's compile error.
+pub(super) fn grader_for(req: &GradeRequest) -> anyhow::Result<Result<PathBuf, String>> {
+    let display = display_path(&req.root, &req.source);
+    let key = key(&display);
+    let source = std::fs::read_to_string(&req.source)
+        .with_context(|| format!("reading {}", req.source.display()))?;
+    if let Some(dir) = &req.prebuilt {
+        let stamp = std::fs::read_to_string(dir.join(format!("{key}.source-hash")))
+            .with_context(|| format!("no prebuilt grader for {display} in {}", dir.display()))?;
+        if stamp.trim() != hash(&source) {
+            bail!("the prebuilt grader for {display} in {} was built from another version of the file: run `kernlings build-graders` again", dir.display());
+        }
+        let errors = dir.join(format!("{key}.compile-error"));
+        if errors.is_file() {
+            return Ok(Err(std::fs::read_to_string(errors)?));
+        }
+        return Ok(Ok(dir.join(key)));
+    }
+    build(&req.root, &req.exercise, &req.source, &display)
+}
+
+/// Build the grader for every `.rs` exercise's stub, solution and known-wrong versions into
+/// `out` (for a grading machine without cargo: `--prebuilt out`). Returns the files graded.
+pub fn build_graders(
+    root: &Path,
+    curriculum: &Curriculum,
+    out: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut built = Vec::new();
+    for ex in curriculum
+        .exercises
+        .iter()
+        .filter(|e| e.kind == ExerciseKind::Rust)
+    {
+        let mut sources = vec![
+            root.join("exercises").join(&ex.file),
+            root.join("solutions").join(&ex.file),
+        ];
+        if let Ok(dir) = std::fs::read_dir(root.join("harness/wrong").join(&ex.name)) {
+            sources.extend(
+                dir.filter_map(|e| Some(e.ok()?.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "rs")),
+            );
+        }
+        for source in sources {
+            let display = display_path(root, &source);
+            let key = key(&display);
+            let text =
+                std::fs::read_to_string(&source).with_context(|| format!("reading {display}"))?;
+            let errors = out.join(format!("{key}.compile-error"));
+            let _ = std::fs::remove_file(&errors);
+            match build(root, ex, &source, &display)? {
+                Ok(binary) => {
+                    std::fs::copy(&binary, out.join(&key))
+                        .with_context(|| format!("copying the grader for {display}"))?;
+                }
+                Err(message) => std::fs::write(&errors, message)?,
+            }
+            std::fs::write(out.join(format!("{key}.source-hash")), hash(&text))?;
+            built.push(source);
+        }
+    }
+    Ok(built)
+}
+
+/// A file name for a source path: `solutions/01_basics/host_launch.rs` ->
+/// `solutions_01_basics_host_launch_rs`.
+fn key(display: &str) -> String {
+    display
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+fn hash(text: &str) -> String {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+fn build(
+    root: &Path,
+    ex: &Exercise,
+    source: &Path,
+    display: &str,
+) -> anyhow::Result<Result<PathBuf, String>> {
+    let template = template(&ex.check)
+        .with_context(|| format!("no grader template for check `{}`", ex.check))?;
+    let graders = root.join("target/kernlings-graders");
+    let name = format!("grader-{}", key(display).replace('_', "-"));
+    let dir = graders.join(&name);
+    std::fs::create_dir_all(dir.join("src"))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let learner = source
+        .canonicalize()
+        .with_context(|| format!("finding {display}"))?;
+    let main = template.replace(
+        "{{LEARNER}}",
+        &format!("{:?}", learner.display().to_string()),
+    );
+    write_if_changed(&dir.join("src/main.rs"), &main)?;
+    write_if_changed(&dir.join("src/protocol.rs"), PROTOCOL)?;
+    write_if_changed(&dir.join("Cargo.toml"), &manifest(&name))?;
+    // The project's lock file pins the same cudarc the harness was tested with.
+    if let Ok(lock) = std::fs::read_to_string(root.join("Cargo.lock")) {
+        if !dir.join("Cargo.lock").exists() {
+            std::fs::write(dir.join("Cargo.lock"), lock)?;
+        }
+    }
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--release", "--quiet", "--color", "never", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(graders.join("target"))
+        .stdin(Stdio::null())
+        .output()
+        .context("running cargo to build the grader (is cargo installed? on a machine without it, use --prebuilt)")?;
+    if !output.status.success() {
+        let text = String::from_utf8_lossy(&output.stderr);
+        let shown = text.replace(&learner.display().to_string(), display);
+        let lines: Vec<&str> = shown.lines().filter(|l| !l.contains(&name)).collect();
+        return Ok(Err(lines.join("\n").trim_end().to_string()));
+    }
+    Ok(Ok(graders.join("target/release").join(&name)))
+}
+
+fn manifest(name: &str) -> String {
+    format!(
+        r#"# Generated by kernlings: the grader for one learner file. Do not edit.
+[package]
+name = "{name}"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+cudarc = {{ version = "0.19", default-features = false, features = ["std", "driver", "nvrtc", "cuda-13000", "dynamic-loading"] }}
+
+# Not part of the kernlings workspace.
+[workspace]
+"#
+    )
+}
+
+fn write_if_changed(path: &Path, text: &str) -> anyhow::Result<()> {
+    if std::fs::read_to_string(path).ok().as_deref() != Some(text) {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// What a Rust check works with: inputs, the grader binary, comparisons.
+pub struct RustCtx {
+    grader: PathBuf,
+    /// The learner's file as the compiler names it, and as the learner knows it.
+    source: (String, String),
+    exercise: Exercise,
+    rng: InputRng,
+    scratch: PathBuf,
+    timing: bool,
+    runs: usize,
+    pub(super) case: String,
+    pub(super) cases: Vec<String>,
+    pub(super) speed: Option<SpeedResult>,
+}
+
+/// The files one grader run wrote.
+pub struct GraderRun {
+    dir: PathBuf,
+}
+
+impl GraderRun {
+    /// The output `name`; missing means the learner's code did not produce it.
+    pub fn f32s(&self, name: &str) -> anyhow::Result<Vec<f32>> {
+        let bytes = std::fs::read(self.dir.join(format!("{name}.f32")))
+            .map_err(|_| Failure::new(format!("your code produced no `{name}`"), ""))?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+
+    /// `(learner, baseline)` samples in microseconds, when the grader timed them.
+    pub fn timings(&self) -> Option<(Vec<f64>, Vec<f64>)> {
+        let text = std::fs::read_to_string(self.dir.join("timings.txt")).ok()?;
+        let line = |name: &str| -> Option<Vec<f64>> {
+            let l = text.lines().find(|l| l.starts_with(name))?;
+            l.split_whitespace()
+                .skip(1)
+                .map(|x| x.parse().ok())
+                .collect()
+        };
+        Some((line("learner_us")?, line("baseline_us")?))
+    }
+}
+
+impl RustCtx {
+    pub fn sizes(&self) -> Vec<Vec<usize>> {
+        self.exercise.sizes.clone()
+    }
+
+    /// The size of the timed case, when speed is to be measured in this run.
+    pub fn speed_size(&self) -> Option<Vec<usize>> {
+        let bar = self.exercise.speed.as_ref()?;
+        self.timing.then(|| bar.size.clone())
+    }
+
+    pub fn tolerance(&self) -> Tolerance {
+        self.exercise.tolerance.unwrap_or(Tolerance {
+            rtol: 1e-5,
+            atol: 1e-6,
+        })
+    }
+
+    pub fn case(&mut self, label: impl Into<String>) {
+        self.case = label.into();
+    }
+
+    pub fn random_f32(&mut self, n: usize) -> Vec<f32> {
+        inputs::f32s(&mut self.rng, n)
+    }
+
+    /// Run the grader binary (the learner's code) on `params` and `inputs`.
+    pub fn run(
+        &mut self,
+        params: &[(&str, f64)],
+        inputs: &[(&str, &[f32])],
+    ) -> anyhow::Result<GraderRun> {
+        self.runs += 1;
+        let dir = self.scratch.join(format!("case{}", self.runs));
+        std::fs::create_dir_all(&dir)?;
+        let text: String = params.iter().map(|(k, v)| format!("{k} {v:?}\n")).collect();
+        std::fs::write(dir.join("params.txt"), text)?;
+        for (name, values) in inputs {
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(dir.join(format!("{name}.f32")), bytes)?;
+        }
+        let mut cmd = Command::new(&self.grader);
+        cmd.arg(&dir).stdin(Stdio::null());
+        super::parent::die_with_parent(&mut cmd);
+        let out = cmd
+            .output()
+            .with_context(|| format!("running the grader {}", self.grader.display()))?;
+        let stderr = String::from_utf8_lossy(&out.stderr)
+            .trim_end()
+            .replace(&self.source.0, &self.source.1);
+        match out.status.code() {
+            Some(0) => Ok(GraderRun { dir }),
+            Some(PANIC) => Err(panicked(&stderr).into()),
+            Some(LEARNER_ERROR) => {
+                Err(Failure::new("your function returned an error", format!("{stderr}\n")).into())
+            }
+            Some(HARNESS_ERROR) => bail!("the grader failed: {stderr}"),
+            _ => Err(Failure::new(crash_sentence(out.status), format!("{stderr}\n")).into()),
+        }
+    }
+
+    /// Compare an output with the reference and record the passing case. Zeros where
+    /// values belong usually mean elements nothing wrote: the learner allocated the output.
+    pub fn expect(&mut self, name: &str, got: &[f32], want: &[f32]) -> anyhow::Result<()> {
+        if got.len() != want.len() {
+            bail!(Failure::new(
+                format!(
+                    "`{name}` has {} elements, expected {}",
+                    got.len(),
+                    want.len()
+                ),
+                ""
+            ));
+        }
+        match compare::compare(name, Shape::Linear, got, want, self.tolerance()) {
+            Ok(line) => {
+                self.cases.push(format!("{}: {line}", self.case));
+                Ok(())
+            }
+            Err(mut f) => {
+                let wrong_zeros = got
+                    .iter()
+                    .zip(want)
+                    .filter(|(g, w)| **g == 0.0 && **w != 0.0)
+                    .count();
+                if wrong_zeros > 0 {
+                    f.details += &format!(
+                        "{wrong_zeros} wrong elements are exactly 0: never written? Does your launch \
+                         configuration cover all {} elements?\n",
+                        want.len()
+                    );
+                }
+                Err(f.into())
+            }
+        }
+    }
+
+    /// Record a CPU speed result from the grader's timings (learner vs the naive baseline,
+    /// timed in the grader's one process).
+    pub fn record_cpu_speed(
+        &mut self,
+        run: &GraderRun,
+        achieved: impl Fn(f64) -> String,
+    ) -> anyhow::Result<()> {
+        let (Some(bar), true) = (self.exercise.speed.clone(), self.timing) else {
+            return Ok(());
+        };
+        let (learner, baseline) = run.timings().context("the grader wrote no timings")?;
+        if learner.is_empty() || baseline.is_empty() {
+            bail!("the grader wrote empty timings");
+        }
+        let (l, b) = (timing(&learner), timing(&baseline));
+        let ratio = b.median_us / l.median_us;
+        self.speed = Some(SpeedResult {
+            baseline: "cpu-naive".into(),
+            ratio,
+            bar: bar.bar,
+            passed: ratio >= bar.bar,
+            achieved: achieved(l.median_us),
+            percent_of_limit: ratio * 100.0,
+            learner: l,
+            baseline_timing: b,
+        });
+        Ok(())
+    }
+}
+
+/// `thread 'main' panicked at /abs/learner.rs:12:5:\nnot yet implemented` -> a failure
+/// whose summary is the panic message.
+fn panicked(stderr: &str) -> Failure {
+    let mut lines = stderr.lines().skip_while(|l| !l.contains("panicked at"));
+    let place = lines.next().unwrap_or_default();
+    let message = lines.next().unwrap_or("(no message)").trim().to_string();
+    let place = place
+        .split("panicked at ")
+        .nth(1)
+        .unwrap_or("")
+        .trim_end_matches(':');
+    Failure::new(
+        format!("your code panicked: {message}"),
+        format!("at {place}\nA panic (unwrap on an error, todo!(), an index out of range) fails the attempt.\n"),
+    )
+}
+
+/// Child side: grade a `.rs` exercise with its check.
+pub(super) fn run_check(
+    req: &ChildRequest,
+    check: super::checks::RustCheck,
+) -> anyhow::Result<Outcome> {
+    let device = match req.backend {
+        BackendKind::Gpu => toolchain::real_gpu().unwrap_or_else(|| "NVIDIA GPU".into()),
+        BackendKind::Cpu => "kernlings CPU driver (PTX interpreter)".into(),
+    };
+    let mut outcome = blank_outcome(req, device);
+    let grader = req
+        .grader
+        .clone()
+        .context("no grader binary for a Rust exercise")?;
+    let scratch = req
+        .result
+        .parent()
+        .context("the result file has no directory")?
+        .join("rust-cases");
+    let r = &req.request;
+    let absolute = r.source.canonicalize().unwrap_or_else(|_| r.source.clone());
+    let mut ctx = RustCtx {
+        grader,
+        source: (
+            absolute.display().to_string(),
+            display_path(&r.root, &r.source),
+        ),
+        exercise: r.exercise.clone(),
+        rng: inputs::rng(req.seed),
+        scratch,
+        timing: r.speed && outcome.speed_skipped.is_none(),
+        runs: 0,
+        case: String::new(),
+        cases: Vec::new(),
+        speed: None,
+    };
+    match check(&mut ctx) {
+        Ok(()) => {
+            outcome.correctness = Correctness::Passed { cases: ctx.cases };
+            outcome.speed = ctx.speed;
+        }
+        Err(e) => outcome.correctness = failed(&ctx.case, e)?,
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages_become_the_summary() {
+        let stderr = "thread 'main' panicked at exercises/01_basics/host_launch.rs:20:5:\nnot yet implemented\nnote: run with `RUST_BACKTRACE=1`";
+        let f = panicked(stderr);
+        assert_eq!(f.summary, "your code panicked: not yet implemented");
+        assert!(
+            f.details
+                .starts_with("at exercises/01_basics/host_launch.rs:20:5\n"),
+            "{}",
+            f.details
+        );
+    }
+
+    #[test]
+    fn keys_are_file_names() {
+        assert_eq!(
+            key("solutions/01_basics/host_launch.rs"),
+            "solutions_01_basics_host_launch_rs"
+        );
+        assert_eq!(hash("a"), hash("a"));
+        assert_ne!(hash("a"), hash("b"));
+    }
+}
