@@ -58,6 +58,18 @@ pub struct DevBuf<T: Element> {
     slice: CudaSlice<T>,
     ptr: u64,
     original: Option<Vec<T>>,
+    reset: Reset,
+}
+
+/// What `launch` does to a buffer's elements before the kernel runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Reset {
+    /// Outputs get poison; inputs get their original values back.
+    Poison,
+    /// Accumulators (a sum, histogram bins) start every launch at zero.
+    Zero,
+    /// Scratch carried from one launch to the next of a multi-launch check: left alone.
+    Keep,
 }
 
 impl<T: Element> DevBuf<T> {
@@ -127,8 +139,12 @@ impl<T: Element> AnyBuf for DevBuf<T> {
 
     fn poison(&self, stream: &Arc<CudaStream>) -> Result<(), DriverError> {
         let mut host = vec![T::POISON; self.slice.len()];
-        if let Some(original) = &self.original {
-            host[GUARD..GUARD + self.len].copy_from_slice(original);
+        match (self.reset, &self.original) {
+            (Reset::Keep, _) => return Ok(()),
+            // Sound: Element requires ValidAsZeroBits.
+            (Reset::Zero, _) => host[GUARD..GUARD + self.len].fill(unsafe { std::mem::zeroed() }),
+            (Reset::Poison, Some(original)) => host[GUARD..GUARD + self.len].copy_from_slice(original),
+            (Reset::Poison, None) => {}
         }
         let base = self.slice.device_ptr(stream).0;
         // The host vector lives until the synchronize below: the copy is complete when it drops.
@@ -305,6 +321,22 @@ impl CheckCtx {
         self.buffer(name, shape, &vec![T::POISON; rows * cols], false)
     }
 
+    /// An output that `launch` sets to zero instead of poison: for kernels that accumulate
+    /// with atomics (a sum, histogram bins). A kernel that adds nothing leaves zeros there.
+    pub fn accumulator<T: Element>(&self, name: &str, len: usize) -> anyhow::Result<DevBuf<T>> {
+        let mut buf = self.output(name, len)?;
+        buf.reset = Reset::Zero;
+        Ok(buf)
+    }
+
+    /// Scratch passed from one launch to the next (tile sums of a multi-launch scan):
+    /// poisoned when created, then left alone by `launch`; its guard zones are still checked.
+    pub fn scratch<T: Element>(&self, name: &str, len: usize) -> anyhow::Result<DevBuf<T>> {
+        let mut buf = self.output(name, len)?;
+        buf.reset = Reset::Keep;
+        Ok(buf)
+    }
+
     fn buffer<T: Element>(
         &self,
         name: &str,
@@ -323,6 +355,7 @@ impl CheckCtx {
             slice,
             ptr,
             original: input.then(|| data.to_vec()),
+            reset: Reset::Poison,
         })
     }
 
@@ -410,6 +443,21 @@ impl CheckCtx {
     pub fn measure_speed(
         &mut self,
         learner: Launch,
+        work: Work,
+        naive: Option<Launch>,
+    ) -> anyhow::Result<()> {
+        let Some(bar) = self.exercise.speed.clone().filter(|_| self.timing) else {
+            return Ok(());
+        };
+        self.speed = Some(speed::measure(self, &bar, std::slice::from_ref(&learner), work, naive)?);
+        Ok(())
+    }
+
+    /// `measure_speed` for a computation made of several launches in a row (a multi-launch
+    /// scan): the timed span covers all of them.
+    pub fn measure_speed_of_sequence(
+        &mut self,
+        learner: &[Launch],
         work: Work,
         naive: Option<Launch>,
     ) -> anyhow::Result<()> {
