@@ -7,6 +7,8 @@ use super::{CheckCtx, RustCtx};
 
 mod grid_stride;
 mod host_launch;
+mod cpu_matmul;
+mod reduction;
 mod rgb_to_gray;
 mod thread_index;
 mod vector_add;
@@ -29,6 +31,12 @@ const CHECKS: &[(&str, Check)] = &[
     ("grid_stride", Check::Cuda(grid_stride::check)),
     ("rgb_to_gray", Check::Cuda(rgb_to_gray::check)),
     ("host_launch", Check::Rust(host_launch::check)),
+    // module 00: CPU warm-up
+    ("cpu_matmul", Check::Rust(cpu_matmul::check)),
+    // module 04: reduction
+    ("reduce_atomic", Check::Cuda(reduction::check_atomic)),
+    ("reduce_block_sum", Check::Cuda(reduction::check_block_sum)),
+    ("reduce_grid", Check::Cuda(reduction::check_grid)),
 ];
 
 pub fn find(name: &str) -> Option<Check> {
