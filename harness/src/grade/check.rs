@@ -143,7 +143,9 @@ impl<T: Element> AnyBuf for DevBuf<T> {
             (Reset::Keep, _) => return Ok(()),
             // Sound: Element requires ValidAsZeroBits.
             (Reset::Zero, _) => host[GUARD..GUARD + self.len].fill(unsafe { std::mem::zeroed() }),
-            (Reset::Poison, Some(original)) => host[GUARD..GUARD + self.len].copy_from_slice(original),
+            (Reset::Poison, Some(original)) => {
+                host[GUARD..GUARD + self.len].copy_from_slice(original)
+            }
             (Reset::Poison, None) => {}
         }
         let base = self.slice.device_ptr(stream).0;
@@ -449,7 +451,13 @@ impl CheckCtx {
         let Some(bar) = self.exercise.speed.clone().filter(|_| self.timing) else {
             return Ok(());
         };
-        self.speed = Some(speed::measure(self, &bar, std::slice::from_ref(&learner), work, naive)?);
+        self.speed = Some(speed::measure(
+            self,
+            &bar,
+            std::slice::from_ref(&learner),
+            work,
+            naive,
+        )?);
         Ok(())
     }
 

@@ -53,7 +53,12 @@ pub(super) fn measure(
         Work::Bytes(_) => Baseline::Copy,
         Work::Gemm { .. } => Baseline::Cublas,
     };
-    let kernel_name = learner.first().context("nothing to time")?.kernel.name.clone();
+    let kernel_name = learner
+        .first()
+        .context("nothing to time")?
+        .kernel
+        .name
+        .clone();
     let mut timed: Vec<Timed> = vec![Box::new(move || {
         for l in learner {
             ctx.launch_async(l.kernel, l.cfg, l.args)

@@ -27,10 +27,21 @@ pub fn check(ctx: &mut RustCtx) -> anyhow::Result<()> {
         });
         let (a, b) = (ctx.random_f32(m * k), ctx.random_f32(k * n));
         let samples = if is_timed { SAMPLES } else { 0 };
-        let params = [("m", m as f64), ("k", k as f64), ("n", n as f64), ("samples", samples as f64)];
+        let params = [
+            ("m", m as f64),
+            ("k", k as f64),
+            ("n", n as f64),
+            ("samples", samples as f64),
+        ];
         let run = ctx.run(&params, &[("a", &a), ("b", &b)])?;
         let c = run.f32s("c")?;
-        let line = compare::compare("C", Shape::Grid { rows: m, cols: n }, &c, &reference(&a, &b, m, k, n), tolerance(&a, &b, k))?;
+        let line = compare::compare(
+            "C",
+            Shape::Grid { rows: m, cols: n },
+            &c,
+            &reference(&a, &b, m, k, n),
+            tolerance(&a, &b, k),
+        )?;
         ctx.cases.push(format!("{}: {line}", ctx.case));
         if is_timed {
             let flops = 2.0 * (m * k * n) as f64;
@@ -46,7 +57,10 @@ pub fn check(ctx: &mut RustCtx) -> anyhow::Result<()> {
 fn tolerance(a: &[f32], b: &[f32], k: usize) -> Tolerance {
     let max = |xs: &[f32]| xs.iter().fold(0.0f64, |m, &x| m.max(x.abs() as f64));
     let k = k as f64;
-    Tolerance { rtol: 0.0, atol: (k + 1.0) * f32::EPSILON as f64 * k * max(a) * max(b) }
+    Tolerance {
+        rtol: 0.0,
+        atol: (k + 1.0) * f32::EPSILON as f64 * k * max(a) * max(b),
+    }
 }
 
 /// Each element summed in f64 and rounded once: the learner's f32 sums of k products land
@@ -55,7 +69,9 @@ fn reference(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
     let mut c = vec![0.0f32; m * n];
     for i in 0..m {
         for j in 0..n {
-            let sum: f64 = (0..k).map(|p| a[i * k + p] as f64 * b[p * n + j] as f64).sum();
+            let sum: f64 = (0..k)
+                .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
+                .sum();
             c[i * n + j] = sum as f32;
         }
     }

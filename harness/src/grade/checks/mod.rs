@@ -5,11 +5,13 @@
 
 use super::{CheckCtx, RustCtx};
 
-mod grid_stride;
-mod host_launch;
 mod cpu_matmul;
+mod grid_stride;
+mod histogram;
+mod host_launch;
 mod reduction;
 mod rgb_to_gray;
+mod scan;
 mod thread_index;
 mod vector_add;
 
@@ -37,6 +39,11 @@ const CHECKS: &[(&str, Check)] = &[
     ("reduce_atomic", Check::Cuda(reduction::check_atomic)),
     ("reduce_block_sum", Check::Cuda(reduction::check_block_sum)),
     ("reduce_grid", Check::Cuda(reduction::check_grid)),
+    // module 05: scan and histogram
+    ("scan_block_256", Check::Cuda(scan::check_block_256)),
+    ("scan_block_512", Check::Cuda(scan::check_block_512)),
+    ("scan_multi_block", Check::Cuda(scan::check_multi_block)),
+    ("histogram", Check::Cuda(histogram::check)),
 ];
 
 pub fn find(name: &str) -> Option<Check> {

@@ -66,22 +66,30 @@ pub fn check_block_sum(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         let chunks: Vec<&[f32]> = x.chunks(PER_BLOCK).collect();
         let want: Vec<f32> = chunks.iter().map(|c| sum_f64(c) as f32).collect();
         let worst = chunks.iter().map(|c| abs_sum(c)).fold(0.0, f64::max);
-        let tol = Tolerance { rtol: 0.0, atol: allowed_error(PER_BLOCK.min(n), worst) };
+        let tol = Tolerance {
+            rtol: 0.0,
+            atol: allowed_error(PER_BLOCK.min(n), worst),
+        };
         // n = 0 never happens; n >= 1 gives at least one block and one reference value.
         let got = ctx.read(&partial)?;
-        let line = compare::compare("partial", Shape::Linear, &got, &want, tol).map_err(|mut f| {
-            f.details += &format!(
+        let line =
+            compare::compare("partial", Shape::Linear, &got, &want, tol).map_err(|mut f| {
+                f.details += &format!(
                 "partial[b] must hold the sum of x[{PER_BLOCK}*b .. {PER_BLOCK}*b + {}] (the part \
                  below n = {n}).\n",
                 PER_BLOCK - 1
             );
-            f
-        })?;
+                f
+            })?;
         ctx.cases.push(format!("{}: {line}", ctx.case));
 
         if timed.as_ref().is_some_and(|t| t[0] == n) {
             ctx.case(format!("timed, n = {n}"));
-            let learner = Launch { kernel: &kernel, cfg, args: args![&dx, &partial, n as i32] };
+            let learner = Launch {
+                kernel: &kernel,
+                cfg,
+                args: args![&dx, &partial, n as i32],
+            };
             ctx.measure_speed(learner, Work::Bytes(4 * n as u64), None)?;
         }
     }
@@ -94,7 +102,11 @@ pub fn check_grid(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         BackendKind::Gpu => GRID_GPU,
         BackendKind::Cpu => GRID_CPU,
     };
-    let cfg = LaunchConfig { grid_dim: (grid, 1, 1), block_dim: (BLOCK, 1, 1), shared_mem_bytes: 0 };
+    let cfg = LaunchConfig {
+        grid_dim: (grid, 1, 1),
+        block_dim: (BLOCK, 1, 1),
+        shared_mem_bytes: 0,
+    };
     let timed = ctx.speed_size();
     let mut sizes = ctx.sizes();
     sizes.extend(timed.clone());
@@ -110,7 +122,11 @@ pub fn check_grid(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         if timed.as_ref().is_some_and(|t| t[0] == n) {
             ctx.case(format!("timed, n = {n}"));
             // The timing loop does not reset *sum between launches; only the time matters.
-            let learner = Launch { kernel: &kernel, cfg, args: args![&dx, &sum, n as i32] };
+            let learner = Launch {
+                kernel: &kernel,
+                cfg,
+                args: args![&dx, &sum, n as i32],
+            };
             ctx.measure_speed(learner, Work::Bytes(4 * n as u64), None)?;
         }
     }
@@ -137,7 +153,8 @@ fn expect_sum(ctx: &mut CheckCtx, x: &[f32], got: f32) -> anyhow::Result<()> {
     let tol = allowed_error(n, abs_sum(x));
     let got64 = got as f64;
     if (got64 - want).abs() <= tol {
-        ctx.cases.push(format!("{}: sum {got} matches {want:.6}", ctx.case));
+        ctx.cases
+            .push(format!("{}: sum {got} matches {want:.6}", ctx.case));
         return Ok(());
     }
     let mut details = format!(
@@ -151,7 +168,10 @@ fn expect_sum(ctx: &mut CheckCtx, x: &[f32], got: f32) -> anyhow::Result<()> {
     } else if got == 0.0 {
         "*sum is still 0, as the harness set it: nothing was added to it.\n".to_string()
     } else if n > 1 && (got64 - (want - x[n - 1] as f64)).abs() <= tol {
-        format!("That is the sum of x[0..{}]: the last element is missing.\n", n - 2)
+        format!(
+            "That is the sum of x[0..{}]: the last element is missing.\n",
+            n - 2
+        )
     } else {
         format!(
             "Your sum is {:.2}% of the expected one: are some additions lost (two threads \
@@ -183,7 +203,10 @@ mod tests {
                 let x = crate::grade::inputs::f32s(&mut rng, n);
                 let serial: f32 = x.iter().sum();
                 let err = ((serial as f64) - sum_f64(&x)).abs();
-                assert!(err * margin <= allowed_error(n, abs_sum(&x)), "n = {n}: error {err}");
+                assert!(
+                    err * margin <= allowed_error(n, abs_sum(&x)),
+                    "n = {n}: error {err}"
+                );
             }
         }
     }
