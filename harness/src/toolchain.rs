@@ -65,19 +65,39 @@ pub fn real_gpu() -> Option<String> {
     GPU.get_or_init(probe_driver).clone()
 }
 
+/// Asks `libcuda.so.1`, the real driver's soname, directly: cudarc's loader would also take
+/// an unversioned `libcuda.so` (kernlings' own CPU driver, under cargo) and panics when a
+/// symbol is missing.
 fn probe_driver() -> Option<String> {
-    use cudarc::driver::{result, sys};
-    // `culib()` panics when no libcuda is found, so ask first.
-    if !unsafe { sys::is_culib_present() } {
-        return None;
+    use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+    type Init = unsafe extern "C" fn(c_uint) -> c_int;
+    type Count = unsafe extern "C" fn(*mut c_int) -> c_int;
+    type Get = unsafe extern "C" fn(*mut c_int, c_int) -> c_int;
+    type Name = unsafe extern "C" fn(*mut c_char, c_int, c_int) -> c_int;
+    unsafe {
+        let lib = libc::dlopen(c"libcuda.so.1".as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL);
+        if lib.is_null() {
+            return None;
+        }
+        let sym = |name: &CStr| -> Option<*mut c_void> {
+            let p = libc::dlsym(lib, name.as_ptr());
+            (!p.is_null()).then_some(p)
+        };
+        let init: Init = std::mem::transmute(sym(c"cuInit")?);
+        let count: Count = std::mem::transmute(sym(c"cuDeviceGetCount")?);
+        let get: Get = std::mem::transmute(sym(c"cuDeviceGet")?);
+        let get_name: Name = std::mem::transmute(sym(c"cuDeviceGetName")?);
+        let (mut n, mut dev) = (0, 0);
+        let mut name = [0 as c_char; 256];
+        let ok = init(0) == 0
+            && count(&mut n) == 0
+            && n > 0
+            && get(&mut dev, 0) == 0
+            && get_name(name.as_mut_ptr(), name.len() as c_int, dev) == 0;
+        let name = CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
+        // kernlings' own CPU driver, installed as libcuda.so.1, is not a GPU.
+        (ok && !name.starts_with("kernlings")).then_some(name)
     }
-    result::init().ok()?;
-    if result::device::get_count().ok()? < 1 {
-        return None;
-    }
-    let name = result::device::get_name(result::device::get(0).ok()?).ok()?;
-    // kernlings' own CPU driver on the loader path is not a GPU.
-    (!name.starts_with("kernlings")).then_some(name)
 }
 
 fn gpu_setup() -> ChildSetup {

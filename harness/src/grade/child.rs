@@ -33,7 +33,7 @@ pub(super) struct ChildRequest {
 /// The child's answer: an outcome, or a failure of kernlings itself.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) enum ChildReport {
-    Outcome(Outcome),
+    Outcome(Box<Outcome>),
     ToolError(String),
 }
 
@@ -52,7 +52,7 @@ pub fn child_main(arg: &str) -> ! {
         }
     };
     let report = match run(&request) {
-        Ok(outcome) => ChildReport::Outcome(outcome),
+        Ok(outcome) => ChildReport::Outcome(Box::new(outcome)),
         Err(e) => ChildReport::ToolError(format!("{e:#}")),
     };
     let written = serde_json::to_vec(&report)

@@ -82,7 +82,7 @@ pub fn compare<T: Element>(
             "{} of {n} elements of {name} were never written",
             unwritten.len()
         )
-    } else if wrong.len() == n && n > 1 {
+    } else if wrong.len() == n {
         format!("every element of {name} is wrong ({n} of {n})")
     } else {
         format!("{} of {n} elements of {name} are wrong", wrong.len())

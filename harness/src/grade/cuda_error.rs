@@ -42,8 +42,11 @@ pub fn kernel_failure(kernel: &str, err: DriverError) -> Failure {
             "Too much shared memory per block, or a block larger than 1024 threads.",
         ),
         CUDA_ERROR_LAUNCH_TIMEOUT => (
-            format!("your kernel `{kernel}` ran too long and was stopped"),
-            "An endless loop? A loop bound that never becomes false?",
+            format!(
+                "your kernel `{kernel}` ran too long and was stopped — an endless loop? a loop \
+                 bound that never becomes false?"
+            ),
+            "",
         ),
         _ => (
             format!("CUDA reported an error while running your kernel `{kernel}`"),

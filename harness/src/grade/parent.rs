@@ -93,7 +93,7 @@ pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
                     details.push_str(&tail("your code printed", &stdout, ""));
                 }
             }
-            Ok(o)
+            Ok(*o)
         }
         Ok(ChildReport::ToolError(e)) => bail!("grading {} failed: {e}", req.exercise.name),
         Err(_) => {

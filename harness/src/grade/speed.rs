@@ -237,7 +237,7 @@ pub fn timing(xs: &[f64]) -> Timing {
     let mut s = xs.to_vec();
     s.sort_by(f64::total_cmp);
     let at = |q: f64| s[((q * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)];
-    let median = if s.len() % 2 == 0 {
+    let median = if s.len().is_multiple_of(2) {
         (s[s.len() / 2 - 1] + s[s.len() / 2]) / 2.0
     } else {
         s[s.len() / 2]

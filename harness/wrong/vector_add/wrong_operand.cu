@@ -1,0 +1,6 @@
+// expect: every element of c is wrong
+// Reads a twice: a kernel that touches the wrong buffer.
+extern "C" __global__ void vector_add(const float* a, const float* b, float* c, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) c[i] = a[i] + a[i];
+}
