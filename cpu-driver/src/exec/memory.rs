@@ -1,0 +1,123 @@
+//! Device memory: allocations at addresses of their own (never host pointers), so every
+//! access can be checked against the allocation it falls in.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Global allocations live from here up; shared and local memory have generic windows below.
+pub const GLOBAL_BASE: u64 = 0x100_0000_0000;
+/// Generic addresses of the block's shared memory: `cvta.shared` adds this.
+pub const SHARED_WINDOW: u64 = 0x10_0000_0000;
+/// Generic addresses of a thread's local memory.
+pub const LOCAL_WINDOW: u64 = 0x20_0000_0000;
+/// Generic addresses of kernel parameters.
+pub const PARAM_WINDOW: u64 = 0x30_0000_0000;
+const WINDOW_SIZE: u64 = 0x10_0000_0000;
+/// Gap after each allocation, so one-past-the-end never lands in the next buffer.
+const RED_ZONE: u64 = 4096;
+
+pub fn window(addr: u64) -> Option<(u64, u64)> {
+    [SHARED_WINDOW, LOCAL_WINDOW, PARAM_WINDOW]
+        .into_iter()
+        .find(|w| addr >= *w && addr < w + WINDOW_SIZE)
+        .map(|w| (w, addr - w))
+}
+
+pub struct Allocation {
+    /// u128 storage keeps the host copy 16-byte aligned, so aligned device atomics are aligned here.
+    data: Vec<u128>,
+    pub len: usize,
+}
+
+impl Allocation {
+    pub fn ptr(&mut self) -> *mut u8 {
+        self.data.as_mut_ptr() as *mut u8
+    }
+}
+
+#[derive(Default)]
+pub struct DeviceMemory {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    allocs: BTreeMap<u64, Allocation>,
+    next: u64,
+}
+
+/// A snapshot of the allocations for one launch: sorted (base, end, host pointer).
+#[derive(Clone)]
+pub struct MemView {
+    pub ranges: Vec<(u64, u64, usize)>,
+}
+
+impl MemView {
+    /// The host pointer for `[addr, addr+len)` if it lies inside one allocation.
+    #[inline]
+    pub fn lookup(&self, addr: u64, len: u64) -> Option<*mut u8> {
+        let i = self.ranges.partition_point(|r| r.0 <= addr);
+        if i == 0 {
+            return None;
+        }
+        let (base, end, host) = self.ranges[i - 1];
+        if addr.checked_add(len)? <= end {
+            Some((host + (addr - base) as usize) as *mut u8)
+        } else {
+            None
+        }
+    }
+}
+
+impl DeviceMemory {
+    pub fn alloc(&self, len: usize) -> u64 {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.next == 0 {
+            g.next = GLOBAL_BASE;
+        }
+        let base = g.next;
+        g.next = (base + len as u64 + RED_ZONE).div_ceil(256) * 256;
+        let data = vec![0u128; len.div_ceil(16).max(1)];
+        g.allocs.insert(base, Allocation { data, len });
+        base
+    }
+
+    pub fn free(&self, addr: u64) -> bool {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.allocs.remove(&addr).is_some()
+    }
+
+    /// Runs `f` on the host bytes of `[addr, addr+len)`, which must lie in one allocation.
+    pub fn with_bytes<R>(
+        &self,
+        addr: u64,
+        len: usize,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Option<R> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (base, a) = g.allocs.range_mut(..=addr).next_back()?;
+        let off = (addr - *base) as usize;
+        if off.checked_add(len)? > a.len {
+            return None;
+        }
+        let p = a.ptr();
+        // SAFETY: the range was checked against the allocation's length, and the lock is held.
+        let s = unsafe { std::slice::from_raw_parts_mut(p.add(off), len) };
+        Some(f(s))
+    }
+
+    pub fn view(&self) -> MemView {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let ranges = g
+            .allocs
+            .iter_mut()
+            .map(|(b, a)| (*b, *b + a.len as u64, a.ptr() as usize))
+            .collect();
+        MemView { ranges }
+    }
+
+    pub fn total(&self) -> usize {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.allocs.values().map(|a| a.len).sum()
+    }
+}

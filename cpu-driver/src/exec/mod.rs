@@ -1,0 +1,120 @@
+//! Running a kernel: blocks spread over worker threads, each block's warps interleaved at
+//! barriers, each warp executing pre-decoded instructions for its active lanes at once.
+
+mod alu;
+pub mod memory;
+pub mod num;
+mod shadow;
+mod warp;
+
+use crate::ptx::ir::Function;
+use crate::report::{Diagnostic, Dim3, LaunchCounters};
+use memory::MemView;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Warp instructions one warp may execute before the launch counts as a runaway loop.
+pub const DEFAULT_BUDGET: u64 = 1 << 24;
+
+pub struct LaunchParams<'a> {
+    pub func: &'a Function,
+    pub grid: Dim3,
+    pub block: Dim3,
+    pub dyn_smem: usize,
+    /// The kernel's parameter buffer, laid out as the PTX `.param`s say.
+    pub params: &'a [u8],
+    pub mem: &'a MemView,
+    pub budget: u64,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct LaunchOutcome {
+    pub counters: LaunchCounters,
+    pub diagnostic: Option<Diagnostic>,
+}
+
+pub fn launch(p: &LaunchParams) -> LaunchOutcome {
+    let nblocks = p.grid.iter().map(|&x| x as usize).product::<usize>();
+    let nthreads = p.block.iter().map(|&x| x as usize).product::<usize>();
+    let mut counters = LaunchCounters {
+        kernel: p.func.name.clone(),
+        ..Default::default()
+    };
+    if nblocks == 0 || nthreads == 0 {
+        return LaunchOutcome {
+            counters,
+            diagnostic: None,
+        };
+    }
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut workers = if p.workers == 0 { cores } else { p.workers };
+    // Float atomics on global memory sum in block order; running blocks in parallel would make
+    // the result change from run to run.
+    if p.func.order_sensitive {
+        workers = 1;
+    }
+    let workers = workers.min(nblocks).max(1);
+    let next = AtomicUsize::new(0);
+    // The failing block with the lowest index wins, so the report does not depend on timing.
+    let first_fail = AtomicUsize::new(usize::MAX);
+    let stop = AtomicBool::new(false);
+    let results: Mutex<Vec<(LaunchCounters, Option<(usize, Diagnostic)>)>> = Mutex::new(Vec::new());
+    let work = || {
+        let mut runner = warp::BlockRunner::new(p, nthreads);
+        let mut fail: Option<(usize, Diagnostic)> = None;
+        loop {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            if b >= nblocks
+                || b > first_fail.load(Ordering::Relaxed)
+                || stop.load(Ordering::Relaxed)
+            {
+                break;
+            }
+            let ctaid = [
+                (b % p.grid[0] as usize) as u32,
+                ((b / p.grid[0] as usize) % p.grid[1] as usize) as u32,
+                (b / (p.grid[0] as usize * p.grid[1] as usize)) as u32,
+            ];
+            if let Err(diag) = runner.run_block(ctaid) {
+                first_fail.fetch_min(b, Ordering::Relaxed);
+                // A budget overrun elsewhere must not wait for slow blocks: stop everything.
+                if matches!(diag, Diagnostic::InstructionBudget { .. }) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if fail.as_ref().is_none_or(|(fb, _)| b < *fb) {
+                    fail = Some((b, diag));
+                }
+            }
+        }
+        results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((runner.counters, fail));
+    };
+    if workers == 1 {
+        work();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(work);
+            }
+        });
+    }
+    let mut diagnostic: Option<(usize, Diagnostic)> = None;
+    for (c, fail) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        counters.add(&c);
+        if let Some((b, d)) = fail {
+            if diagnostic.as_ref().is_none_or(|(db, _)| b < *db) {
+                diagnostic = Some((b, d));
+            }
+        }
+    }
+    LaunchOutcome {
+        counters,
+        diagnostic: diagnostic.map(|d| d.1),
+    }
+}

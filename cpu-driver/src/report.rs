@@ -1,0 +1,155 @@
+//! What the driver reports about each launch: one JSON line per launch, appended to the file
+//! named by `KERNLINGS_CPU_REPORT`. The harness (cpu_report.rs) reads the same field names;
+//! the two crates keep their own copies of these small types so neither depends on the other.
+
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+pub type Dim3 = [u32; 3];
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct LaunchCounters {
+    pub kernel: String,
+    /// Thread instructions: one per active lane of each warp instruction executed.
+    pub instructions: u64,
+    /// 32-byte global-memory sectors the warps' accesses touched...
+    pub global_sectors: u64,
+    /// ...and the fewest those accesses could have touched (perfect coalescing).
+    pub global_sectors_min: u64,
+    /// Extra shared-memory wavefronts caused by several words in one bank.
+    pub shared_bank_conflicts: u64,
+    /// Branches where the lanes of a warp went different ways.
+    pub divergent_branches: u64,
+}
+
+impl LaunchCounters {
+    pub fn add(&mut self, o: &LaunchCounters) {
+        self.instructions += o.instructions;
+        self.global_sectors += o.global_sectors;
+        self.global_sectors_min += o.global_sectors_min;
+        self.shared_bank_conflicts += o.shared_bank_conflicts;
+        self.divergent_branches += o.divergent_branches;
+    }
+}
+
+/// A shared-memory location in the learner's terms: the array and the byte offset inside it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SharedLoc {
+    /// The array's name as written in the source (demangled), or "dynamic shared memory".
+    pub array: String,
+    /// Byte offset from the start of the array.
+    pub byte_offset: u64,
+    /// Byte offset in the block's shared memory.
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Diagnostic {
+    /// An access outside every allocation (global), outside the block's shared memory, or
+    /// outside the thread's local memory. `space` is "global", "shared" or "local".
+    OutOfBounds {
+        address: u64,
+        bytes: u32,
+        write: bool,
+        space: String,
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+    },
+    /// Two threads touched the same shared bytes between two barriers, at least one writing.
+    SharedRace {
+        location: SharedLoc,
+        /// The earlier access, then the one that collided with it.
+        thread_a: Dim3,
+        thread_b: Dim3,
+        /// "write/write", "write/read" or "read/write" (earlier/later).
+        kinds: String,
+        block: Dim3,
+        line_a: u32,
+        line: u32,
+    },
+    /// `bar.sync` (`__syncthreads()`) that not every thread of the block reached.
+    BarrierDivergence {
+        block: Dim3,
+        /// Some threads waiting at the barrier, and how many in all.
+        waiting: Vec<Dim3>,
+        waiting_count: u32,
+        /// Some threads that had exited or were waiting at another barrier, and how many.
+        elsewhere: Vec<Dim3>,
+        elsewhere_count: u32,
+        /// Whether the missing threads had exited (returned) rather than waiting elsewhere.
+        exited: bool,
+        line: u32,
+    },
+    UninitSharedRead {
+        location: SharedLoc,
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+    },
+    InstructionBudget {
+        budget: u64,
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+    },
+    Unsupported {
+        instruction: String,
+        line: u32,
+    },
+    Misaligned {
+        address: u64,
+        bytes: u32,
+        space: String,
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+    },
+    /// `trap` / `__trap()` / a failed device-side `assert`.
+    Trap {
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+    },
+}
+
+impl Diagnostic {
+    /// The CUresult a GPU would have returned for the same kernel.
+    pub fn cu_result(&self) -> u32 {
+        match self {
+            Diagnostic::OutOfBounds { .. } => 700, // CUDA_ERROR_ILLEGAL_ADDRESS
+            Diagnostic::Misaligned { .. } => 716,  // CUDA_ERROR_MISALIGNED_ADDRESS
+            Diagnostic::InstructionBudget { .. } => 702, // CUDA_ERROR_LAUNCH_TIMEOUT
+            Diagnostic::Trap { .. } => 710,        // CUDA_ERROR_ASSERT
+            Diagnostic::Unsupported { .. } => 222, // CUDA_ERROR_UNSUPPORTED_PTX_VERSION
+            _ => 719,                              // CUDA_ERROR_LAUNCH_FAILED
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LaunchReport {
+    pub kernel: String,
+    pub grid: Dim3,
+    pub block: Dim3,
+    pub counters: LaunchCounters,
+    pub diagnostic: Option<Diagnostic>,
+}
+
+/// Appends the report to `$KERNLINGS_CPU_REPORT` when it is set.
+pub fn append(report: &LaunchReport) {
+    let Some(path) = std::env::var_os("KERNLINGS_CPU_REPORT") else {
+        return;
+    };
+    let Ok(line) = serde_json::to_string(report) else {
+        return;
+    };
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}

@@ -1,0 +1,51 @@
+// Module-01-style kernels: indexing, bounds checks, grid-stride loops, 2D grids.
+extern "C" __global__ void vector_add(const float* a, const float* b, float* c, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) c[i] = a[i] + b[i];
+}
+
+extern "C" __global__ void grid_stride_add(const float* a, const float* b, float* c, int n) {
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+        c[i] = a[i] + b[i];
+}
+
+// RGB (interleaved) to grayscale on a width x height image.
+extern "C" __global__ void grayscale(const unsigned char* rgb, float* gray, int width, int height) {
+    int x = blockIdx.x * blockDim.x + threadIdx.x;
+    int y = blockIdx.y * blockDim.y + threadIdx.y;
+    if (x < width && y < height) {
+        int i = y * width + x;
+        gray[i] = 0.299f * rgb[3 * i] + 0.587f * rgb[3 * i + 1] + 0.114f * rgb[3 * i + 2];
+    }
+}
+
+extern "C" __global__ void float4_scale(const float4* in, float4* out, float s, int n4) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n4) {
+        float4 v = in[i];
+        out[i] = make_float4(v.x * s, v.y * s, v.z * s, v.w * s);
+    }
+}
+
+// Integer and conversion mix: exact results to compare bitwise.
+extern "C" __global__ void int_mix(const int* a, int* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        int x = a[i];
+        unsigned u = (unsigned)x;
+        long long w = (long long)x * 3 - 7;
+        out[i] = (x / 7) ^ (x % 5) + (int)(u >> 3) + (int)(w >> 2) + __popc(u) + __clz(x) + min(x, 100) + max(x, -100)
+               + (int)(float)(x >> 8) + __brev(u) % 1000 + (x < 0 ? -x : x) % 13;
+    }
+}
+
+extern "C" __global__ void math_mix(const float* a, float* out, double* dout, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float x = a[i];
+        out[i] = expf(x) + sinf(x) * cosf(x) + sqrtf(fabsf(x)) + tanhf(x) + logf(fabsf(x) + 1.0f)
+               + rsqrtf(fabsf(x) + 1.0f) + __expf(x) + x / 3.0f + floorf(x) + fmaxf(x, 0.5f);
+        double d = (double)x;
+        dout[i] = d * d / 3.0 + sqrt(fabs(d)) - (double)(int)d;
+    }
+}
