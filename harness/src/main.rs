@@ -1,14 +1,31 @@
+mod cli;
+mod commands;
 mod cpu_report;
 mod cpu_setup;
 mod curriculum;
 mod grade;
 mod outcome;
+mod report;
+mod state;
 mod toolchain;
+mod watch;
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("__grade") {
-        grade::child_main(args.get(2).map_or("", String::as_str));
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // The grading child: spawned by `grade::grade`, never typed by a learner.
+    let mut args = std::env::args();
+    if args.nth(1).as_deref() == Some("__grade") {
+        grade::child_main(&args.next().unwrap_or_default());
     }
-    println!("kernlings: under construction");
+    let cli = cli::Cli::parse();
+    match commands::dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kernlings: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 
 use super::child::{blank_outcome, ChildReport, ChildRequest};
-use super::{inputs, rust_exercise, GradeRequest};
+use super::{checks, inputs, rust_exercise, GradeRequest};
 use crate::curriculum::ExerciseKind;
 use crate::outcome::{Correctness, Outcome};
 use crate::toolchain::{self, BackendKind};
@@ -21,9 +21,23 @@ use crate::toolchain::{self, BackendKind};
 const STDERR_TAIL_LINES: usize = 15;
 /// Output kept from the child (a kernel's printf can be huge).
 const OUTPUT_KEEP_BYTES: usize = 64 << 10;
+/// The device named in outcomes of checks that run nothing.
+pub(super) const NO_DEVICE: &str = "no device (fixture check)";
 
 pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
-    let setup = toolchain::prepare_child(req.backend)?;
+    // A check that reads only the file (the test fixture) needs no backend at all.
+    let source_only = matches!(
+        checks::find(&req.exercise.check),
+        Some(checks::Check::Source(_))
+    );
+    let setup = match source_only {
+        true => toolchain::ChildSetup {
+            backend: BackendKind::Cpu,
+            env: Vec::new(),
+            include_dirs: Vec::new(),
+        },
+        false => toolchain::prepare_child(req.backend)?,
+    };
     let seed = req.seed.unwrap_or_else(inputs::fresh_seed);
     let child_req = |result: PathBuf, grader| ChildRequest {
         request: req.clone(),
@@ -34,6 +48,7 @@ pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
         grader,
     };
     let device = match setup.backend {
+        _ if source_only => NO_DEVICE.into(),
         BackendKind::Gpu => toolchain::real_gpu().unwrap_or_else(|| "NVIDIA GPU".into()),
         BackendKind::Cpu => "kernlings CPU driver (PTX interpreter)".into(),
     };

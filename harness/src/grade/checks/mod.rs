@@ -3,9 +3,13 @@
 //! Adding a check: a file here with `pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()>`
 //! (copy `vector_add.rs`), a `mod` line and an entry in `CHECKS`.
 
+use std::path::Path;
+
 use super::{CheckCtx, RustCtx};
+use crate::outcome::Correctness;
 
 mod cpu_matmul;
+pub mod fixture;
 mod grid_stride;
 mod histogram;
 mod host_launch;
@@ -17,6 +21,7 @@ mod vector_add;
 
 pub type CudaCheck = fn(&mut CheckCtx) -> anyhow::Result<()>;
 pub type RustCheck = fn(&mut RustCtx) -> anyhow::Result<()>;
+pub type SourceCheck = fn(&Path) -> anyhow::Result<Correctness>;
 
 #[derive(Clone, Copy)]
 pub enum Check {
@@ -24,6 +29,8 @@ pub enum Check {
     Cuda(CudaCheck),
     /// Grades a `.rs` file through the grader binary built from it.
     Rust(RustCheck),
+    /// Reads the graded file itself: no compiler, no device (`fixture`, for kernlings' tests).
+    Source(SourceCheck),
 }
 
 const CHECKS: &[(&str, Check)] = &[
@@ -44,6 +51,8 @@ const CHECKS: &[(&str, Check)] = &[
     ("scan_block_512", Check::Cuda(scan::check_block_512)),
     ("scan_multi_block", Check::Cuda(scan::check_multi_block)),
     ("histogram", Check::Cuda(histogram::check)),
+    // kernlings' own tests: acts out FIXTURE_* markers
+    (fixture::NAME, Check::Source(fixture::check)),
 ];
 
 pub fn find(name: &str) -> Option<Check> {

@@ -1,0 +1,125 @@
+//! The command line: rustlings' verbs, plus the instructor's.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::toolchain::BackendChoice;
+
+/// The watchdog's defaults: long enough for a real kernel, short enough that an endless loop
+/// does not feel like a frozen terminal. The CPU backend interprets PTX, so it gets longer.
+pub const GPU_TIMEOUT_SECS: f64 = 10.0;
+pub const CPU_TIMEOUT_SECS: f64 = 30.0;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kernlings",
+    version,
+    about = "Learn GPU programming by fixing small CUDA kernels",
+    long_about = "Learn GPU programming by fixing small CUDA kernels.\n\
+                  Run with no command to start `watch`: it shows the current exercise and grades it on every save."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Replay a grading run with the inputs drawn from this seed (printed after every run).
+    #[arg(long, global = true)]
+    pub seed: Option<u64>,
+    /// Check correctness only; skip timing against the speed bar.
+    #[arg(long, global = true)]
+    pub no_speed: bool,
+    /// Where kernels run: a real GPU, the CPU driver (PTX interpreter), or whichever is available.
+    #[arg(long, global = true, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Seconds before a grading run that has not finished is killed (an endless loop, say)
+    /// [default: 10 on a GPU, 30 on the CPU backend]
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// The course directory (holding curriculum.toml); found upward from the current one by default.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the current exercise and grade it on every save (the default).
+    Watch,
+    /// Grade every exercise in order, stopping at the first that fails.
+    Verify {
+        /// Print the outcomes as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        prebuilt: Prebuilt,
+    },
+    /// Grade one exercise.
+    Run {
+        name: String,
+        #[command(flatten)]
+        prebuilt: Prebuilt,
+    },
+    /// Show the next hint for an exercise (the current one by default).
+    Hint {
+        name: Option<String>,
+        /// Show every hint level at once.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List the exercises and where you are.
+    List,
+    /// Restore an exercise's original stub (your version is kept in .kernlings/backups/).
+    Reset { name: String },
+    /// Write PROGRESS.md: this week's work, progress per module, best speeds, check-in.
+    Report,
+    /// Instructor: lint the curriculum, grade every solution, stub and known-wrong kernel.
+    CheckSolutions {
+        /// Print the results as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Only this module.
+        #[arg(long, value_name = "ID")]
+        module: Option<String>,
+        /// Only this exercise.
+        #[arg(long, value_name = "NAME")]
+        exercise: Option<String>,
+        #[command(flatten)]
+        prebuilt: Prebuilt,
+    },
+    /// Instructor: build the grader binaries of the `.rs` exercises into DIR (for `--prebuilt`).
+    BuildGraders { dir: PathBuf },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Prebuilt {
+    /// Use grader binaries built by `kernlings build-graders DIR` for `.rs` exercises.
+    #[arg(long, value_name = "DIR")]
+    pub prebuilt: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_watch_and_globals_go_anywhere() {
+        let cli = Cli::try_parse_from(["kernlings"]).unwrap();
+        assert!(cli.command.is_none());
+        let cli =
+            Cli::try_parse_from(["kernlings", "run", "x", "--seed", "5", "--no-speed"]).unwrap();
+        assert_eq!(cli.global.seed, Some(5));
+        assert!(cli.global.no_speed);
+        assert!(Cli::try_parse_from(["kernlings", "--backend", "tpu"]).is_err());
+    }
+}

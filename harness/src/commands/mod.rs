@@ -1,0 +1,201 @@
+//! One module per command; this one finds the course, loads it, and grades one attempt the
+//! way every command does.
+
+mod check_solutions;
+pub mod hint;
+pub mod list;
+mod reset;
+pub mod show;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use chrono::{Local, Utc};
+
+use crate::cli::{Cli, Command, Global, CPU_TIMEOUT_SECS, GPU_TIMEOUT_SECS};
+use crate::curriculum::{self, Curriculum, Exercise};
+use crate::grade::{self, GradeRequest};
+use crate::outcome::Outcome;
+use crate::state::State;
+use crate::toolchain::{self, BackendChoice};
+
+/// What every command works with.
+pub struct Course {
+    pub root: PathBuf,
+    pub curriculum: Curriculum,
+    pub global: Global,
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let course = Course::open(&cli.global)?;
+    reset::save_originals(&course)?;
+    match cli.command.unwrap_or(Command::Watch) {
+        Command::Watch => crate::watch::run(&course),
+        Command::Verify { json, prebuilt } => verify::run(&course, json, prebuilt.prebuilt),
+        Command::Run { name, prebuilt } => run_one(&course, &name, prebuilt.prebuilt),
+        Command::Hint { name, all } => hint::run(&course, name.as_deref(), all),
+        Command::List => list::run(&course),
+        Command::Reset { name } => reset::run(&course, &name),
+        Command::Report => crate::report::write(&course),
+        Command::CheckSolutions {
+            json,
+            module,
+            exercise,
+            prebuilt,
+        } => check_solutions::run(
+            &course,
+            check_solutions::Filter { module, exercise },
+            json,
+            prebuilt.prebuilt,
+        ),
+        Command::BuildGraders { dir } => build_graders(&course, &dir),
+    }
+}
+
+impl Course {
+    pub fn open(global: &Global) -> anyhow::Result<Course> {
+        let root = match &global.root {
+            // Absolute, so messages, the file watcher and the grading child agree on paths.
+            Some(root) => root
+                .canonicalize()
+                .with_context(|| format!("--root {}", root.display()))?,
+            None => {
+                find_root(&std::env::current_dir().context("cannot read the current directory")?)?
+            }
+        };
+        if let Some(t) = global.timeout.filter(|t| !(*t > 0.0 && t.is_finite())) {
+            bail!("--timeout must be a positive number of seconds, not {t}");
+        }
+        let curriculum = Curriculum::load(&root, &grade::checks::names().collect::<Vec<_>>())?;
+        Ok(Course {
+            root,
+            curriculum,
+            global: global.clone(),
+        })
+    }
+
+    pub fn exercise(&self, name: &str) -> anyhow::Result<&Exercise> {
+        match self.curriculum.exercise(name) {
+            Some(ex) => Ok(ex),
+            None => bail!("no exercise named `{name}`; `kernlings list` shows them all"),
+        }
+    }
+
+    /// The learner's file, as a path relative to the course (for messages).
+    pub fn display_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    pub fn request(
+        &self,
+        ex: &Exercise,
+        source: PathBuf,
+        prebuilt: Option<PathBuf>,
+    ) -> GradeRequest {
+        GradeRequest {
+            root: self.root.clone(),
+            exercise: ex.clone(),
+            source,
+            seed: self.global.seed,
+            speed: !self.global.no_speed,
+            backend: self.global.backend,
+            timeout: Duration::from_secs_f64(self.timeout()),
+            prebuilt,
+        }
+    }
+
+    /// `--timeout`, or the default for the backend grading will use.
+    fn timeout(&self) -> f64 {
+        self.global.timeout.unwrap_or_else(|| {
+            let gpu = match self.global.backend {
+                BackendChoice::Gpu => true,
+                BackendChoice::Cpu => false,
+                BackendChoice::Auto => toolchain::real_gpu().is_some(),
+            };
+            if gpu {
+                GPU_TIMEOUT_SECS
+            } else {
+                CPU_TIMEOUT_SECS
+            }
+        })
+    }
+
+    /// Grades the learner's copy of `ex` and records the attempt in the progress state.
+    /// A missing file is not graded: the learner is told how to restore it.
+    pub fn attempt(&self, ex: &Exercise, prebuilt: Option<PathBuf>) -> anyhow::Result<Attempt> {
+        let path = curriculum::exercise_path(&self.root, ex);
+        if !path.exists() {
+            return Ok(Attempt::Missing(path));
+        }
+        let outcome = grade::grade(&self.request(ex, path, prebuilt))
+            .with_context(|| format!("grading `{}`", ex.name))?;
+        let now = Utc::now();
+        let day = now.with_timezone(&Local).date_naive();
+        State::update(&self.root, |s| {
+            s.record(&outcome, show::one_line(&outcome), now, day)
+        })?;
+        Ok(Attempt::Graded(Box::new(outcome)))
+    }
+}
+
+pub enum Attempt {
+    Graded(Box<Outcome>),
+    Missing(PathBuf),
+}
+
+impl Attempt {
+    pub fn passed(&self) -> bool {
+        matches!(self, Attempt::Graded(o) if o.passed())
+    }
+}
+
+/// `kernlings run NAME`: grade one exercise, exit 0 when it passes.
+fn run_one(course: &Course, name: &str, prebuilt: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let ex = course.exercise(name)?;
+    let attempt = course.attempt(ex, prebuilt)?;
+    print!("{}", show::attempt(course, ex, &attempt));
+    Ok(exit(attempt.passed()))
+}
+
+/// `kernlings build-graders DIR`: the `.rs` exercises' graders, for `--prebuilt DIR`.
+fn build_graders(course: &Course, dir: &Path) -> anyhow::Result<ExitCode> {
+    let built = grade::build_graders(&course.root, &course.curriculum, dir)?;
+    for source in &built {
+        println!("built the grader for {}", course.display_path(source));
+    }
+    println!(
+        "{} grader(s) in {}: grade with them using `--prebuilt {}`.",
+        built.len(),
+        dir.display(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn exit(passed: bool) -> ExitCode {
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The nearest directory upward from `start` holding curriculum.toml.
+fn find_root(start: &Path) -> anyhow::Result<PathBuf> {
+    for dir in start.ancestors() {
+        if dir.join(curriculum::FILE_NAME).is_file() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    bail!(
+        "no {} here or in any parent of {}: run kernlings inside the course, or pass --root DIR",
+        curriculum::FILE_NAME,
+        start.display()
+    )
+}

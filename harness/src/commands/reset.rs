@@ -1,0 +1,99 @@
+//! `kernlings reset NAME`: put the original stub back, keeping the learner's version.
+//!
+//! The originals are kept in `.kernlings/originals/` the first time kernlings runs: git's
+//! `HEAD` version where the course is a clone (a learner may edit before that first run),
+//! else the file as found. The learner's version goes to `.kernlings/backups/`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{bail, Context};
+use chrono::Local;
+
+use super::{show, Course};
+use crate::curriculum::{self, Exercise};
+
+fn originals(root: &Path) -> PathBuf {
+    root.join(".kernlings").join("originals")
+}
+
+/// Keeps an original of each exercise not yet kept, so `reset` works later, in git or not.
+pub fn save_originals(course: &Course) -> anyhow::Result<()> {
+    for ex in &course.curriculum.exercises {
+        let saved = originals(&course.root).join(&ex.file);
+        if saved.exists() {
+            continue;
+        }
+        let path = curriculum::exercise_path(&course.root, ex);
+        let Some(bytes) = git_head(course, ex).or_else(|| fs::read(&path).ok()) else {
+            continue;
+        };
+        fs::create_dir_all(saved.parent().expect("a file has a parent"))?;
+        fs::write(&saved, bytes)
+            .with_context(|| format!("cannot save the original of {}", path.display()))?;
+    }
+    Ok(())
+}
+
+pub fn run(course: &Course, name: &str) -> anyhow::Result<ExitCode> {
+    let ex = course.exercise(name)?;
+    let path = curriculum::exercise_path(&course.root, ex);
+    let shown = course.display_path(&path);
+    let original = original(course, ex)?;
+    let current = fs::read(&path).ok();
+    if current.as_deref() == Some(original.as_slice()) {
+        println!("{shown} is already the original stub; nothing changed.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(current) = current {
+        let stamp = Local::now().format("%Y%m%d-%H%M%S-%3f");
+        let backup = course
+            .root
+            .join(".kernlings")
+            .join("backups")
+            .join(format!("{}.{stamp}", ex.file));
+        fs::create_dir_all(backup.parent().expect("a file has a parent"))?;
+        fs::write(&backup, current)
+            .with_context(|| format!("cannot back up {}", path.display()))?;
+        println!(
+            "Your version of {shown} is saved as {}.",
+            course.display_path(&backup)
+        );
+    }
+    fs::create_dir_all(path.parent().expect("a file has a parent"))?;
+    fs::write(&path, original).with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "{}",
+        show::green(&format!("Reset {shown} to the original stub."))
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn original(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<u8>> {
+    let saved = originals(&course.root).join(&ex.file);
+    if let Ok(bytes) = fs::read(&saved) {
+        return Ok(bytes);
+    }
+    match git_head(course, ex) {
+        Some(bytes) => Ok(bytes),
+        None => bail!(
+            "no original of exercises/{} to restore: none kept in .kernlings/originals/ and git has none",
+            ex.file
+        ),
+    }
+}
+
+/// The exercise as committed in git's `HEAD`, if the course is in a repository that has it.
+fn git_head(course: &Course, ex: &Exercise) -> Option<Vec<u8>> {
+    // `./` makes the path relative to the course directory, wherever the git top level is.
+    let spec = format!("HEAD:./exercises/{}", ex.file);
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(&course.root)
+        .args(["show", &spec])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then_some(out.stdout)
+}

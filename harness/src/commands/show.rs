@@ -1,0 +1,303 @@
+//! How an attempt reads to the learner: shared by `watch`, `run`, `verify` and
+//! `check-solutions`. Correctness and speed are separate verdicts; the seed is always shown.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+use owo_colors::OwoColorize;
+
+use super::{Attempt, Course};
+use crate::curriculum::Exercise;
+use crate::outcome::{Correctness, Outcome, SpeedResult};
+
+/// Colours only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+pub fn colors() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    })
+}
+
+pub fn green(s: &str) -> String {
+    if colors() {
+        s.green().to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn red(s: &str) -> String {
+    if colors() {
+        s.red().to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn yellow(s: &str) -> String {
+    if colors() {
+        s.yellow().to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn bold(s: &str) -> String {
+    if colors() {
+        s.bold().to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn dim(s: &str) -> String {
+    if colors() {
+        s.dimmed().to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn attempt(course: &Course, ex: &Exercise, attempt: &Attempt) -> String {
+    match attempt {
+        Attempt::Graded(outcome) => self::outcome(ex, outcome),
+        Attempt::Missing(path) => format!(
+            "{} {} is missing: `kernlings reset {}` restores the original stub\n",
+            red("✗"),
+            course.display_path(path),
+            ex.name
+        ),
+    }
+}
+
+/// The full report of one graded attempt, ending in a newline.
+pub fn outcome(ex: &Exercise, o: &Outcome) -> String {
+    let mut out = String::new();
+    let device = format!("{}, seed {}", o.backend.device, o.seed);
+    match &o.correctness {
+        Correctness::Passed { cases } => {
+            let head = if o.passed() {
+                green(&format!("✓ {} passed", ex.name))
+            } else {
+                yellow(&format!("✗ {} is correct but not fast enough yet", ex.name))
+            };
+            let _ = writeln!(out, "{}  {}", bold(&head), dim(&format!("({device})")));
+            for case in cases {
+                let _ = writeln!(out, "  {} {case}", green("✓"));
+            }
+        }
+        Correctness::CompileError { message } => {
+            let _ = writeln!(
+                out,
+                "{}  {}",
+                bold(&red(&format!("✗ {} does not compile", ex.name))),
+                dim(&format!("({device})"))
+            );
+            out.push_str(&indent(message));
+        }
+        Correctness::Failed { summary, details } => {
+            let _ = writeln!(
+                out,
+                "{}  {}",
+                bold(&red(&format!("✗ {}: {summary}", ex.name))),
+                dim(&format!("({device})"))
+            );
+            if !details.trim().is_empty() {
+                out.push_str(&indent(details));
+            }
+        }
+    }
+    if let Some(line) = speed_line(o) {
+        let _ = writeln!(out, "  {line}");
+    }
+    if let Some(counters) = counters(o) {
+        out.push_str(&counters);
+    }
+    let _ = writeln!(
+        out,
+        "  {}",
+        dim(&format!(
+            "replay these inputs: kernlings run {} --seed {}",
+            ex.name, o.seed
+        ))
+    );
+    out
+}
+
+/// "correct ✓, speed 0.62 of copy bandwidth, bar 0.75 ✗ (2.61 TB/s, 62% of the device limit...)",
+/// or why speed was not measured.
+pub fn speed_line(o: &Outcome) -> Option<String> {
+    if let Some(s) = &o.speed {
+        let mark = if s.passed { green("✓") } else { red("✗") };
+        let correct = if o.correctness.passed() {
+            format!("correct {}, ", green("✓"))
+        } else {
+            String::new()
+        };
+        return Some(format!(
+            "{correct}speed {}, bar {:.2} {mark} ({}, {:.0}% of the device limit; median {:.1} µs vs {:.1} µs, {} samples)",
+            ratio_words(s),
+            s.bar,
+            s.achieved,
+            s.percent_of_limit,
+            s.learner.median_us,
+            s.baseline_timing.median_us,
+            s.learner.samples
+        ));
+    }
+    // The grader words it as a whole sentence ("speed is not measured on the CPU backend: ...").
+    o.speed_skipped.as_deref().map(dim)
+}
+
+/// The ratio in words that fit its baseline.
+pub fn ratio_words(s: &SpeedResult) -> String {
+    match s.baseline.as_str() {
+        "copy" => format!("{:.2} of copy bandwidth", s.ratio),
+        "cublas" => format!("{:.2} of cuBLAS", s.ratio),
+        "naive" => format!("{:.2}× the naive kernel", s.ratio),
+        "cpu-naive" => format!("{:.2}× the naive Rust version", s.ratio),
+        other => format!("{:.2} of {other}", s.ratio),
+    }
+}
+
+/// One line for the progress state and `list`.
+pub fn one_line(o: &Outcome) -> String {
+    let first = |s: &str| {
+        s.lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    match (&o.correctness, &o.speed) {
+        (Correctness::Passed { .. }, Some(s)) => {
+            format!(
+                "correct, {} (bar {:.2}{})",
+                ratio_words(s),
+                s.bar,
+                if s.passed { "" } else { ", too slow" }
+            )
+        }
+        (Correctness::Passed { .. }, None) => "correct".to_string(),
+        (Correctness::CompileError { message }, _) => {
+            format!("does not compile: {}", first(message))
+        }
+        (Correctness::Failed { summary, .. }, _) => first(summary),
+    }
+}
+
+fn counters(o: &Outcome) -> Option<String> {
+    if o.counters.is_empty() {
+        return None;
+    }
+    let mut out = format!(
+        "  {}\n",
+        dim("CPU backend counters (what the hardware would do, not speed):")
+    );
+    for c in &o.counters {
+        let _ = writeln!(
+            out,
+            "    {}: {} instructions, {} global sectors (minimum {}), {} shared bank conflicts, {} divergent branches",
+            c.kernel, c.instructions, c.global_sectors, c.global_sectors_min, c.shared_bank_conflicts, c.divergent_branches
+        );
+    }
+    Some(out)
+}
+
+fn indent(text: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(|l| format!("    {l}\n"))
+        .collect()
+}
+
+/// A drawn bar: `[#####-----]`.
+pub fn bar(done: usize, total: usize, width: usize) -> String {
+    let filled = (done * width).checked_div(total).unwrap_or(0);
+    format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{BackendInfo, Timing};
+
+    fn outcome(correctness: Correctness, speed: Option<(f64, f64)>) -> Outcome {
+        let t = Timing {
+            median_us: 100.0,
+            p10_us: 99.0,
+            p90_us: 102.0,
+            samples: 20,
+        };
+        Outcome {
+            exercise: "vector_add".into(),
+            seed: 42,
+            backend: BackendInfo {
+                kind: "gpu".into(),
+                device: "NVIDIA H200".into(),
+            },
+            correctness,
+            speed: speed.map(|(ratio, bar)| SpeedResult {
+                baseline: "copy".into(),
+                ratio,
+                bar,
+                passed: ratio >= bar,
+                learner: t.clone(),
+                baseline_timing: t.clone(),
+                achieved: "2.61 TB/s".into(),
+                percent_of_limit: ratio * 100.0,
+            }),
+            speed_skipped: None,
+            counters: vec![],
+        }
+    }
+
+    #[test]
+    fn speed_verdict_is_separate_from_correctness() {
+        let o = outcome(Correctness::Passed { cases: vec![] }, Some((0.62, 0.75)));
+        let line = speed_line(&o).unwrap();
+        assert!(
+            line.starts_with("correct ✓, speed 0.62 of copy bandwidth, bar 0.75 ✗"),
+            "{line}"
+        );
+        assert!(!o.passed());
+        assert_eq!(
+            one_line(&o),
+            "correct, 0.62 of copy bandwidth (bar 0.75, too slow)"
+        );
+    }
+
+    #[test]
+    fn no_gpu_says_so_and_gives_no_verdict() {
+        let mut o = outcome(
+            Correctness::Passed {
+                cases: vec!["n=1: 1 element matches".into()],
+            },
+            None,
+        );
+        o.speed_skipped = Some("speed is not measured on the CPU backend: no GPU".into());
+        let ex: Exercise = toml::from_str(
+            "name='vector_add'\nmodule='01'\nfile='a.cu'\nkind='cuda'\nhints=['h']\ncheck='c'",
+        )
+        .unwrap();
+        let text = super::outcome(&ex, &o);
+        assert!(
+            text.contains("  speed is not measured on the CPU backend: no GPU\n"),
+            "{text}"
+        );
+        assert!(!text.contains("bar"), "{text}");
+        assert!(
+            text.contains("kernlings run vector_add --seed 42"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bars_are_drawn_to_width() {
+        assert_eq!(bar(0, 4, 8), "[--------]");
+        assert_eq!(bar(1, 4, 8), "[##------]");
+        assert_eq!(bar(4, 4, 8), "[########]");
+        assert_eq!(bar(0, 0, 4), "[----]");
+    }
+}

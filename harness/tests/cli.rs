@@ -1,0 +1,606 @@
+//! The real `kernlings` binary on fixture courses (harness/tests/fixtures/), graded by the
+//! `fixture` check through the real child process and watchdog: no GPU needed.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kernlings");
+
+/// A copy of a fixture course in a temporary directory.
+struct Course {
+    dir: tempfile::TempDir,
+}
+
+impl Course {
+    fn new() -> Course {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/basic");
+        copy_dir(&fixture, dir.path());
+        Course { dir }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.path(rel), text).unwrap();
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        // The fixture check needs no backend; naming one keeps kernlings from probing for a GPU.
+        cmd.args(args)
+            .args(["--backend", "cpu"])
+            .current_dir(self.root())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run(self.cmd(args).output().unwrap())
+    }
+
+    fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&self.read(".kernlings/state.json")).unwrap()
+    }
+}
+
+struct Run(Output);
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+
+    /// Asserts the exit code and that stdout contains every piece, showing both streams if not.
+    fn expect(&self, code: i32, pieces: &[&str]) -> &Run {
+        let out = self.stdout();
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\nstdout:\n{out}\nstderr:\n{}",
+            self.stderr()
+        );
+        for piece in pieces {
+            assert!(
+                out.contains(piece),
+                "missing {piece:?}\nstdout:\n{out}\nstderr:\n{}",
+                self.stderr()
+            );
+        }
+        self
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+const PASS: &str = "// FIXTURE_PASS\n__global__ void k() {}\n";
+
+#[test]
+fn untouched_stub_fails_with_wrong_values_and_a_replayable_seed() {
+    let course = Course::new();
+    let run = course.run(&["run", "first"]);
+    run.expect(
+        1,
+        &[
+            "✗ first: wrong values",
+            "index  expected  got",
+            "replay these inputs: kernlings run first --seed ",
+        ],
+    );
+    let seed: String = run
+        .stdout()
+        .split("--seed ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    course
+        .run(&["run", "first", "--seed", &seed])
+        .expect(1, &[&format!("kernlings run first --seed {seed}\n")]);
+}
+
+#[test]
+fn passing_exercise_exits_zero_and_is_recorded() {
+    let course = Course::new();
+    course.run(&["run", "first"]).expect(1, &[]);
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &["✓ first passed"]);
+    let state = course.state();
+    assert_eq!(state["version"], 1);
+    assert_eq!(state["exercises"]["first"]["attempts"], 2);
+    assert_eq!(state["exercises"]["first"]["last"]["passed"], true);
+    assert!(
+        state["exercises"]["first"]["first_done"].is_string(),
+        "{state}"
+    );
+    assert!(state["exercises"]["second"].is_null());
+}
+
+#[test]
+fn compile_error_names_file_and_line() {
+    let course = Course::new();
+    course.write(
+        "exercises/01/first.cu",
+        "// line 1\nFIXTURE_COMPILE_ERROR\n",
+    );
+    course
+        .run(&["run", "first"])
+        .expect(1, &["✗ first does not compile", "first.cu:2: error"]);
+}
+
+#[test]
+fn missing_file_says_how_to_restore_it() {
+    let course = Course::new();
+    course.run(&["list"]).expect(0, &[]); // the first run keeps the originals
+    std::fs::remove_file(course.path("exercises/01/first.cu")).unwrap();
+    course.run(&["run", "first"]).expect(
+        1,
+        &["exercises/01/first.cu is missing: `kernlings reset first` restores the original stub"],
+    );
+    course
+        .run(&["reset", "first"])
+        .expect(0, &["Reset exercises/01/first.cu to the original stub."]);
+    assert!(course.read("exercises/01/first.cu").contains("TODO"));
+}
+
+#[test]
+fn crash_is_a_failed_attempt() {
+    let course = Course::new();
+    course.write("exercises/01/first.cu", "FIXTURE_CRASH\n");
+    let run = course.run(&["run", "first"]);
+    run.expect(1, &["✗ first: the grading process crashed"]);
+    assert_eq!(course.state()["exercises"]["first"]["attempts"], 1);
+}
+
+#[test]
+fn hang_is_killed_by_the_watchdog() {
+    let course = Course::new();
+    course.write("exercises/01/first.cu", "FIXTURE_HANG\n");
+    let start = Instant::now();
+    course
+        .run(&["run", "first", "--timeout", "1"])
+        .expect(1, &["✗ first: your kernel did not finish within 1 s"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn hints_come_one_level_at_a_time() {
+    let course = Course::new();
+    course.run(&["hint"]).expect(
+        0,
+        &[
+            "Hint 1/2 for first:",
+            "Look for the marker.",
+            "Ask again for the next level.",
+        ],
+    );
+    let run = course.run(&["hint", "first"]);
+    run.expect(
+        0,
+        &[
+            "Hint 1/2",
+            "Hint 2/2 for first:",
+            "Write the pass marker",
+            "That was the last hint.",
+        ],
+    );
+    course
+        .run(&["hint", "third", "--all"])
+        .expect(0, &["Hint 1/1 for third:", "Same as before."]);
+    course.run(&["hint", "nope"]).expect(2, &[]);
+}
+
+#[test]
+fn list_shows_modules_status_and_current() {
+    let course = Course::new();
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &[]);
+    let run = course.run(&["list"]);
+    run.expect(
+        0,
+        &[
+            "01 Fixture basics",
+            "02 Fixture more",
+            "first   done",
+            "▶ second  pending",
+            "1/3 done",
+        ],
+    );
+}
+
+#[test]
+fn reset_restores_the_stub_and_backs_up_the_learner() {
+    let course = Course::new();
+    let stub = course.read("exercises/01/first.cu");
+    course.run(&["list"]).expect(0, &[]);
+    course.write("exercises/01/first.cu", "// my careful work\n");
+    let run = course.run(&["reset", "first"]);
+    run.expect(
+        0,
+        &[
+            "Your version of exercises/01/first.cu is saved as .kernlings/backups/01/first.cu.",
+            "Reset exercises/01/first.cu",
+        ],
+    );
+    assert_eq!(course.read("exercises/01/first.cu"), stub);
+    let backups: Vec<_> = std::fs::read_dir(course.path(".kernlings/backups/01"))
+        .unwrap()
+        .collect();
+    assert_eq!(backups.len(), 1);
+    let saved = std::fs::read_to_string(backups[0].as_ref().unwrap().path()).unwrap();
+    assert_eq!(saved, "// my careful work\n");
+    course
+        .run(&["reset", "first"])
+        .expect(0, &["already the original stub; nothing changed"]);
+}
+
+#[test]
+fn verify_stops_at_the_first_failure() {
+    let course = Course::new();
+    course.write("exercises/01/first.cu", PASS);
+    let run = course.run(&["verify"]);
+    run.expect(
+        1,
+        &[
+            "[1/3] first",
+            "✓ first passed",
+            "[2/3] second",
+            "verify stopped at `second` (1 of 3 pass before it).",
+        ],
+    );
+    assert!(!run.stdout().contains("third"));
+
+    let json = course.run(&["verify", "--json"]);
+    json.expect(1, &[]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["stopped_at"], "second");
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["results"][1]["outcome"]["correctness"]["status"],
+        "failed"
+    );
+
+    course.write("exercises/01/second.cu", PASS);
+    course.write("exercises/02/third.cu", PASS);
+    course
+        .run(&["verify"])
+        .expect(0, &["All 3 exercises pass."]);
+}
+
+#[test]
+fn report_regenerates_and_keeps_the_learners_answers() {
+    let course = Course::new();
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &[]);
+    course
+        .run(&["report"])
+        .expect(0, &["Wrote PROGRESS.md: 1 of 3 exercises done."]);
+    let page = course.read("PROGRESS.md");
+    assert!(page.contains("`first` (module 01)"), "{page}");
+    assert!(page.contains("| 01 Fixture basics | 1/2 |"), "{page}");
+    let begin = "<!-- kernlings:begin learned -->";
+    course.write(
+        "PROGRESS.md",
+        &page.replace(begin, &format!("{begin}\nGrids cover N, not more.")),
+    );
+    course.write("exercises/01/second.cu", PASS);
+    course.run(&["run", "second"]).expect(0, &[]);
+    course.run(&["report"]).expect(0, &["2 of 3"]);
+    let page = course.read("PROGRESS.md");
+    assert!(
+        page.contains(&format!(
+            "{begin}\nGrids cover N, not more.\n<!-- kernlings:end learned -->"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("| 01 Fixture basics | 2/2 |"), "{page}");
+}
+
+#[test]
+fn corrupt_state_is_moved_aside_with_a_message() {
+    let course = Course::new();
+    std::fs::create_dir_all(course.path(".kernlings")).unwrap();
+    course.write(".kernlings/state.json", "{ not json");
+    let run = course.run(&["list"]);
+    run.expect(0, &["0/3 done"]);
+    assert!(
+        run.stderr().contains("state.json.unreadable-"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn malformed_curriculum_is_a_clear_error() {
+    let course = Course::new();
+    let text = course
+        .read("curriculum.toml")
+        .replace("module = \"02\"", "module = \"09\"");
+    course.write("curriculum.toml", &text);
+    let run = course.run(&["list"]);
+    run.expect(2, &[]);
+    let err = run.stderr();
+    assert!(
+        err.contains("curriculum.toml:33: exercise `third`: field `module`: unknown module `09` (modules: 01, 02)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn root_is_found_upward_or_given() {
+    let course = Course::new();
+    let mut cmd = course.cmd(&["list"]);
+    cmd.current_dir(course.path("exercises/01"));
+    assert!(cmd.status().unwrap().success());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .arg("list")
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --root DIR"));
+    let out = Command::new(BIN)
+        .args(["list", "--root"])
+        .arg(course.root())
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn check_solutions_passes_on_a_sound_course() {
+    let course = Course::new();
+    let run = course.run(&["check-solutions"]);
+    run.expect(
+        0,
+        &[
+            "exercise | what",
+            "solution",
+            "stub",
+            "wrong/writes_nothing",
+            "wrong/crash",
+            "All 8 checks hold.",
+        ],
+    );
+    let json = course.run(&["check-solutions", "--json", "--exercise", "second"]);
+    json.expect(0, &[]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(v["passed"], true);
+    assert_eq!(v["rows"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn check_solutions_reports_every_violation() {
+    let course = Course::new();
+    course.write("exercises/01/second.cu", PASS); // a stub that passes, and has no TODO
+    course.write("solutions/02/third.cu", "// wrong\n"); // a solution that fails
+    course.write("exercises/01/stray.cu", "");
+    course.write(
+        "harness/wrong/first/writes_nothing.cu",
+        "// expect: never written\n",
+    );
+    let run = course.run(&["check-solutions"]);
+    run.expect(
+        1,
+        &[
+            "second (stub): passes, but must fail",
+            "third (solution): solution fails: wrong values",
+            "first (wrong/writes_nothing): fails, but the message lacks \"never written\"",
+            "lint: second: the stub exercises/01/second.cu has no TODO",
+            "lint: exercises/01/stray.cu is not named by any exercise",
+        ],
+    );
+}
+
+/// Reads a child's stdout on a thread, so a test can wait for text to appear.
+struct Stream(Arc<Mutex<String>>);
+
+impl Stream {
+    fn new(mut out: impl Read + Send + 'static) -> Stream {
+        let buf = Arc::new(Mutex::new(String::new()));
+        let shared = buf.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = out.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                shared
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
+        Stream(buf)
+    }
+
+    /// Waits until `text` has appeared `times` times in total.
+    fn wait_for(&self, text: &str, times: usize) {
+        let start = Instant::now();
+        while self.0.lock().unwrap().matches(text).count() < times {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "never saw {text:?} x{times}:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn text(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[test]
+fn watch_without_a_terminal_uses_line_mode() {
+    let course = Course::new();
+    let mut cmd = course.cmd(&[]);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let out = Stream::new(child.stdout.take().unwrap());
+    out.wait_for("No terminal: line mode", 1);
+    out.wait_for("✗ first: wrong values", 1);
+    assert!(out.text().contains("Exercise 1 of 3: first"));
+
+    writeln!(stdin, "n").unwrap();
+    out.wait_for("`first` has not passed yet: n moves on once it does.", 1);
+    writeln!(stdin, "h").unwrap();
+    out.wait_for("Hint 1/2 for first:", 1);
+    writeln!(stdin, "l").unwrap();
+    out.wait_for("▶ first", 1);
+
+    // Saving the file re-grades it; passing never moves on by itself.
+    course.write("exercises/01/first.cu", PASS);
+    out.wait_for("✓ first passed", 1);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!out.text().contains("Exercise 2 of 3"));
+    // Another exercise's file is not the current one: no re-grade.
+    course.write("exercises/01/second.cu", PASS);
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(
+        out.text().matches("grading first").count(),
+        2,
+        "{}",
+        out.text()
+    );
+
+    writeln!(stdin, "n").unwrap();
+    out.wait_for("Exercise 2 of 3: second", 1);
+    out.wait_for("✓ second passed", 1);
+    writeln!(stdin, "q").unwrap();
+    assert!(child.wait().unwrap().success());
+    out.wait_for("Bye! 2 of 3 exercises done.", 1);
+    assert_eq!(course.state()["current"], "second");
+}
+
+#[test]
+fn watch_survives_a_crash_and_a_hang() {
+    let course = Course::new();
+    course.write("exercises/01/first.cu", "FIXTURE_CRASH\n");
+    let mut cmd = course.cmd(&["--timeout", "1"]);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let out = Stream::new(child.stdout.take().unwrap());
+    out.wait_for("✗ first: the grading process crashed", 1);
+    course.write("exercises/01/first.cu", "FIXTURE_HANG\n");
+    out.wait_for("✗ first: your kernel did not finish", 1);
+    writeln!(stdin, "r").unwrap();
+    out.wait_for("✗ first: your kernel did not finish", 2);
+    course.write("exercises/01/first.cu", PASS);
+    out.wait_for("✓ first passed", 1);
+    drop(stdin); // end of input ends line mode
+    assert!(child.wait().unwrap().success());
+    assert_eq!(course.state()["exercises"]["first"]["attempts"], 4);
+}
+
+#[test]
+fn watch_falls_back_to_manual_runs_when_it_cannot_watch() {
+    let course = Course::new();
+    course.run(&["list"]).expect(0, &[]);
+    // Nothing to watch: the learner's tree is gone. `r` still grades; `reset` brings it back.
+    std::fs::remove_dir_all(course.path("exercises")).unwrap();
+    let mut cmd = course.cmd(&[]);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let out = Stream::new(child.stdout.take().unwrap());
+    out.wait_for("File watching is unavailable", 1);
+    out.wait_for("press r to re-run after saving", 1);
+    out.wait_for("exercises/01/first.cu is missing", 1);
+    course.run(&["reset", "first"]).expect(0, &[]);
+    course.write("exercises/01/first.cu", PASS);
+    writeln!(stdin, "r").unwrap();
+    out.wait_for("✓ first passed", 1);
+    writeln!(stdin, "q").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn build_graders_with_no_rust_exercises_builds_nothing() {
+    let course = Course::new();
+    let dir = course.path("graders");
+    course
+        .run(&["build-graders", dir.to_str().unwrap()])
+        .expect(0, &["0 grader(s) in"]);
+    assert!(dir.is_dir());
+}
+
+#[test]
+fn reset_falls_back_to_git_when_no_original_was_kept() {
+    let course = Course::new();
+    let stub = course.read("exercises/01/first.cu");
+    // The course lives in a subdirectory of the repository, as kernlings does in a fork.
+    let repo = course.root();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-C"])
+            .arg(repo)
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "course"]);
+    course.write(
+        "exercises/01/first.cu",
+        "// edited before kernlings ever ran\n",
+    );
+    std::fs::remove_dir_all(course.path(".kernlings")).ok();
+    let mut cmd = course.cmd(&["reset", "first"]);
+    cmd.current_dir(course.path("exercises"));
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(course.read("exercises/01/first.cu"), stub);
+}
