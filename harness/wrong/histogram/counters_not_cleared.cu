@@ -1,4 +1,4 @@
-// expect: shared
+// expect: no thread of the block had written
 // The shared counters start with whatever the last block left there, not 0.
 #define BINS 256
 

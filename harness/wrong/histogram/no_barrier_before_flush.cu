@@ -1,4 +1,4 @@
-// expect: race
+// expect: data race
 // No barrier after counting: a thread flushes its bin while other warps are still counting into it.
 #define BINS 256
 

@@ -1,4 +1,4 @@
-// expect: race
+// expect: data race
 // local[v]++ is a read-add-write: two threads counting the same value at once lose one count.
 #define BINS 256
 

@@ -1,4 +1,4 @@
-// expect: barrier
+// expect: not reached by every thread
 // The barrier sits inside `if (t < stride)`: the other threads never reach it.
 #define BLOCK 256
 extern "C" __global__ void block_sum(const float* x, float* partial, int n)

@@ -1,4 +1,4 @@
-// expect: race
+// expect: data race
 // No barrier between down-sweep levels: a level reads nodes the previous level is still swapping.
 #define BLOCK 256
 #define SEG (2 * BLOCK)

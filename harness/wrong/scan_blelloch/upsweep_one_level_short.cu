@@ -1,4 +1,4 @@
-// expect: out
+// expect: data race on shared memory
 // The up-sweep stops at stride 128: the root never adds in the left half of the segment.
 #define BLOCK 256
 #define SEG (2 * BLOCK)

@@ -1,4 +1,4 @@
-// expect: race
+// expect: data race
 // Two buffers but no barrier: a fast warp starts the next step before a slow one finished this one.
 #define BLOCK 256
 extern "C" __global__ void scan_block(const int* in, int* out, int n)

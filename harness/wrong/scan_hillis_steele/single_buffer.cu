@@ -1,4 +1,4 @@
-// expect: race
+// expect: data race
 // One buffer updated in place: thread t reads s[t - d] while thread t - d may be overwriting it.
 #define BLOCK 256
 extern "C" __global__ void scan_block(const int* in, int* out, int n)

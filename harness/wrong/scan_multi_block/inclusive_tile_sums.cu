@@ -1,4 +1,4 @@
-// expect: out
+// expect: scan_tile_sums:
 // scan_tile_sums stores the INCLUSIVE scan: every tile starts from a carry that already counts its own elements.
 #define BLOCK 256
 #define ITEMS 8

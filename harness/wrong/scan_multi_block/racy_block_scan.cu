@@ -1,4 +1,4 @@
-// expect: race
+// expect: data race
 // No barrier at the end of block_inclusive_scan: the next call overwrites warp_totals while slow warps still read it.
 #define BLOCK 256
 #define ITEMS 8

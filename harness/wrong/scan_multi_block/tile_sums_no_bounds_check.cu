@@ -1,4 +1,4 @@
-// expect: in[
+// expect: of tile_sum
 // tile_sums reads all 2048 elements of the last tile, even those past the end of in.
 #define BLOCK 256
 #define ITEMS 8

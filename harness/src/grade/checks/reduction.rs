@@ -14,7 +14,7 @@ use cudarc::driver::LaunchConfig;
 use crate::args;
 use crate::curriculum::Tolerance;
 use crate::grade::compare::{self, Failure, Shape};
-use crate::grade::{blocks_for, CheckCtx, Launch, Work};
+use crate::grade::{blocks_for, CheckCtx, Element, Launch, Work};
 use crate::toolchain::BackendKind;
 
 const BLOCK: u32 = 256;
@@ -74,6 +74,9 @@ pub fn check_block_sum(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         let got = ctx.read(&partial)?;
         let line =
             compare::compare("partial", Shape::Linear, &got, &want, tol).map_err(|mut f| {
+                if got.iter().any(|v| v.is_nan() && !v.is_poison()) {
+                    f.details += NAN_ADVICE;
+                }
                 f.details += &format!(
                 "partial[b] must hold the sum of x[{PER_BLOCK}*b .. {PER_BLOCK}*b + {}] (the part \
                  below n = {n}).\n",
@@ -133,6 +136,11 @@ pub fn check_grid(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// NaN in a sum: an element nothing wrote, or a read past the end of x into the poisoned
+/// guard zone around it.
+const NAN_ADVICE: &str = "NaN: something outside x was added (kernlings fills the memory around \
+                          every buffer with NaN). Does every load check its index against n?\n";
+
 fn sum_f64(x: &[f32]) -> f64 {
     x.iter().map(|&v| v as f64).sum()
 }
@@ -162,9 +170,7 @@ fn expect_sum(ctx: &mut CheckCtx, x: &[f32], got: f32) -> anyhow::Result<()> {
          within {tol:.3e} of it.\n"
     );
     details += &if got.is_nan() {
-        "The sum is NaN: something outside x was added (kernlings fills the memory around \
-         every buffer with NaN). Does every thread check i < n before it reads x[i]?\n"
-            .to_string()
+        NAN_ADVICE.to_string()
     } else if got == 0.0 {
         "*sum is still 0, as the harness set it: nothing was added to it.\n".to_string()
     } else if n > 1 && (got64 - (want - x[n - 1] as f64)).abs() <= tol {
