@@ -21,9 +21,9 @@
 //! 2. Tiles: split the three loops into TILE-sized chunks, so the same tile of B is reused by
 //!    many rows while it is still in cache.
 //!
-//! Goal: at least 4x faster than the naive loop (kernlings measures both in the same run and
-//! prints the ratio), correct for any m, k, n — including 1 and sizes that are not a
-//! multiple of TILE.
+//! Goal: several times faster than the naive loop at 512 x 512 (kernlings times both in the
+//! same run, prints the ratio and the bar; the reference solution lands around 4-6x), correct
+//! for any m, k, n — including 1 and sizes that are not a multiple of TILE.
 
 const TILE: usize = 64;
 
