@@ -55,6 +55,8 @@ pub struct DevBuf<T: Element> {
     shape: Shape,
     /// Elements the kernel may touch; the allocation adds a guard zone on each side.
     len: usize,
+    /// The guard zones' fill: `POISON` for outputs, `input_guard()` for inputs.
+    guard: T,
     slice: CudaSlice<T>,
     ptr: u64,
     original: Option<Vec<T>>,
@@ -139,7 +141,7 @@ impl<T: Element> AnyBuf for DevBuf<T> {
     }
 
     fn poison(&self, stream: &Arc<CudaStream>) -> Result<(), DriverError> {
-        let mut host = vec![T::POISON; self.slice.len()];
+        let mut host = vec![self.guard; self.slice.len()];
         match (self.reset, &self.original) {
             (Reset::Keep, _) => return Ok(()),
             // Sound: Element requires ValidAsZeroBits.
@@ -147,7 +149,7 @@ impl<T: Element> AnyBuf for DevBuf<T> {
             (Reset::Poison, Some(original)) => {
                 host[GUARD..GUARD + self.len].copy_from_slice(original)
             }
-            (Reset::Poison, None) => {}
+            (Reset::Poison, None) => host[GUARD..GUARD + self.len].fill(T::POISON),
         }
         let base = self.slice.device_ptr(stream).0;
         // The host vector lives until the synchronize below: the copy is complete when it drops.
@@ -159,17 +161,25 @@ impl<T: Element> AnyBuf for DevBuf<T> {
         let all = stream.clone_dtoh(&self.slice)?;
         let (before, rest) = all.split_at(GUARD);
         let (inside, after) = rest.split_at(self.len);
-        let hit = |zone: &[T]| zone.iter().position(|x| !x.is_poison());
-        let last_hit = |zone: &[T]| zone.iter().rposition(|x| !x.is_poison());
+        let touched = |x: &T| x.bits() != self.guard.bits();
+        let hit = |zone: &[T]| zone.iter().position(touched);
+        let last_hit = |zone: &[T]| zone.iter().rposition(touched);
         if let (Some(first), Some(last)) = (hit(after), last_hit(after)) {
             let (a, b) = (self.len + first, self.len + last);
+            let name = &self.name;
+            let written = if a == b {
+                format!("{name}[{a}] was written")
+            } else {
+                format!("{name}[{a}..{b}] were written")
+            };
             return Ok(Some(Failure::new(
-                format!("your kernel wrote past the end of {}", self.name),
+                format!("your kernel wrote past the end of {name}"),
                 format!(
-                    "{name}[{a}..{b}] were written, but {name} has {n} elements (the last is                      {name}[{last_i}]). Does every thread check its index against the size                      before writing? The grid has more threads than elements.\n",
-                    name = self.name,
+                    "{written}, but {name} has {n} elements (the last is {name}[{last}]). \
+                     Does every thread check its index against the size before writing? \
+                     The grid has more threads than elements.\n",
                     n = self.len,
-                    last_i = self.len as i64 - 1,
+                    last = self.len as i64 - 1,
                 ),
             )));
         }
@@ -350,7 +360,8 @@ impl CheckCtx {
         data: &[T],
         input: bool,
     ) -> anyhow::Result<DevBuf<T>> {
-        let mut host = vec![T::POISON; GUARD + data.len() + GUARD];
+        let guard = if input { T::input_guard() } else { T::POISON };
+        let mut host = vec![guard; GUARD + data.len() + GUARD];
         host[GUARD..GUARD + data.len()].copy_from_slice(data);
         let slice = self.stream.clone_htod(&host)?;
         let ptr = slice.device_ptr(&self.stream).0 + (GUARD * std::mem::size_of::<T>()) as u64;
@@ -358,6 +369,7 @@ impl CheckCtx {
             name: name.to_string(),
             shape,
             len: data.len(),
+            guard,
             slice,
             ptr,
             original: input.then(|| data.to_vec()),

@@ -16,6 +16,12 @@ pub trait Element:
     const EXACT: bool;
     fn to_f64(self) -> f64;
     fn bits(self) -> u64;
+    fn from_bits(bits: u64) -> Self;
+    /// What fills the guard zones of an input: unlike `POISON`, so a kernel that copies past
+    /// the end of an input into past the end of an output is still caught.
+    fn input_guard() -> Self {
+        Self::from_bits(Self::POISON.bits() ^ 1)
+    }
     fn is_poison(self) -> bool {
         self.bits() == Self::POISON.bits()
     }
@@ -32,6 +38,9 @@ impl Element for f32 {
     fn bits(self) -> u64 {
         self.to_bits() as u64
     }
+    fn from_bits(bits: u64) -> Self {
+        f32::from_bits(bits as u32)
+    }
     fn show(self) -> String {
         show_float(self as f64)
     }
@@ -45,6 +54,9 @@ impl Element for f64 {
     }
     fn bits(self) -> u64 {
         self.to_bits()
+    }
+    fn from_bits(bits: u64) -> Self {
+        f64::from_bits(bits)
     }
     fn show(self) -> String {
         show_float(self)
@@ -61,6 +73,9 @@ macro_rules! integer_element {
             }
             fn bits(self) -> u64 {
                 self as u64
+            }
+            fn from_bits(bits: u64) -> Self {
+                bits as $t
             }
             fn show(self) -> String {
                 self.to_string()
@@ -99,6 +114,13 @@ mod tests {
             "arithmetic on poison must not look unwritten"
         );
         assert!((f64::POISON * 2.0).is_nan() && !(f64::POISON * 2.0).is_poison());
+    }
+
+    #[test]
+    fn input_guards_differ_from_poison() {
+        assert!(f32::input_guard().is_nan() && !f32::input_guard().is_poison());
+        assert_ne!(i32::input_guard(), i32::POISON);
+        assert_eq!(u64::from_bits(u64::POISON.bits()), u64::POISON);
     }
 
     #[test]

@@ -256,6 +256,20 @@ mod tests {
     }
 
     #[test]
+    fn the_watchdog_kills_a_child_that_overruns() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let start = Instant::now();
+        assert_eq!(
+            wait_or_kill(&mut child, Duration::from_millis(200)).unwrap(),
+            None
+        );
+        assert!(start.elapsed() < Duration::from_secs(5));
+        let mut quick = Command::new("true").spawn().unwrap();
+        let status = wait_or_kill(&mut quick, Duration::from_secs(5)).unwrap();
+        assert!(status.is_some_and(|s| s.success()));
+    }
+
+    #[test]
     fn tail_keeps_the_last_lines() {
         let out: String = (0..40).map(|i| format!("line {i}\n")).collect();
         let t = tail("stderr", "", &out);

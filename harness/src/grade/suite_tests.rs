@@ -4,7 +4,8 @@
 //! the test executable (`cargo build` first); without them it says so and passes.
 //!
 //! `KERNLINGS_ROOT` points at a repository copy (default: this one), `KERNLINGS_PREBUILT` at
-//! prebuilt Rust graders, `KERNLINGS_TEST_SPEED=1` also measures speed on a GPU.
+//! prebuilt Rust graders, `KERNLINGS_TEST_SPEED=1` also measures speed on a GPU, and
+//! `KERNLINGS_TEST_LOG=<file>` receives every attempt's full message.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,8 +40,10 @@ fn backend_ready() -> bool {
     true
 }
 
-fn attempt(ex: &Exercise, source: &Path, speed: bool, timeout: u64) -> anyhow::Result<Outcome> {
-    grade(&GradeRequest {
+/// Grade one file; prints its row (and logs its message) under `label`.
+fn attempt(ex: &Exercise, label: &str, source: &Path, speed: bool, timeout: u64) -> Outcome {
+    let start = std::time::Instant::now();
+    let outcome = grade(&GradeRequest {
         root: root(),
         exercise: ex.clone(),
         source: source.to_path_buf(),
@@ -50,6 +53,28 @@ fn attempt(ex: &Exercise, source: &Path, speed: bool, timeout: u64) -> anyhow::R
         timeout: Duration::from_secs(timeout),
         prebuilt: std::env::var_os("KERNLINGS_PREBUILT").map(PathBuf::from),
     })
+    .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{:<14} {label:<22} {secs:>5.1} s  {}",
+        ex.name,
+        first_line_summary(&outcome)
+    );
+    if let Some(log) = std::env::var_os("KERNLINGS_TEST_LOG") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let _ = writeln!(
+            f,
+            "=== {} {label} ({secs:.1} s)\n{}\n",
+            ex.name,
+            message(&outcome)
+        );
+    }
+    outcome
 }
 
 fn message(o: &Outcome) -> String {
@@ -91,8 +116,7 @@ fn module_01_solutions_pass_and_stubs_and_known_wrong_fail() {
     let mut problems = Vec::new();
     for ex in curriculum.exercises.iter().filter(|e| e.module == MODULE) {
         let solution = root.join("solutions").join(&ex.file);
-        let o = attempt(ex, &solution, speed, 60).unwrap();
-        println!("{:<14} solution       {}", ex.name, first_line_summary(&o));
+        let o = attempt(ex, "solution", &solution, speed, 60);
         if !o.passed() {
             problems.push(format!(
                 "{}: the solution must pass:\n{}",
@@ -101,8 +125,7 @@ fn module_01_solutions_pass_and_stubs_and_known_wrong_fail() {
             ));
         }
         let stub = root.join("exercises").join(&ex.file);
-        let o = attempt(ex, &stub, false, 20).unwrap();
-        println!("{:<14} stub           {}", ex.name, first_line_summary(&o));
+        let o = attempt(ex, "stub", &stub, false, 20);
         if o.correctness.passed() {
             problems.push(format!("{}: the untouched stub must fail", ex.name));
         }
@@ -122,9 +145,8 @@ fn module_01_solutions_pass_and_stubs_and_known_wrong_fail() {
                         file.display()
                     )
                 });
-            let o = attempt(ex, &file, false, 10).unwrap();
             let case = file.file_stem().unwrap().to_string_lossy();
-            println!("{:<14} {case:<14} {}", ex.name, first_line_summary(&o));
+            let o = attempt(ex, &case, &file, false, 10);
             let msg = message(&o);
             if o.correctness.passed() || !msg.contains(expect.trim()) {
                 problems.push(format!(
@@ -190,4 +212,147 @@ fn rust_graders_build_and_report_compile_errors() {
         "{message}"
     );
     assert!(message.contains("expected `;`"), "{message}");
+}
+
+/// Every module-01 `.cu` file compiles: stubs fail by their TODOs, known-wrong versions by
+/// their bug, never by a syntax error. Needs only NVRTC (set LD_LIBRARY_PATH to its lib dir).
+#[test]
+fn every_module_01_kernel_compiles() {
+    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+        eprintln!("SKIPPED: no libnvrtc on the loader path");
+        return;
+    }
+    let root = root();
+    let mut files = Vec::new();
+    for dir in ["exercises/01_basics", "solutions/01_basics"] {
+        files.extend(
+            std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path()),
+        );
+    }
+    for ex in ["thread_index", "vector_add", "grid_stride", "rgb_to_gray"] {
+        let dir = root.join("harness/wrong").join(ex);
+        files.extend(std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()));
+    }
+    let cu: Vec<_> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "cu"))
+        .collect();
+    assert!(cu.len() > 20, "{} .cu files", cu.len());
+    for path in cu {
+        let src = std::fs::read_to_string(path).unwrap();
+        let shown = super::display_path(&root, path);
+        if let Err(e) = super::compile::compile(&src, &shown, (7, 5), &[]).unwrap() {
+            panic!("{shown} does not compile:\n{}", e.0);
+        }
+    }
+}
+
+/// On a real GPU, in this process: the check API on a naive SGEMM (odd sizes, f64
+/// reference), cuBLAS as the timed baseline, and an fp16 header through the toolkit's
+/// include dir. Says SKIPPED elsewhere.
+#[test]
+fn naive_sgemm_against_cublas_on_a_gpu() {
+    use cudarc::driver::{CudaContext, LaunchConfig};
+
+    use super::check::{blocks_for, CheckCtx, Launch};
+    use super::speed::Work;
+    use crate::curriculum::{Baseline, ExerciseKind, SpeedBar, Tolerance};
+    use crate::toolchain::BackendKind;
+
+    let Some(device) = toolchain::real_gpu() else {
+        eprintln!("SKIPPED: no NVIDIA GPU");
+        return;
+    };
+    let setup = toolchain::prepare_child(BackendChoice::Gpu).unwrap();
+    let cuda = CudaContext::new(0).unwrap();
+    unsafe { cuda.disable_event_tracking() };
+    let cc = cuda.compute_capability().unwrap();
+    let src = r#"
+#include <cuda_fp16.h>
+extern "C" __global__ void naive_sgemm(const float* a, const float* b, float* c, int m, int n, int k) {
+    int col = blockIdx.x * blockDim.x + threadIdx.x;
+    int row = blockIdx.y * blockDim.y + threadIdx.y;
+    if (row < m && col < n) {
+        float acc = 0.0f;
+        for (int i = 0; i < k; ++i) acc += a[row * k + i] * b[i * n + col];
+        c[row * n + col] = acc;
+    }
+}
+extern "C" __global__ void half_roundtrip(float* x) { x[0] = __half2float(__float2half(x[0])); }
+"#;
+    let ptx = super::compile::compile(src, "smoke.cu", cc, &setup.include_dirs)
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{}", e.0));
+    let module = cuda.load_module(ptx).unwrap();
+    let exercise = Exercise {
+        name: "smoke".into(),
+        module: "smoke".into(),
+        file: "smoke.cu".into(),
+        kind: ExerciseKind::Cuda,
+        hints: vec![],
+        check: "smoke".into(),
+        sizes: vec![],
+        tolerance: Some(Tolerance {
+            rtol: 1e-4,
+            atol: 1e-4,
+        }),
+        speed: Some(SpeedBar {
+            baseline: Baseline::Cublas,
+            bar: 0.01,
+            size: vec![2048, 2048, 2048],
+        }),
+    };
+    let mut ctx = CheckCtx::new(cuda, module, exercise, BackendKind::Gpu, 42, true);
+    let kernel = ctx.kernel("naive_sgemm").unwrap();
+    let cfg = |m: usize, n: usize| LaunchConfig {
+        grid_dim: (blocks_for(n, 16), blocks_for(m, 16), 1),
+        block_dim: (16, 16, 1),
+        shared_mem_bytes: 0,
+    };
+    let (m, n, k) = (67, 45, 33);
+    let (a, b) = (ctx.random_f32(m * k), ctx.random_f32(k * n));
+    let want: Vec<f32> = (0..m * n)
+        .map(|i| {
+            (0..k)
+                .map(|p| a[i / n * k + p] as f64 * b[p * n + i % n] as f64)
+                .sum::<f64>() as f32
+        })
+        .collect();
+    let (da, db) = (ctx.input("A", &a).unwrap(), ctx.input("B", &b).unwrap());
+    let dc = ctx.output_2d::<f32>("C", m, n).unwrap();
+    ctx.launch(
+        &kernel,
+        cfg(m, n),
+        crate::args![&da, &db, &dc, m as i32, n as i32, k as i32],
+    )
+    .unwrap();
+    ctx.expect(&dc, &want).unwrap();
+
+    let s = 2048;
+    let (a, b) = (ctx.random_f32(s * s), ctx.random_f32(s * s));
+    let (da, db) = (ctx.input("A", &a).unwrap(), ctx.input("B", &b).unwrap());
+    let dc = ctx.output::<f32>("C", s * s).unwrap();
+    let args = crate::args![&da, &db, &dc, s as i32, s as i32, s as i32];
+    let learner = Launch {
+        kernel: &kernel,
+        cfg: cfg(s, s),
+        args,
+    };
+    ctx.measure_speed(learner, Work::Gemm { m: s, n: s, k: s }, None)
+        .unwrap();
+    let speed = ctx.speed.take().unwrap();
+    println!(
+        "{device}: naive SGEMM {s}^3: {} = {:.3} of cuBLAS (learner {:.1} us p10 {:.1} p90 {:.1}, \
+         cuBLAS {:.1} us, {} samples)",
+        speed.achieved,
+        speed.ratio,
+        speed.learner.median_us,
+        speed.learner.p10_us,
+        speed.learner.p90_us,
+        speed.baseline_timing.median_us,
+        speed.learner.samples
+    );
+    assert!(speed.ratio > 0.01 && speed.ratio < 1.0, "{speed:?}");
 }
