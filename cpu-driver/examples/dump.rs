@@ -5,7 +5,10 @@ fn main() {
     for f in &m.functions {
         println!("{} params={:?} regs={}", f.name, f.params, f.num_regs);
         for (i, ins) in f.instrs.iter().enumerate() {
-            println!("{i:3} {:?} ty={:?} sp={:?} g={:?} d={:?} s={:?} | {}", ins.op, ins.ty, ins.space, ins.guard, ins.dst, ins.src, ins.text);
+            println!(
+                "{i:3} {:?} ty={:?} sp={:?} g={:?} d={:?} s={:?} | {}",
+                ins.op, ins.ty, ins.space, ins.guard, ins.dst, ins.src, ins.text
+            );
         }
     }
 }

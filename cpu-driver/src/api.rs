@@ -108,42 +108,48 @@ pub unsafe extern "C" fn cuDeviceGetUuid_v2(uuid: *mut [u8; 16], dev: c_int) -> 
 }
 
 fn cores() -> i32 {
-    std::thread::available_parallelism().map(|n| n.get() as i32).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get() as i32)
+        .unwrap_or(1)
 }
 
 /// Attributes of an sm_90-like device, so kernels compile for the same arch on both backends.
 fn attribute(a: c_int) -> Option<c_int> {
     Some(match a {
-        1 => 1024,                           // MAX_THREADS_PER_BLOCK
-        2 | 3 => 1024,                       // MAX_BLOCK_DIM_X/Y
-        4 => 64,                             // MAX_BLOCK_DIM_Z
-        5 => i32::MAX,                       // MAX_GRID_DIM_X
-        6 | 7 => 65535,                      // MAX_GRID_DIM_Y/Z
-        8 => 48 * 1024,                      // MAX_SHARED_MEMORY_PER_BLOCK
-        9 => 64 * 1024,                      // TOTAL_CONSTANT_MEMORY
-        10 => 32,                            // WARP_SIZE
-        11 => i32::MAX,                      // MAX_PITCH
-        12 | 82 => 65536,                    // registers per block / per SM
-        13 => 1_000_000,                     // CLOCK_RATE (kHz)
-        14 => 512,                           // TEXTURE_ALIGNMENT
-        16 => cores(),                       // MULTIPROCESSOR_COUNT: one "SM" per core
-        36 => 1_000_000,                     // MEMORY_CLOCK_RATE
-        37 => 64,                            // GLOBAL_MEMORY_BUS_WIDTH
-        38 => 4 * 1024 * 1024,               // L2_CACHE_SIZE
-        39 => 2048,                          // MAX_THREADS_PER_MULTIPROCESSOR
-        41 => 1,                             // UNIFIED_ADDRESSING
-        75 => 9,                             // COMPUTE_CAPABILITY_MAJOR
-        76 => 0,                             // COMPUTE_CAPABILITY_MINOR
-        81 => 228 * 1024,                    // MAX_SHARED_MEMORY_PER_MULTIPROCESSOR
-        97 => 227 * 1024,                    // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
-        106 => 32,                           // MAX_BLOCKS_PER_MULTIPROCESSOR
+        1 => 1024,             // MAX_THREADS_PER_BLOCK
+        2 | 3 => 1024,         // MAX_BLOCK_DIM_X/Y
+        4 => 64,               // MAX_BLOCK_DIM_Z
+        5 => i32::MAX,         // MAX_GRID_DIM_X
+        6 | 7 => 65535,        // MAX_GRID_DIM_Y/Z
+        8 => 48 * 1024,        // MAX_SHARED_MEMORY_PER_BLOCK
+        9 => 64 * 1024,        // TOTAL_CONSTANT_MEMORY
+        10 => 32,              // WARP_SIZE
+        11 => i32::MAX,        // MAX_PITCH
+        12 | 82 => 65536,      // registers per block / per SM
+        13 => 1_000_000,       // CLOCK_RATE (kHz)
+        14 => 512,             // TEXTURE_ALIGNMENT
+        16 => cores(),         // MULTIPROCESSOR_COUNT: one "SM" per core
+        36 => 1_000_000,       // MEMORY_CLOCK_RATE
+        37 => 64,              // GLOBAL_MEMORY_BUS_WIDTH
+        38 => 4 * 1024 * 1024, // L2_CACHE_SIZE
+        39 => 2048,            // MAX_THREADS_PER_MULTIPROCESSOR
+        41 => 1,               // UNIFIED_ADDRESSING
+        75 => 9,               // COMPUTE_CAPABILITY_MAJOR
+        76 => 0,               // COMPUTE_CAPABILITY_MINOR
+        81 => 228 * 1024,      // MAX_SHARED_MEMORY_PER_MULTIPROCESSOR
+        97 => 227 * 1024,      // MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+        106 => 32,             // MAX_BLOCKS_PER_MULTIPROCESSOR
         115 => 0, // MEMORY_POOLS_SUPPORTED: none, so cudarc uses cuMemAlloc, not cuMemAllocAsync
         _ => 0,
     })
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuDeviceGetAttribute(v: *mut c_int, attrib: c_int, _dev: c_int) -> CUresult {
+pub unsafe extern "C" fn cuDeviceGetAttribute(
+    v: *mut c_int,
+    attrib: c_int,
+    _dev: c_int,
+) -> CUresult {
     match attribute(attrib) {
         Some(a) => {
             out!(v, a);
@@ -184,7 +190,11 @@ pub extern "C" fn cuDevicePrimaryCtxReset_v2(_dev: c_int) -> CUresult {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuCtxCreate_v2(ctx: *mut *mut c_void, _flags: c_uint, _dev: c_int) -> CUresult {
+pub unsafe extern "C" fn cuCtxCreate_v2(
+    ctx: *mut *mut c_void,
+    _flags: c_uint,
+    _dev: c_int,
+) -> CUresult {
     out!(ctx, CONTEXT);
     SUCCESS
 }
@@ -257,7 +267,10 @@ pub extern "C" fn cuCtxSetCacheConfig(_v: c_int) -> CUresult {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuCtxGetStreamPriorityRange(least: *mut c_int, greatest: *mut c_int) -> CUresult {
+pub unsafe extern "C" fn cuCtxGetStreamPriorityRange(
+    least: *mut c_int,
+    greatest: *mut c_int,
+) -> CUresult {
     if !least.is_null() {
         *least = 0;
     }
@@ -278,7 +291,11 @@ pub unsafe extern "C" fn cuMemAlloc_v2(dptr: *mut u64, bytes: usize) -> CUresult
 }
 
 #[no_mangle]
-pub extern "C" fn cuMemAllocAsync(_dptr: *mut u64, _bytes: usize, _stream: *mut c_void) -> CUresult {
+pub extern "C" fn cuMemAllocAsync(
+    _dptr: *mut u64,
+    _bytes: usize,
+    _stream: *mut c_void,
+) -> CUresult {
     NOT_SUPPORTED
 }
 
@@ -298,7 +315,11 @@ pub extern "C" fn cuMemFreeAsync(dptr: u64, _stream: *mut c_void) -> CUresult {
 
 /// Pinned host memory is ordinary memory here; a header keeps the size for the free.
 #[no_mangle]
-pub unsafe extern "C" fn cuMemHostAlloc(pp: *mut *mut c_void, bytes: usize, _flags: c_uint) -> CUresult {
+pub unsafe extern "C" fn cuMemHostAlloc(
+    pp: *mut *mut c_void,
+    bytes: usize,
+    _flags: c_uint,
+) -> CUresult {
     let layout = match std::alloc::Layout::from_size_align(bytes.max(1) + 64, 64) {
         Ok(l) => l,
         Err(_) => return OUT_OF_MEMORY,
@@ -324,7 +345,10 @@ pub unsafe extern "C" fn cuMemFreeHost(p: *mut c_void) -> CUresult {
     }
     let base = (p as *mut u8).sub(64);
     let size = *(base as *const usize);
-    std::alloc::dealloc(base, std::alloc::Layout::from_size_align_unchecked(size, 64));
+    std::alloc::dealloc(
+        base,
+        std::alloc::Layout::from_size_align_unchecked(size, 64),
+    );
     SUCCESS
 }
 
@@ -373,7 +397,12 @@ pub unsafe extern "C" fn cuMemcpyHtoD_v2(dst: u64, src: *const c_void, n: usize)
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuMemcpyHtoDAsync_v2(dst: u64, src: *const c_void, n: usize, _s: *mut c_void) -> CUresult {
+pub unsafe extern "C" fn cuMemcpyHtoDAsync_v2(
+    dst: u64,
+    src: *const c_void,
+    n: usize,
+    _s: *mut c_void,
+) -> CUresult {
     htod(dst, src, n)
 }
 
@@ -383,7 +412,12 @@ pub unsafe extern "C" fn cuMemcpyDtoH_v2(dst: *mut c_void, src: u64, n: usize) -
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuMemcpyDtoHAsync_v2(dst: *mut c_void, src: u64, n: usize, _s: *mut c_void) -> CUresult {
+pub unsafe extern "C" fn cuMemcpyDtoHAsync_v2(
+    dst: *mut c_void,
+    src: u64,
+    n: usize,
+    _s: *mut c_void,
+) -> CUresult {
     dtoh(dst, src, n)
 }
 
@@ -468,7 +502,10 @@ pub extern "C" fn cuMemsetD32Async(dst: u64, v: u32, n: usize, _s: *mut c_void) 
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuModuleLoadData(module: *mut *mut c_void, image: *const c_void) -> CUresult {
+pub unsafe extern "C" fn cuModuleLoadData(
+    module: *mut *mut c_void,
+    image: *const c_void,
+) -> CUresult {
     check_sticky!();
     if image.is_null() {
         return INVALID_VALUE;
@@ -513,7 +550,11 @@ pub unsafe extern "C" fn cuModuleUnload(module: *mut c_void) -> CUresult {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuModuleGetFunction(f: *mut *mut c_void, module: *mut c_void, name: *const c_char) -> CUresult {
+pub unsafe extern "C" fn cuModuleGetFunction(
+    f: *mut *mut c_void,
+    module: *mut c_void,
+    name: *const c_char,
+) -> CUresult {
     if module.is_null() || name.is_null() {
         return INVALID_VALUE;
     }
@@ -521,7 +562,10 @@ pub unsafe extern "C" fn cuModuleGetFunction(f: *mut *mut c_void, module: *mut c
     let name = CStr::from_ptr(name).to_string_lossy();
     match m.module.functions.iter().position(|f| f.name == name) {
         Some(index) => {
-            let h = FunctionHandle { module: m.clone(), index };
+            let h = FunctionHandle {
+                module: m.clone(),
+                index,
+            };
             out!(f, Box::into_raw(Box::new(h)) as *mut c_void);
             SUCCESS
         }
@@ -556,7 +600,11 @@ pub unsafe extern "C" fn cuModuleGetGlobal_v2(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuFuncGetAttribute(v: *mut c_int, attrib: c_int, f: *mut c_void) -> CUresult {
+pub unsafe extern "C" fn cuFuncGetAttribute(
+    v: *mut c_int,
+    attrib: c_int,
+    f: *mut c_void,
+) -> CUresult {
     if f.is_null() {
         return INVALID_HANDLE;
     }
@@ -606,7 +654,15 @@ pub unsafe extern "C" fn cuLaunchKernel(
         return NOT_SUPPORTED;
     }
     let nthreads = bx as u64 * by as u64 * bz as u64;
-    if nthreads == 0 || nthreads > 1024 || bz > 64 || gx == 0 || gy == 0 || gz == 0 || gy > 65535 || gz > 65535 {
+    if nthreads == 0
+        || nthreads > 1024
+        || bz > 64
+        || gx == 0
+        || gy == 0
+        || gz == 0
+        || gy > 65535
+        || gz > 65535
+    {
         return INVALID_VALUE;
     }
     let func = (*(f as *const FunctionHandle)).func();
@@ -637,7 +693,19 @@ pub unsafe extern "C" fn cuLaunchCooperativeKernel(
     stream: *mut c_void,
     params: *mut *mut c_void,
 ) -> CUresult {
-    cuLaunchKernel(f, gx, gy, gz, bx, by, bz, smem, stream, params, std::ptr::null_mut())
+    cuLaunchKernel(
+        f,
+        gx,
+        gy,
+        gz,
+        bx,
+        by,
+        bz,
+        smem,
+        stream,
+        params,
+        std::ptr::null_mut(),
+    )
 }
 
 /// Host functions run at once: everything before them in the stream has already finished.
@@ -661,7 +729,11 @@ pub unsafe extern "C" fn cuStreamCreate(s: *mut *mut c_void, _flags: c_uint) -> 
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuStreamCreateWithPriority(s: *mut *mut c_void, flags: c_uint, _p: c_int) -> CUresult {
+pub unsafe extern "C" fn cuStreamCreateWithPriority(
+    s: *mut *mut c_void,
+    flags: c_uint,
+    _p: c_int,
+) -> CUresult {
     cuStreamCreate(s, flags)
 }
 
@@ -696,7 +768,10 @@ pub unsafe extern "C" fn cuStreamIsCapturing(_s: *mut c_void, status: *mut c_int
 
 #[no_mangle]
 pub unsafe extern "C" fn cuEventCreate(e: *mut *mut c_void, _flags: c_uint) -> CUresult {
-    out!(e, Box::into_raw(Box::new(Event { at: None })) as *mut c_void);
+    out!(
+        e,
+        Box::into_raw(Box::new(Event { at: None })) as *mut c_void
+    );
     SUCCESS
 }
 
@@ -711,7 +786,11 @@ pub unsafe extern "C" fn cuEventRecord(e: *mut c_void, _s: *mut c_void) -> CUres
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuEventRecordWithFlags(e: *mut c_void, s: *mut c_void, _flags: c_uint) -> CUresult {
+pub unsafe extern "C" fn cuEventRecordWithFlags(
+    e: *mut c_void,
+    s: *mut c_void,
+    _flags: c_uint,
+) -> CUresult {
     cuEventRecord(e, s)
 }
 
@@ -726,7 +805,11 @@ pub extern "C" fn cuEventQuery(_e: *mut c_void) -> CUresult {
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuEventElapsedTime(ms: *mut f32, start: *mut c_void, end: *mut c_void) -> CUresult {
+pub unsafe extern "C" fn cuEventElapsedTime(
+    ms: *mut f32,
+    start: *mut c_void,
+    end: *mut c_void,
+) -> CUresult {
     check_sticky!();
     if start.is_null() || end.is_null() {
         return INVALID_HANDLE;
@@ -741,7 +824,11 @@ pub unsafe extern "C" fn cuEventElapsedTime(ms: *mut f32, start: *mut c_void, en
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn cuEventElapsedTime_v2(ms: *mut f32, start: *mut c_void, end: *mut c_void) -> CUresult {
+pub unsafe extern "C" fn cuEventElapsedTime_v2(
+    ms: *mut f32,
+    start: *mut c_void,
+    end: *mut c_void,
+) -> CUresult {
     cuEventElapsedTime(ms, start, end)
 }
 
@@ -782,14 +869,26 @@ fn error_text(e: CUresult) -> Option<(&'static CStr, &'static CStr)> {
         2 => (c"CUDA_ERROR_OUT_OF_MEMORY", c"out of memory"),
         3 => (c"CUDA_ERROR_NOT_INITIALIZED", c"initialization error"),
         101 => (c"CUDA_ERROR_INVALID_DEVICE", c"invalid device ordinal"),
-        200 => (c"CUDA_ERROR_INVALID_IMAGE", c"device kernel image is invalid"),
+        200 => (
+            c"CUDA_ERROR_INVALID_IMAGE",
+            c"device kernel image is invalid",
+        ),
         218 => (c"CUDA_ERROR_INVALID_PTX", c"a PTX JIT compilation failed"),
-        222 => (c"CUDA_ERROR_UNSUPPORTED_PTX_VERSION", c"the kernel uses an instruction the CPU driver does not support"),
+        222 => (
+            c"CUDA_ERROR_UNSUPPORTED_PTX_VERSION",
+            c"the kernel uses an instruction the CPU driver does not support",
+        ),
         400 => (c"CUDA_ERROR_INVALID_HANDLE", c"invalid resource handle"),
         500 => (c"CUDA_ERROR_NOT_FOUND", c"named symbol not found"),
         600 => (c"CUDA_ERROR_NOT_READY", c"device not ready"),
-        700 => (c"CUDA_ERROR_ILLEGAL_ADDRESS", c"an illegal memory access was encountered"),
-        702 => (c"CUDA_ERROR_LAUNCH_TIMEOUT", c"the launch timed out and was terminated"),
+        700 => (
+            c"CUDA_ERROR_ILLEGAL_ADDRESS",
+            c"an illegal memory access was encountered",
+        ),
+        702 => (
+            c"CUDA_ERROR_LAUNCH_TIMEOUT",
+            c"the launch timed out and was terminated",
+        ),
         710 => (c"CUDA_ERROR_ASSERT", c"device-side assert triggered"),
         716 => (c"CUDA_ERROR_MISALIGNED_ADDRESS", c"misaligned address"),
         719 => (c"CUDA_ERROR_LAUNCH_FAILED", c"unspecified launch failure"),
@@ -823,7 +922,10 @@ pub unsafe extern "C" fn cuGetErrorString(e: CUresult, s: *mut *const c_char) ->
 /// NVRTC itself dlopens libcuda.so.1 and asks for the driver's private export tables; without
 /// this symbol it crashes. Saying "not found" makes it carry on as with no driver at all.
 #[no_mangle]
-pub unsafe extern "C" fn cuGetExportTable(table: *mut *const c_void, _id: *const c_void) -> CUresult {
+pub unsafe extern "C" fn cuGetExportTable(
+    table: *mut *const c_void,
+    _id: *const c_void,
+) -> CUresult {
     if !table.is_null() {
         *table = std::ptr::null();
     }

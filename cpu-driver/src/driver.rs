@@ -40,7 +40,10 @@ impl Default for Driver {
 
 impl Driver {
     pub fn new() -> Driver {
-        Driver { mem: DeviceMemory::default(), sticky: AtomicU32::new(0) }
+        Driver {
+            mem: DeviceMemory::default(),
+            sticky: AtomicU32::new(0),
+        }
     }
 
     pub fn sticky(&self) -> u32 {
@@ -52,7 +55,9 @@ impl Driver {
         let mem = &self.mem;
         let module = parse_module(ptx, &mut |var| {
             let addr = mem.alloc(var.size.max(1));
-            mem.with_bytes(addr, var.init.len().min(var.size), |b| b.copy_from_slice(&var.init[..b.len()]));
+            mem.with_bytes(addr, var.init.len().min(var.size), |b| {
+                b.copy_from_slice(&var.init[..b.len()])
+            });
             globals.push((var.name.clone(), addr, var.size));
             addr
         })?;
@@ -60,14 +65,33 @@ impl Driver {
     }
 
     /// Runs a kernel to completion. `params` is the packed parameter buffer.
-    pub fn launch(&self, func: &Function, grid: Dim3, block: Dim3, dyn_smem: usize, params: &[u8]) -> LaunchReport {
+    pub fn launch(
+        &self,
+        func: &Function,
+        grid: Dim3,
+        block: Dim3,
+        dyn_smem: usize,
+        params: &[u8],
+    ) -> LaunchReport {
         let view: MemView = self.mem.view();
         let budget = std::env::var("KERNLINGS_CPU_BUDGET")
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(DEFAULT_BUDGET);
-        let workers = std::env::var("KERNLINGS_CPU_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-        let out = exec::launch(&LaunchParams { func, grid, block, dyn_smem, params, mem: &view, budget, workers });
+        let workers = std::env::var("KERNLINGS_CPU_THREADS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let out = exec::launch(&LaunchParams {
+            func,
+            grid,
+            block,
+            dyn_smem,
+            params,
+            mem: &view,
+            budget,
+            workers,
+        });
         let report = LaunchReport {
             kernel: func.name.clone(),
             grid,

@@ -4,8 +4,8 @@
 //! parsed once (`ptx`) and interpreted warp by warp (`exec`), with checks a GPU does not make
 //! (races, divergent barriers, uninitialised shared reads) reported per launch (`report`).
 
+pub mod api;
+pub mod driver;
 pub mod exec;
 pub mod ptx;
 pub mod report;
-pub mod api;
-pub mod driver;

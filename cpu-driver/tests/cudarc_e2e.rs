@@ -20,7 +20,11 @@ extern "C" __global__ void oob(float* c, int n) {
 fn cdylib() -> PathBuf {
     // target/<profile>/deps/<test> -> target/<profile>/libkernlings_cpu_driver.so
     let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("libkernlings_cpu_driver.so")
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("libkernlings_cpu_driver.so")
 }
 
 #[test]
@@ -41,21 +45,39 @@ fn cudarc_safe_api_end_to_end() {
     }
     let report = dir.join("report.jsonl");
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_program", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "child_program",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(CHILD_ENV, "1")
-        .env("LD_LIBRARY_PATH", format!("{}:{}", dir.display(), nvrtc_dir.display()))
+        .env(
+            "LD_LIBRARY_PATH",
+            format!("{}:{}", dir.display(), nvrtc_dir.display()),
+        )
         .env("KERNLINGS_CPU_REPORT", &report)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("CHILD OK"), "child did not run:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("CHILD OK"),
+        "child did not run:\n{stdout}\n{stderr}"
+    );
     let lines = std::fs::read_to_string(&report).unwrap();
     let lines: Vec<&str> = lines.lines().collect();
     assert_eq!(lines.len(), 2, "one report line per launch: {lines:?}");
-    assert!(lines[0].contains("\"kernel\":\"vector_add\"") && lines[0].contains("\"diagnostic\":null"));
-    assert!(lines[1].contains("\"kind\":\"out_of_bounds\""), "{}", lines[1]);
+    assert!(
+        lines[0].contains("\"kernel\":\"vector_add\"") && lines[0].contains("\"diagnostic\":null")
+    );
+    assert!(
+        lines[1].contains("\"kind\":\"out_of_bounds\""),
+        "{}",
+        lines[1]
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -68,10 +90,17 @@ fn child_program() {
     use cudarc::driver::{sys, CudaContext, LaunchConfig, PushKernelArg};
     use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions};
     let ctx = CudaContext::new(0).unwrap();
-    assert_eq!(ctx.name().unwrap(), "kernlings CPU driver (PTX interpreter)");
+    assert_eq!(
+        ctx.name().unwrap(),
+        "kernlings CPU driver (PTX interpreter)"
+    );
     assert_eq!(ctx.compute_capability().unwrap(), (9, 0));
     let stream = ctx.default_stream();
-    let opts = CompileOptions { arch: Some("compute_90"), options: vec!["--generate-line-info".into()], ..Default::default() };
+    let opts = CompileOptions {
+        arch: Some("compute_90"),
+        options: vec!["--generate-line-info".into()],
+        ..Default::default()
+    };
     let ptx = compile_ptx_with_opts(SRC, opts).unwrap();
     let module = ctx.load_module(ptx).unwrap();
     let f = module.load_function("vector_add").unwrap();
@@ -81,8 +110,12 @@ fn child_program() {
     let da = stream.clone_htod(&a).unwrap();
     let db = stream.clone_htod(&b).unwrap();
     let mut dc = stream.alloc_zeros::<f32>(n).unwrap();
-    let start = ctx.new_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT)).unwrap();
-    let end = ctx.new_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT)).unwrap();
+    let start = ctx
+        .new_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT))
+        .unwrap();
+    let end = ctx
+        .new_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT))
+        .unwrap();
     start.record(&stream).unwrap();
     let n_arg = n as i32;
     let mut launch = stream.launch_builder(&f);
@@ -93,7 +126,10 @@ fn child_program() {
     let ms = start.elapsed_ms(&end).unwrap();
     assert!(ms > 0.0, "elapsed {ms}");
     let c = stream.clone_dtoh(&dc).unwrap();
-    assert!(c.iter().zip(a.iter().zip(&b)).all(|(c, (a, b))| *c == a + b));
+    assert!(c
+        .iter()
+        .zip(a.iter().zip(&b))
+        .all(|(c, (a, b))| *c == a + b));
     // An out-of-bounds write fails the launch with the GPU's error, and the error sticks.
     let oob = module.load_function("oob").unwrap();
     let mut small = stream.alloc_zeros::<f32>(16).unwrap();
@@ -102,6 +138,9 @@ fn child_program() {
     launch.arg(&mut small).arg(&sixteen);
     let err = unsafe { launch.launch(LaunchConfig::for_num_elems(16)) }.unwrap_err();
     assert_eq!(err.0, sys::CUresult::CUDA_ERROR_ILLEGAL_ADDRESS);
-    assert_eq!(stream.synchronize().unwrap_err().0, sys::CUresult::CUDA_ERROR_ILLEGAL_ADDRESS);
+    assert_eq!(
+        stream.synchronize().unwrap_err().0,
+        sys::CUresult::CUDA_ERROR_ILLEGAL_ADDRESS
+    );
     println!("CHILD OK");
 }

@@ -6,14 +6,30 @@ use kernlings_cpu_driver::report::Diagnostic;
 
 #[test]
 fn out_of_bounds_write_names_thread_block_and_line() {
-    let Some(ptx) = compile_file("wrong.cu") else { return };
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 1000;
     let (da, dc) = (gpu.alloc::<f32>(n), gpu.alloc::<f32>(n));
-    let r = gpu.launch("oob_write", [4, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(dc), Arg::I32(n as i32)]);
+    let r = gpu.launch(
+        "oob_write",
+        [4, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(dc), Arg::I32(n as i32)],
+    );
     match r.diagnostic {
         // Element 1000 is thread 232 of block 3: the read of a[1000] on line 4 faults first.
-        Some(Diagnostic::OutOfBounds { address, bytes: 4, write: false, thread, block, line, .. }) => {
+        Some(Diagnostic::OutOfBounds {
+            address,
+            bytes: 4,
+            write: false,
+            thread,
+            block,
+            line,
+            ..
+        }) => {
             assert_eq!(address, da + 4000);
             assert_eq!((thread, block, line), ([232, 0, 0], [3, 0, 0], 4));
         }
@@ -24,12 +40,28 @@ fn out_of_bounds_write_names_thread_block_and_line() {
 
 #[test]
 fn missing_syncthreads_is_a_shared_race() {
-    let Some(ptx) = compile_file("wrong.cu") else { return };
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let (din, dout) = (gpu.alloc::<f32>(512), gpu.alloc::<f32>(512));
-    let r = gpu.launch("race_missing_sync", [2, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(512)]);
+    let r = gpu.launch(
+        "race_missing_sync",
+        [2, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(512)],
+    );
     match r.diagnostic {
-        Some(Diagnostic::SharedRace { location, thread_a, thread_b, kinds, line_a, line, .. }) => {
+        Some(Diagnostic::SharedRace {
+            location,
+            thread_a,
+            thread_b,
+            kinds,
+            line_a,
+            line,
+            ..
+        }) => {
             assert_eq!(location.array, "s");
             assert_eq!(kinds, "write/read");
             assert_eq!((line_a, line), (10, 12));
@@ -43,13 +75,30 @@ fn missing_syncthreads_is_a_shared_race() {
 
 #[test]
 fn syncthreads_inside_a_branch_is_divergent() {
-    let Some(ptx) = compile_file("wrong.cu") else { return };
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let dout = gpu.alloc::<f32>(256);
-    let r = gpu.launch("divergent_barrier", [1, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(dout), Arg::I32(256)]);
+    let r = gpu.launch(
+        "divergent_barrier",
+        [1, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(dout), Arg::I32(256)],
+    );
     match r.diagnostic {
-        Some(Diagnostic::BarrierDivergence { waiting_count, elsewhere_count, exited, line, .. }) => {
-            assert_eq!((waiting_count, elsewhere_count, exited, line), (100, 156, true, 20));
+        Some(Diagnostic::BarrierDivergence {
+            waiting_count,
+            elsewhere_count,
+            exited,
+            line,
+            ..
+        }) => {
+            assert_eq!(
+                (waiting_count, elsewhere_count, exited, line),
+                (100, 156, true, 20)
+            );
         }
         d => panic!("expected barrier divergence, got {d:?}"),
     }
@@ -57,13 +106,29 @@ fn syncthreads_inside_a_branch_is_divergent() {
 
 #[test]
 fn reading_unwritten_shared_memory_is_reported() {
-    let Some(ptx) = compile_file("wrong.cu") else { return };
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let dout = gpu.alloc::<f32>(256);
-    let r = gpu.launch("uninit_shared", [1, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(dout), Arg::I32(256)]);
+    let r = gpu.launch(
+        "uninit_shared",
+        [1, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(dout), Arg::I32(256)],
+    );
     match r.diagnostic {
-        Some(Diagnostic::UninitSharedRead { location, thread, line, .. }) => {
-            assert_eq!((location.array.as_str(), location.byte_offset, thread, line), ("s", 512, [128, 0, 0], 30));
+        Some(Diagnostic::UninitSharedRead {
+            location,
+            thread,
+            line,
+            ..
+        }) => {
+            assert_eq!(
+                (location.array.as_str(), location.byte_offset, thread, line),
+                ("s", 512, [128, 0, 0], 30)
+            );
         }
         d => panic!("expected an uninitialised read, got {d:?}"),
     }
@@ -71,11 +136,19 @@ fn reading_unwritten_shared_memory_is_reported() {
 
 #[test]
 fn endless_loop_hits_the_instruction_budget() {
-    let Some(ptx) = compile_file("wrong.cu") else { return };
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let dout = gpu.alloc::<i32>(64);
     let t = std::time::Instant::now();
-    let r = gpu.launch("endless", [1, 1, 1], [32, 1, 1], 0, &[Arg::Ptr(dout), Arg::I32(64)]);
+    let r = gpu.launch(
+        "endless",
+        [1, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(dout), Arg::I32(64)],
+    );
     match r.diagnostic {
         Some(ref d @ Diagnostic::InstructionBudget { thread, line, .. }) => {
             assert_eq!(thread, [0, 0, 0]);
@@ -94,7 +167,10 @@ fn unsupported_instruction_names_itself() {
     let r = gpu.launch("k", [1, 1, 1], [1, 1, 1], 0, &[]);
     match r.diagnostic {
         Some(Diagnostic::Unsupported { instruction, line }) => {
-            assert!(instruction.starts_with("suspend.frobnicate.b32"), "{instruction}");
+            assert!(
+                instruction.starts_with("suspend.frobnicate.b32"),
+                "{instruction}"
+            );
             assert_eq!(line, 7);
         }
         d => panic!("expected unsupported, got {d:?}"),

@@ -1,90 +1,160 @@
 //! Curriculum-style kernels compiled with NVRTC and run through the interpreter's Rust API,
 //! checked against CPU references.
 
+// References index like the kernels they check.
+#![allow(clippy::needless_range_loop)]
 mod common;
 use common::*;
 use kernlings_cpu_driver::report::LaunchReport;
 
 fn ok(r: &LaunchReport) {
-    assert!(r.diagnostic.is_none(), "{} failed: {:?}", r.kernel, r.diagnostic);
+    assert!(
+        r.diagnostic.is_none(),
+        "{} failed: {:?}",
+        r.kernel,
+        r.diagnostic
+    );
 }
 
 fn close(got: &[f32], want: &[f64], rtol: f64, atol: f64) {
     assert_eq!(got.len(), want.len());
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(((*g as f64) - w).abs() <= atol + rtol * w.abs(), "element {i}: got {g}, want {w}");
+        assert!(
+            ((*g as f64) - w).abs() <= atol + rtol * w.abs(),
+            "element {i}: got {g}, want {w}"
+        );
     }
 }
 
 #[test]
 fn vector_add_all_sizes() {
-    let Some(ptx) = compile_file("basics.cu") else { return };
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     for n in [1usize, 31, 32, 33, 1000, 1 << 20 | 3] {
         let a = randf(n, 1, -10.0, 10.0);
         let b = randf(n, 2, 5.0, 6.0);
         let (da, db, dc) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc::<f32>(n));
         let blocks = n.div_ceil(256) as u32;
-        let r = gpu.launch("vector_add", [blocks, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n as i32)]);
+        let r = gpu.launch(
+            "vector_add",
+            [blocks, 1, 1],
+            [256, 1, 1],
+            0,
+            &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n as i32)],
+        );
         ok(&r);
         let c: Vec<f32> = gpu.download(dc, n);
         for i in 0..n {
             assert_eq!(c[i], a[i] + b[i], "n={n} i={i}");
         }
         // Consecutive threads read consecutive floats: every sector they touch is needed.
-        assert_eq!(r.counters.global_sectors, r.counters.global_sectors_min, "n={n}");
+        assert_eq!(
+            r.counters.global_sectors, r.counters.global_sectors_min,
+            "n={n}"
+        );
         assert!(r.counters.instructions > 10 * n as u64);
     }
 }
 
 #[test]
 fn grid_stride_loop_covers_everything_with_a_small_grid() {
-    let Some(ptx) = compile_file("basics.cu") else { return };
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 100_003;
     let a = randf(n, 3, -1.0, 1.0);
     let b = randf(n, 4, -1.0, 1.0);
     let (da, db, dc) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc::<f32>(n));
-    ok(&gpu.launch("grid_stride_add", [8, 1, 1], [128, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n as i32)]));
+    ok(&gpu.launch(
+        "grid_stride_add",
+        [8, 1, 1],
+        [128, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n as i32)],
+    ));
     let c: Vec<f32> = gpu.download(dc, n);
-    assert!(c.iter().zip(a.iter().zip(&b)).all(|(c, (a, b))| *c == a + b));
+    assert!(c
+        .iter()
+        .zip(a.iter().zip(&b))
+        .all(|(c, (a, b))| *c == a + b));
 }
 
 #[test]
 fn grayscale_2d_grid() {
-    let Some(ptx) = compile_file("basics.cu") else { return };
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let (w, h) = (37usize, 21usize);
     let rgb: Vec<u8> = randu(w * h * 3, 5).iter().map(|v| *v as u8).collect();
     let (drgb, dg) = (gpu.upload(&rgb), gpu.alloc::<f32>(w * h));
-    ok(&gpu.launch("grayscale", [3, 2, 1], [16, 16, 1], 0, &[Arg::Ptr(drgb), Arg::Ptr(dg), Arg::I32(w as i32), Arg::I32(h as i32)]));
+    ok(&gpu.launch(
+        "grayscale",
+        [3, 2, 1],
+        [16, 16, 1],
+        0,
+        &[
+            Arg::Ptr(drgb),
+            Arg::Ptr(dg),
+            Arg::I32(w as i32),
+            Arg::I32(h as i32),
+        ],
+    ));
     let g: Vec<f32> = gpu.download(dg, w * h);
     let want: Vec<f64> = (0..w * h)
-        .map(|i| 0.299 * rgb[3 * i] as f64 + 0.587 * rgb[3 * i + 1] as f64 + 0.114 * rgb[3 * i + 2] as f64)
+        .map(|i| {
+            0.299 * rgb[3 * i] as f64
+                + 0.587 * rgb[3 * i + 1] as f64
+                + 0.114 * rgb[3 * i + 2] as f64
+        })
         .collect();
     close(&g, &want, 1e-5, 1e-4);
 }
 
 #[test]
 fn float4_loads_and_stores() {
-    let Some(ptx) = compile_file("basics.cu") else { return };
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n4 = 1001;
     let a = randf(n4 * 4, 6, -3.0, 3.0);
     let (da, db) = (gpu.upload(&a), gpu.alloc::<f32>(n4 * 4));
-    ok(&gpu.launch("float4_scale", [8, 1, 1], [128, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(db), Arg::F32(1.5), Arg::I32(n4 as i32)]));
+    ok(&gpu.launch(
+        "float4_scale",
+        [8, 1, 1],
+        [128, 1, 1],
+        0,
+        &[
+            Arg::Ptr(da),
+            Arg::Ptr(db),
+            Arg::F32(1.5),
+            Arg::I32(n4 as i32),
+        ],
+    ));
     let b: Vec<f32> = gpu.download(db, n4 * 4);
     assert!(b.iter().zip(&a).all(|(b, a)| *b == a * 1.5));
 }
 
 #[test]
 fn integer_ops_are_exact() {
-    let Some(ptx) = compile_file("basics.cu") else { return };
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 4099;
     let a: Vec<i32> = randu(n, 7).iter().map(|v| *v as i32).collect();
     let (da, dout) = (gpu.upload(&a), gpu.alloc::<i32>(n));
-    ok(&gpu.launch("int_mix", [17, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(dout), Arg::I32(n as i32)]));
+    ok(&gpu.launch(
+        "int_mix",
+        [17, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(dout), Arg::I32(n as i32)],
+    ));
     let out: Vec<i32> = gpu.download(dout, n);
     for i in 0..n {
         let x = a[i];
@@ -106,27 +176,51 @@ fn integer_ops_are_exact() {
 
 #[test]
 fn float_math_within_tolerance() {
-    let Some(ptx) = compile_file("basics.cu") else { return };
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 2000;
     let a = randf(n, 8, -4.0, 4.0);
     let (da, dout, dd) = (gpu.upload(&a), gpu.alloc::<f32>(n), gpu.alloc::<f64>(n));
-    ok(&gpu.launch("math_mix", [8, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(dout), Arg::Ptr(dd), Arg::I32(n as i32)]));
+    ok(&gpu.launch(
+        "math_mix",
+        [8, 1, 1],
+        [256, 1, 1],
+        0,
+        &[
+            Arg::Ptr(da),
+            Arg::Ptr(dout),
+            Arg::Ptr(dd),
+            Arg::I32(n as i32),
+        ],
+    ));
     let out: Vec<f32> = gpu.download(dout, n);
     let dout: Vec<f64> = gpu.download(dd, n);
     let want: Vec<f64> = a
         .iter()
         .map(|&x| {
             let x = x as f64;
-            2.0 * x.exp() + x.sin() * x.cos() + x.abs().sqrt() + x.tanh() + (x.abs() + 1.0).ln()
-                + 1.0 / (x.abs() + 1.0).sqrt() + x / 3.0 + x.floor() + x.max(0.5)
+            2.0 * x.exp()
+                + x.sin() * x.cos()
+                + x.abs().sqrt()
+                + x.tanh()
+                + (x.abs() + 1.0).ln()
+                + 1.0 / (x.abs() + 1.0).sqrt()
+                + x / 3.0
+                + x.floor()
+                + x.max(0.5)
         })
         .collect();
     close(&out, &want, 1e-4, 1e-4);
     for i in 0..n {
         let d = a[i] as f64;
         let w = d * d / 3.0 + d.abs().sqrt() - (d as i32) as f64;
-        assert!((dout[i] - w).abs() <= 1e-12 * w.abs().max(1.0), "f64 element {i}: {} vs {w}", dout[i]);
+        assert!(
+            (dout[i] - w).abs() <= 1e-12 * w.abs().max(1.0),
+            "f64 element {i}: {} vs {w}",
+            dout[i]
+        );
     }
 }
 
@@ -137,7 +231,18 @@ fn transpose(kernel: &str) -> LaunchReport {
     let a = randf(rows * cols, 9, -1.0, 1.0);
     let (din, dout) = (gpu.upload(&a), gpu.alloc::<f32>(rows * cols));
     let grid = [cols.div_ceil(32) as u32, rows.div_ceil(32) as u32, 1];
-    let r = gpu.launch(kernel, grid, [32, 8, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(rows as i32), Arg::I32(cols as i32)]);
+    let r = gpu.launch(
+        kernel,
+        grid,
+        [32, 8, 1],
+        0,
+        &[
+            Arg::Ptr(din),
+            Arg::Ptr(dout),
+            Arg::I32(rows as i32),
+            Arg::I32(cols as i32),
+        ],
+    );
     ok(&r);
     let out: Vec<f32> = gpu.download(dout, rows * cols);
     for r in 0..rows {
@@ -156,24 +261,45 @@ fn tiled_transpose_with_padding_has_no_bank_conflicts() {
     let padded = transpose("transpose_tiled");
     let unpadded = transpose("transpose_conflicts");
     assert_eq!(padded.counters.shared_bank_conflicts, 0);
-    assert!(unpadded.counters.shared_bank_conflicts > 1000, "{:?}", unpadded.counters);
+    assert!(
+        unpadded.counters.shared_bank_conflicts > 1000,
+        "{:?}",
+        unpadded.counters
+    );
 }
 
 #[test]
 fn tiled_matmul_odd_sizes() {
-    let Some(ptx) = compile_file("shared.cu") else { return };
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let (m, n, k) = (37usize, 29usize, 41usize);
     let a = randf(m * k, 10, -1.0, 1.0);
     let b = randf(k * n, 11, -1.0, 1.0);
     let (da, db, dc) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc::<f32>(m * n));
     let grid = [n.div_ceil(16) as u32, m.div_ceil(16) as u32, 1];
-    ok(&gpu.launch("matmul_tiled", grid, [16, 16, 1], 0, &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(m as i32), Arg::I32(n as i32), Arg::I32(k as i32)]));
+    ok(&gpu.launch(
+        "matmul_tiled",
+        grid,
+        [16, 16, 1],
+        0,
+        &[
+            Arg::Ptr(da),
+            Arg::Ptr(db),
+            Arg::Ptr(dc),
+            Arg::I32(m as i32),
+            Arg::I32(n as i32),
+            Arg::I32(k as i32),
+        ],
+    ));
     let c: Vec<f32> = gpu.download(dc, m * n);
     let mut want = vec![0f64; m * n];
     for i in 0..m {
         for j in 0..n {
-            want[i * n + j] = (0..k).map(|p| a[i * k + p] as f64 * b[p * n + j] as f64).sum();
+            want[i * n + j] = (0..k)
+                .map(|p| a[i * k + p] as f64 * b[p * n + j] as f64)
+                .sum();
         }
     }
     close(&c, &want, 1e-4, 1e-4);
@@ -181,50 +307,110 @@ fn tiled_matmul_odd_sizes() {
 
 #[test]
 fn reductions_tree_and_shuffle() {
-    let Some(ptx) = compile_file("shared.cu") else { return };
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 100_001;
     let a = randf(n, 12, -1.0, 2.0);
     let exact: f64 = a.iter().map(|&x| x as f64).sum();
     let blocks = n.div_ceil(256);
     let (din, dpart) = (gpu.upload(&a), gpu.alloc::<f32>(blocks));
-    ok(&gpu.launch("reduce_tree", [blocks as u32, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dpart), Arg::I32(n as i32)]));
+    ok(&gpu.launch(
+        "reduce_tree",
+        [blocks as u32, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dpart), Arg::I32(n as i32)],
+    ));
     let part: Vec<f32> = gpu.download(dpart, blocks);
     let tree: f64 = part.iter().map(|&x| x as f64).sum();
-    assert!((tree - exact).abs() < 1e-3 * exact.abs(), "{tree} vs {exact}");
+    assert!(
+        (tree - exact).abs() < 1e-3 * exact.abs(),
+        "{tree} vs {exact}"
+    );
     let dsum = gpu.alloc::<f32>(1);
-    let r = gpu.launch("reduce_shfl", [20, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dsum), Arg::I32(n as i32)]);
+    let r = gpu.launch(
+        "reduce_shfl",
+        [20, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dsum), Arg::I32(n as i32)],
+    );
     ok(&r);
     let s: Vec<f32> = gpu.download(dsum, 1);
-    assert!((s[0] as f64 - exact).abs() < 1e-3 * exact.abs(), "{} vs {exact}", s[0]);
+    assert!(
+        (s[0] as f64 - exact).abs() < 1e-3 * exact.abs(),
+        "{} vs {exact}",
+        s[0]
+    );
     // Float atomics make block order matter: the same launch gives the same bits again.
     let dsum2 = gpu.alloc::<f32>(1);
-    ok(&gpu.launch("reduce_shfl", [20, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dsum2), Arg::I32(n as i32)]));
+    ok(&gpu.launch(
+        "reduce_shfl",
+        [20, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dsum2), Arg::I32(n as i32)],
+    ));
     assert_eq!(gpu.download::<f32>(dsum2, 1)[0].to_bits(), s[0].to_bits());
 }
 
 #[test]
 fn atomics_on_ints_and_floats() {
-    let Some(ptx) = compile_file("shared.cu") else { return };
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 5000;
     let a: Vec<i32> = randu(n, 13).iter().map(|v| (*v % 1000) as i32).collect();
-    let (din, di, df, dm) = (gpu.upload(&a), gpu.alloc::<i32>(1), gpu.alloc::<f32>(1), gpu.alloc::<u32>(1));
-    ok(&gpu.launch("atomics", [20, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(di), Arg::Ptr(df), Arg::Ptr(dm), Arg::I32(n as i32)]));
+    let (din, di, df, dm) = (
+        gpu.upload(&a),
+        gpu.alloc::<i32>(1),
+        gpu.alloc::<f32>(1),
+        gpu.alloc::<u32>(1),
+    );
+    ok(&gpu.launch(
+        "atomics",
+        [20, 1, 1],
+        [256, 1, 1],
+        0,
+        &[
+            Arg::Ptr(din),
+            Arg::Ptr(di),
+            Arg::Ptr(df),
+            Arg::Ptr(dm),
+            Arg::I32(n as i32),
+        ],
+    ));
     assert_eq!(gpu.download::<i32>(di, 1)[0], a.iter().sum::<i32>());
     let fs: f64 = a.iter().map(|x| (x % 100) as f64 * 0.5).sum();
     assert!((gpu.download::<f32>(df, 1)[0] as f64 - fs).abs() < 1e-3 * fs);
-    assert_eq!(gpu.download::<u32>(dm, 1)[0], *a.iter().max().unwrap() as u32);
+    assert_eq!(
+        gpu.download::<u32>(dm, 1)[0],
+        *a.iter().max().unwrap() as u32
+    );
 }
 
 #[test]
 fn scans_hillis_steele_and_blelloch() {
-    let Some(ptx) = compile_file("shared.cu") else { return };
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     for n in [1usize, 31, 200, 256] {
-        let a: Vec<i32> = randu(n, 14).iter().map(|v| (*v % 100) as i32 - 50).collect();
+        let a: Vec<i32> = randu(n, 14)
+            .iter()
+            .map(|v| (*v % 100) as i32 - 50)
+            .collect();
         let (din, dout) = (gpu.upload(&a), gpu.alloc::<i32>(n));
-        ok(&gpu.launch("scan_hillis_steele", [1, 1, 1], [256, 1, 1], 2 * 256 * 4, &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(n as i32)]));
+        ok(&gpu.launch(
+            "scan_hillis_steele",
+            [1, 1, 1],
+            [256, 1, 1],
+            2 * 256 * 4,
+            &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(n as i32)],
+        ));
         let out: Vec<i32> = gpu.download(dout, n);
         let mut acc = 0;
         for i in 0..n {
@@ -232,7 +418,13 @@ fn scans_hillis_steele_and_blelloch() {
             assert_eq!(out[i], acc, "inclusive n={n} i={i}");
         }
         let dout2 = gpu.alloc::<i32>(n);
-        ok(&gpu.launch("scan_blelloch", [1, 1, 1], [128, 1, 1], 256 * 4, &[Arg::Ptr(din), Arg::Ptr(dout2), Arg::I32(n as i32)]));
+        ok(&gpu.launch(
+            "scan_blelloch",
+            [1, 1, 1],
+            [128, 1, 1],
+            256 * 4,
+            &[Arg::Ptr(din), Arg::Ptr(dout2), Arg::I32(n as i32)],
+        ));
         let out: Vec<i32> = gpu.download(dout2, n);
         let mut acc = 0;
         for i in 0..n {
@@ -244,12 +436,20 @@ fn scans_hillis_steele_and_blelloch() {
 
 #[test]
 fn shared_histogram_exact() {
-    let Some(ptx) = compile_file("shared.cu") else { return };
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 70_000;
     let a = randu(n, 15);
     let (din, dbins) = (gpu.upload(&a), gpu.alloc::<u32>(256));
-    ok(&gpu.launch("histogram", [16, 1, 1], [192, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dbins), Arg::I32(n as i32)]));
+    ok(&gpu.launch(
+        "histogram",
+        [16, 1, 1],
+        [192, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dbins), Arg::I32(n as i32)],
+    ));
     let mut want = vec![0u32; 256];
     a.iter().for_each(|v| want[(*v & 255) as usize] += 1);
     assert_eq!(gpu.download::<u32>(dbins, 256), want);
@@ -257,14 +457,39 @@ fn shared_histogram_exact() {
 
 #[test]
 fn half_precision_math() {
-    let Some(ptx) = compile_file("shared.cu") else { return };
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     use half::f16;
     let n = 300;
-    let a: Vec<f16> = randf(n, 16, -2.0, 2.0).into_iter().map(f16::from_f32).collect();
-    let b: Vec<f16> = randf(n, 17, -2.0, 2.0).into_iter().map(f16::from_f32).collect();
-    let (da, db, dc, df) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc::<u16>(n), gpu.alloc::<f32>(n));
-    ok(&gpu.launch("half_math", [2, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::Ptr(df), Arg::I32(n as i32)]));
+    let a: Vec<f16> = randf(n, 16, -2.0, 2.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let b: Vec<f16> = randf(n, 17, -2.0, 2.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let (da, db, dc, df) = (
+        gpu.upload(&a),
+        gpu.upload(&b),
+        gpu.alloc::<u16>(n),
+        gpu.alloc::<f32>(n),
+    );
+    ok(&gpu.launch(
+        "half_math",
+        [2, 1, 1],
+        [256, 1, 1],
+        0,
+        &[
+            Arg::Ptr(da),
+            Arg::Ptr(db),
+            Arg::Ptr(dc),
+            Arg::Ptr(df),
+            Arg::I32(n as i32),
+        ],
+    ));
     let c: Vec<u16> = gpu.download(dc, n);
     let f: Vec<f32> = gpu.download(df, n);
     for i in 0..n {
@@ -272,23 +497,39 @@ fn half_precision_math() {
         let fma = f16::from_f64(x * y + 0.5);
         let want = f16::from_f64(fma.to_f64() * f16::from_f64(x - y).to_f64());
         assert_eq!(c[i], want.to_bits(), "i={i}");
-        assert_eq!(f[i] as f64, f16::from_f64(2.0 * x).to_f64() + f16::from_f64(2.0 * y).to_f64());
+        assert_eq!(
+            f[i] as f64,
+            f16::from_f64(2.0 * x).to_f64() + f16::from_f64(2.0 * y).to_f64()
+        );
     }
 }
 
 #[test]
 fn warp_vote_and_shuffles() {
-    let Some(ptx) = compile_file("shared.cu") else { return };
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 100;
-    let a: Vec<i32> = randu(n, 18).iter().map(|v| (*v % 4000) as i32 - 2000).collect();
+    let a: Vec<i32> = randu(n, 18)
+        .iter()
+        .map(|v| (*v % 4000) as i32 - 2000)
+        .collect();
     let (din, dout) = (gpu.upload(&a), gpu.alloc::<u32>(n));
-    ok(&gpu.launch("vote_ballot", [1, 1, 1], [128, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(n as i32)]));
+    ok(&gpu.launch(
+        "vote_ballot",
+        [1, 1, 1],
+        [128, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(n as i32)],
+    ));
     let out: Vec<u32> = gpu.download(dout, n);
     let v = |i: usize| if i < n { a[i] } else { 0 };
     for i in 0..n {
         let w = i / 32 * 32;
-        let ballot = (0..32).filter(|l| v(w + l) > 0).fold(0u32, |m, l| m | 1 << l);
+        let ballot = (0..32)
+            .filter(|l| v(w + l) > 0)
+            .fold(0u32, |m, l| m | 1 << l);
         let all = (0..32).all(|l| v(w + l) > -1000000) as u32;
         let any = (0..32).any(|l| v(w + l) > 1000) as u32;
         let up = if i % 32 >= 1 { v(i - 1) } else { v(i) };

@@ -53,19 +53,12 @@ pub struct MemView {
 }
 
 impl MemView {
-    /// The host pointer for `[addr, addr+len)` if it lies inside one allocation.
+    /// The allocation (base, end, host address) holding all of `[addr, addr+len)`.
     #[inline]
-    pub fn lookup(&self, addr: u64, len: u64) -> Option<*mut u8> {
+    pub fn lookup_range(&self, addr: u64, len: u64) -> Option<(u64, u64, usize)> {
         let i = self.ranges.partition_point(|r| r.0 <= addr);
-        if i == 0 {
-            return None;
-        }
-        let (base, end, host) = self.ranges[i - 1];
-        if addr.checked_add(len)? <= end {
-            Some((host + (addr - base) as usize) as *mut u8)
-        } else {
-            None
-        }
+        let r = *self.ranges.get(i.checked_sub(1)?)?;
+        (addr.checked_add(len)? <= r.1).then_some(r)
     }
 }
 

@@ -2,6 +2,7 @@
 //! barriers, each warp executing pre-decoded instructions for its active lanes at once.
 
 mod alu;
+mod fast;
 pub mod memory;
 pub mod num;
 mod shadow;
@@ -35,6 +36,9 @@ pub struct LaunchOutcome {
     pub diagnostic: Option<Diagnostic>,
 }
 
+/// A worker's counters and its failing block with the lowest index.
+type WorkerResult = (LaunchCounters, Option<(usize, Diagnostic)>);
+
 pub fn launch(p: &LaunchParams) -> LaunchOutcome {
     let nblocks = p.grid.iter().map(|&x| x as usize).product::<usize>();
     let nthreads = p.block.iter().map(|&x| x as usize).product::<usize>();
@@ -62,7 +66,7 @@ pub fn launch(p: &LaunchParams) -> LaunchOutcome {
     // The failing block with the lowest index wins, so the report does not depend on timing.
     let first_fail = AtomicUsize::new(usize::MAX);
     let stop = AtomicBool::new(false);
-    let results: Mutex<Vec<(LaunchCounters, Option<(usize, Diagnostic)>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<WorkerResult>> = Mutex::new(Vec::new());
     let work = || {
         let mut runner = warp::BlockRunner::new(p, nthreads);
         let mut fail: Option<(usize, Diagnostic)> = None;

@@ -2,7 +2,7 @@
 //! lowest program counter among a warp's running lanes, for all lanes that are there: lanes
 //! that branched ahead wait, so divergent paths reconverge where structured code joins.
 
-use super::alu;
+use super::{alu, fast};
 use super::memory::{window, LOCAL_WINDOW, PARAM_WINDOW, SHARED_WINDOW};
 use super::num::*;
 use super::shadow::{Finding, Shadow, Who};
@@ -36,6 +36,8 @@ pub struct BlockRunner<'a> {
     shadow: Shadow,
     local: Vec<u8>,
     ctaid: Dim3,
+    /// The allocation the last global access fell in: (base, end, host address).
+    last_alloc: std::cell::Cell<(u64, u64, usize)>,
     pub counters: LaunchCounters,
 }
 
@@ -48,6 +50,15 @@ macro_rules! lanes {
             $body
         }
     }};
+}
+
+/// One lane's access after address resolution.
+#[derive(Clone, Copy)]
+struct Access {
+    target: Target,
+    addr: u64,
+    bytes: usize,
+    write: bool,
 }
 
 /// Where an access lands once generic addresses are resolved.
@@ -95,6 +106,7 @@ impl<'a> BlockRunner<'a> {
             shadow: Shadow::new(),
             local: vec![0; p.func.local_bytes * nwarps * 32],
             ctaid: [0; 3],
+            last_alloc: std::cell::Cell::new((0, 0, 0)),
             counters: LaunchCounters::default(),
         }
     }
@@ -306,16 +318,49 @@ impl<'a> BlockRunner<'a> {
         match o {
             Operand::Reg(r) => w.regs[*r as usize * 32 + l],
             Operand::Imm(v) => *v,
+            Operand::Addr(Base::Reg(r), off) => w.regs[*r as usize * 32 + l].wrapping_add(*off as u64),
+            _ => self.val_slow(w, o, l),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn val_slow(&self, w: &Warp, o: &Operand, l: usize) -> u64 {
+        match o {
             Operand::Special(s) => self.special(w, *s, l),
             // A negated predicate, `!%p`.
-            Operand::Vector(v) if v.len() == 2 && v[1] == Operand::Sink => {
-                (self.val(w, &v[0], l) & 1) ^ 1
-            }
-            Operand::Addr(Base::Reg(r), off) => {
-                w.regs[*r as usize * 32 + l].wrapping_add(*off as u64)
-            }
+            Operand::Vector(v) if v.len() == 2 && v[1] == Operand::Sink => (self.val(w, &v[0], l) & 1) ^ 1,
             Operand::Addr(Base::Imm(a), off) => a.wrapping_add(*off as u64),
-            _ => 0,
+            _ => self.val(w, o, l),
+        }
+    }
+
+    /// One operand for all 32 lanes (registers are stored lane-contiguous).
+    #[inline(always)]
+    fn gather(&self, w: &Warp, o: &Operand) -> [u64; 32] {
+        match o {
+            Operand::Reg(r) => {
+                let s = *r as usize * 32;
+                let mut out = [0u64; 32];
+                out.copy_from_slice(&w.regs[s..s + 32]);
+                out
+            }
+            Operand::Imm(v) => [*v; 32],
+            _ => std::array::from_fn(|l| self.val_slow(w, o, l)),
+        }
+    }
+
+    #[inline(always)]
+    fn scatter(w: &mut Warp, o: &Operand, exec: u32, out: &[u64; 32]) {
+        if let Operand::Reg(r) = o {
+            let s = *r as usize * 32;
+            if exec == u32::MAX {
+                w.regs[s..s + 32].copy_from_slice(out);
+            } else {
+                lanes!(exec, l, {
+                    w.regs[s + l] = out[l];
+                });
+            }
         }
     }
 
@@ -351,6 +396,21 @@ impl<'a> BlockRunner<'a> {
 
     fn exec(&mut self, ins: &Instr, exec: u32, active: u32, w: &mut Warp) -> Res<()> {
         let ty = ins.ty;
+        // The commonest data movement and comparisons take the whole-warp path when they can.
+        if matches!(ins.op, Op::Mov | Op::Cvta { .. } | Op::Cvt | Op::Setp | Op::Selp)
+            && matches!(ins.dst.first(), Some(Operand::Reg(_)))
+            && ins.src.iter().all(|o| matches!(o, Operand::Reg(_) | Operand::Imm(_)))
+        {
+            let zero = [0u64; 32];
+            let a = ins.src.first().map(|o| self.gather(w, o)).unwrap_or(zero);
+            let b = ins.src.get(1).map(|o| self.gather(w, o)).unwrap_or(zero);
+            let c = ins.src.get(2).map(|o| self.gather(w, o)).unwrap_or(zero);
+            let mut out = [0u64; 32];
+            if fast::compute(ins, &a, &b, &c, &mut out) {
+                Self::scatter(w, &ins.dst[0], exec, &out);
+                return Ok(());
+            }
+        }
         match ins.op {
             Op::Mov => self.mov(ins, exec, w),
             Op::Ld => return self.load(ins, exec, w),
@@ -545,24 +605,24 @@ impl<'a> BlockRunner<'a> {
             Op::Trap => {}
             Op::Ldmatrix | Op::Mma | Op::Unsupported => return Err(self.unsupported(ins)),
             _ => {
-                let n = ins.src.len();
-                lanes!(exec, l, {
-                    let a = self.val(w, &ins.src[0], l);
-                    let b = if n > 1 {
-                        self.val(w, &ins.src[1], l)
-                    } else {
-                        0
-                    };
-                    let c = if n > 2 {
-                        self.val(w, &ins.src[2], l)
-                    } else {
-                        0
-                    };
-                    match alu::compute(ins, a, b, c) {
-                        Some(v) => Self::set(w, &ins.dst[0], l, v),
-                        None => return Err(self.unsupported(ins)),
+                let zero = [0u64; 32];
+                let a = ins.src.first().map(|o| self.gather(w, o)).unwrap_or(zero);
+                let b = ins.src.get(1).map(|o| self.gather(w, o)).unwrap_or(zero);
+                let c = ins.src.get(2).map(|o| self.gather(w, o)).unwrap_or(zero);
+                let mut out = [0u64; 32];
+                if !fast::compute(ins, &a, &b, &c, &mut out) {
+                    let mut err = false;
+                    lanes!(exec, l, {
+                        match alu::compute(ins, a[l], b[l], c[l]) {
+                            Some(v) => out[l] = v,
+                            None => err = true,
+                        }
+                    });
+                    if err {
+                        return Err(self.unsupported(ins));
                     }
-                });
+                }
+                Self::scatter(w, &ins.dst[0], exec, &out);
             }
         }
         Ok(())
@@ -672,16 +732,13 @@ impl<'a> BlockRunner<'a> {
         }
     }
 
-    fn oob(
-        &self,
-        w: &Warp,
-        ins: &Instr,
-        l: usize,
-        target: Target,
-        addr: u64,
-        bytes: usize,
-        write: bool,
-    ) -> Diagnostic {
+    fn oob(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Diagnostic {
+        let Access {
+            target,
+            addr,
+            bytes,
+            write,
+        } = a;
         let space = match target {
             Target::Global => "global",
             Target::Shared => "shared",
@@ -700,18 +757,15 @@ impl<'a> BlockRunner<'a> {
     }
 
     /// The host bytes behind one lane's access, after bounds and alignment checks.
-    fn host_ptr(
-        &self,
-        w: &Warp,
-        ins: &Instr,
-        l: usize,
-        target: Target,
-        addr: u64,
-        bytes: usize,
-        write: bool,
-    ) -> Res<*mut u8> {
+    fn host_ptr(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Res<*mut u8> {
+        let Access {
+            target,
+            addr,
+            bytes,
+            write,
+        } = a;
         let align = bytes.min(16) as u64;
-        if addr % align != 0 {
+        if !addr.is_multiple_of(align) {
             return Err(Diagnostic::Misaligned {
                 address: addr,
                 bytes: bytes as u32,
@@ -732,11 +786,20 @@ impl<'a> BlockRunner<'a> {
                 .is_some_and(|e| e <= len as u64)
         };
         match target {
-            Target::Global => self
-                .p
-                .mem
-                .lookup(addr, bytes as u64)
-                .ok_or_else(|| self.oob(w, ins, l, target, addr, bytes, write)),
+            Target::Global => {
+                // Neighbouring lanes nearly always hit the allocation the previous lane hit.
+                let (base, end, host) = self.last_alloc.get();
+                if addr >= base && addr + bytes as u64 <= end {
+                    return Ok((host + (addr - base) as usize) as *mut u8);
+                }
+                match self.p.mem.lookup_range(addr, bytes as u64) {
+                    Some(r) => {
+                        self.last_alloc.set(r);
+                        Ok((r.2 + (addr - r.0) as usize) as *mut u8)
+                    }
+                    None => Err(self.oob(w, ins, l, a)),
+                }
+            }
             Target::Shared if ok(self.smem_size) => {
                 Ok(self.smem.as_ptr().wrapping_add(addr as usize) as *mut u8)
             }
@@ -747,7 +810,7 @@ impl<'a> BlockRunner<'a> {
             Target::Param if !write && ok(self.p.params.len()) => {
                 Ok(self.p.params.as_ptr().wrapping_add(addr as usize) as *mut u8)
             }
-            _ => Err(self.oob(w, ins, l, target, addr, bytes, write)),
+            _ => Err(self.oob(w, ins, l, a)),
         }
     }
 
@@ -837,7 +900,17 @@ impl<'a> BlockRunner<'a> {
             let (target, off) = Self::resolve(ins.space, addr);
             target0 = target;
             addrs[l] = off;
-            let p = self.host_ptr(w, ins, l, target, off, bytes, false)?;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: false,
+                },
+            )?;
             if target == Target::Shared {
                 self.check_shared(w, ins, l, off, bytes, 0)?;
             }
@@ -879,7 +952,17 @@ impl<'a> BlockRunner<'a> {
             let (target, off) = Self::resolve(ins.space, addr);
             target0 = target;
             addrs[l] = off;
-            let p = self.host_ptr(w, ins, l, target, off, bytes, true)?;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: true,
+                },
+            )?;
             if target == Target::Shared {
                 self.check_shared(w, ins, l, off, bytes, 1)?;
             }
@@ -919,7 +1002,17 @@ impl<'a> BlockRunner<'a> {
             let (target, off) = Self::resolve(ins.space, addr);
             target0 = target;
             addrs[l] = off;
-            let p = self.host_ptr(w, ins, l, target, off, bytes, true)?;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: true,
+                },
+            )?;
             let b = srcs.first().map(|o| self.val(w, o, l)).unwrap_or(0);
             let c = srcs.get(1).map(|o| self.val(w, o, l)).unwrap_or(0);
             let old = if target == Target::Shared {
@@ -969,11 +1062,31 @@ impl<'a> BlockRunner<'a> {
                 .unwrap_or(size)
                 .min(size);
             let (dt, doff) = Self::resolve(Space::Shared, dst);
-            let d = self.host_ptr(w, ins, l, dt, doff, size, true)?;
+            let d = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target: dt,
+                    addr: doff,
+                    bytes: size,
+                    write: true,
+                },
+            )?;
             self.check_shared(w, ins, l, doff, size, 1)?;
             let mut buf = [0u8; 16];
             if src_size > 0 {
-                let s = self.host_ptr(w, ins, l, Target::Global, src, src_size, false)?;
+                let s = self.host_ptr(
+                    w,
+                    ins,
+                    l,
+                    Access {
+                        target: Target::Global,
+                        addr: src,
+                        bytes: src_size,
+                        write: false,
+                    },
+                )?;
                 // SAFETY: both ranges checked above.
                 unsafe { std::ptr::copy_nonoverlapping(s, buf.as_mut_ptr(), src_size.min(16)) };
             }
@@ -1061,6 +1174,32 @@ impl<'a> BlockRunner<'a> {
             }
             _ => {}
         }
+    }
+}
+
+/// Reads a little-endian value of 1, 2, 4 or 8 bytes.
+///
+/// # Safety
+/// `p` must be valid for `size` bytes.
+#[inline(always)]
+unsafe fn read_raw(p: *const u8, size: usize) -> u64 {
+    match size {
+        1 => *p as u64,
+        2 => (p as *const u16).read_unaligned() as u64,
+        4 => (p as *const u32).read_unaligned() as u64,
+        _ => (p as *const u64).read_unaligned(),
+    }
+}
+
+/// # Safety
+/// `p` must be valid for `size` bytes.
+#[inline(always)]
+unsafe fn write_raw(p: *mut u8, size: usize, v: u64) {
+    match size {
+        1 => *p = v as u8,
+        2 => (p as *mut u16).write_unaligned(v as u16),
+        4 => (p as *mut u32).write_unaligned(v as u32),
+        _ => (p as *mut u64).write_unaligned(v),
     }
 }
 

@@ -156,7 +156,9 @@ pub enum Op {
     Mov,
     Ld,
     St,
-    Cvta { to: bool },
+    Cvta {
+        to: bool,
+    },
     Cvt,
     Add,
     Sub,

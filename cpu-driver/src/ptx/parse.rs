@@ -297,7 +297,13 @@ fn parse_function(
                 // The body declares its shared arrays before its first instruction: lay them
                 // out then, and put the dynamic (extern) part after them.
                 if dyn_smem_offset.is_none() {
-                    dyn_smem_offset = Some(layout_shared(&mut p, &mut body_shared, &mut smem, &mut shared_vars, shared));
+                    dyn_smem_offset = Some(layout_shared(
+                        &mut p,
+                        &mut body_shared,
+                        &mut smem,
+                        &mut shared_vars,
+                        shared,
+                    ));
                 }
                 p.instruction(toks)?;
             }
@@ -305,7 +311,13 @@ fn parse_function(
     }
     let dyn_smem_offset = match dyn_smem_offset {
         Some(o) => o,
-        None => layout_shared(&mut p, &mut body_shared, &mut smem, &mut shared_vars, shared),
+        None => layout_shared(
+            &mut p,
+            &mut body_shared,
+            &mut smem,
+            &mut shared_vars,
+            shared,
+        ),
     };
     let fixups = std::mem::take(&mut p.fixups);
     for (ii, oi, label) in fixups {
@@ -370,14 +382,28 @@ fn layout_shared(
     for (n, size, align) in body_shared.drain(..) {
         *smem = align_up(*smem, align);
         p.syms.insert(n.clone(), Sym::Shared(*smem as u64));
-        shared_vars.push(SharedVar { name: demangle_local(&n), offset: *smem as u64, size: size as u64 });
+        shared_vars.push(SharedVar {
+            name: demangle_local(&n),
+            offset: *smem as u64,
+            size: size as u64,
+        });
         *smem += size;
     }
-    let dyn_align = shared.externs.iter().map(|e| e.1).max().unwrap_or(16).max(16);
+    let dyn_align = shared
+        .externs
+        .iter()
+        .map(|e| e.1)
+        .max()
+        .unwrap_or(16)
+        .max(16);
     let dyn_off = align_up(*smem, dyn_align);
     for (n, _) in &shared.externs {
         p.syms.insert(n.clone(), Sym::Shared(dyn_off as u64));
-        shared_vars.push(SharedVar { name: demangle_local(n), offset: dyn_off as u64, size: 0 });
+        shared_vars.push(SharedVar {
+            name: demangle_local(n),
+            offset: dyn_off as u64,
+            size: 0,
+        });
     }
     dyn_off
 }
@@ -769,9 +795,7 @@ fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         // mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32: d, a, b, c types.
         ins.ty = types[0];
         ins.ty2 = *types.get(1).ok_or_else(unsupported)?;
-        if !(has("row") && has("col"))
-            || !matches!(ins.ty2, Ty::F16 | Ty::Bf16)
-            || ins.ty != Ty::F32
+        if !(has("row") && has("col") && matches!(ins.ty2, Ty::F16 | Ty::Bf16)) || ins.ty != Ty::F32
         {
             return Err(unsupported());
         }

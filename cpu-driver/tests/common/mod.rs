@@ -15,18 +15,29 @@ pub fn nvrtc_dirs() -> Vec<PathBuf> {
     if let Ok(d) = std::env::var("KERNLINGS_NVRTC_DIR") {
         dirs.push(PathBuf::from(d));
     }
-    for root in [std::env::var("CUDA_HOME").ok(), Some("/usr/local/cuda".into())].into_iter().flatten() {
+    for root in [
+        std::env::var("CUDA_HOME").ok(),
+        Some("/usr/local/cuda".into()),
+    ]
+    .into_iter()
+    .flatten()
+    {
         dirs.push(PathBuf::from(&root).join("lib64"));
     }
-    let cache = std::env::var("KERNLINGS_CACHE").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/kernlings/cuda-13.0")
-    });
+    let cache = std::env::var("KERNLINGS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/kernlings/cuda-13.0")
+        });
     dirs.push(cache.join("nvidia/cu13/lib"));
     dirs
 }
 
 pub fn nvrtc_dir() -> Option<PathBuf> {
-    nvrtc_dirs().into_iter().find(|d| d.join("libnvrtc.so.13").exists())
+    nvrtc_dirs()
+        .into_iter()
+        .find(|d| d.join("libnvrtc.so.13").exists())
 }
 
 pub fn include_dir() -> Option<PathBuf> {
@@ -40,7 +51,14 @@ pub struct Nvrtc {
     lib: Library,
 }
 
-type CreateFn = unsafe extern "C" fn(*mut *mut c_void, *const c_char, *const c_char, c_int, *const *const c_char, *const *const c_char) -> c_int;
+type CreateFn = unsafe extern "C" fn(
+    *mut *mut c_void,
+    *const c_char,
+    *const c_char,
+    c_int,
+    *const *const c_char,
+    *const *const c_char,
+) -> c_int;
 type CompileFn = unsafe extern "C" fn(*mut c_void, c_int, *const *const c_char) -> c_int;
 type SizeFn = unsafe extern "C" fn(*mut c_void, *mut usize) -> c_int;
 type GetFn = unsafe extern "C" fn(*mut c_void, *mut c_char) -> c_int;
@@ -58,9 +76,17 @@ pub fn nvrtc() -> Option<&'static Nvrtc> {
         let builtins = unsafe { Library::new(dir.join("libnvrtc-builtins.so.13.0")) };
         let lib = unsafe { Library::new(dir.join("libnvrtc.so.13")) };
         match (builtins, lib) {
-            (Ok(b), Ok(l)) => Some(Nvrtc { _builtins: b, lib: l }),
+            (Ok(b), Ok(l)) => Some(Nvrtc {
+                _builtins: b,
+                lib: l,
+            }),
             (b, l) => {
-                eprintln!("SKIP: cannot load NVRTC from {}: {:?} {:?}", dir.display(), b.err(), l.err());
+                eprintln!(
+                    "SKIP: cannot load NVRTC from {}: {:?} {:?}",
+                    dir.display(),
+                    b.err(),
+                    l.err()
+                );
                 None
             }
         }
@@ -72,16 +98,31 @@ impl Nvrtc {
     pub fn compile(&self, src: &str) -> Result<String, String> {
         unsafe {
             let create: libloading::Symbol<CreateFn> = self.lib.get(b"nvrtcCreateProgram").unwrap();
-            let compile: libloading::Symbol<CompileFn> = self.lib.get(b"nvrtcCompileProgram").unwrap();
-            let log_size: libloading::Symbol<SizeFn> = self.lib.get(b"nvrtcGetProgramLogSize").unwrap();
+            let compile: libloading::Symbol<CompileFn> =
+                self.lib.get(b"nvrtcCompileProgram").unwrap();
+            let log_size: libloading::Symbol<SizeFn> =
+                self.lib.get(b"nvrtcGetProgramLogSize").unwrap();
             let log: libloading::Symbol<GetFn> = self.lib.get(b"nvrtcGetProgramLog").unwrap();
             let ptx_size: libloading::Symbol<SizeFn> = self.lib.get(b"nvrtcGetPTXSize").unwrap();
             let ptx: libloading::Symbol<GetFn> = self.lib.get(b"nvrtcGetPTX").unwrap();
             let mut prog = std::ptr::null_mut();
             let src = CString::new(src).unwrap();
             let name = CString::new("kernel.cu").unwrap();
-            assert_eq!(create(&mut prog, src.as_ptr(), name.as_ptr(), 0, std::ptr::null(), std::ptr::null()), 0);
-            let mut opts = vec![CString::new("--gpu-architecture=compute_90").unwrap(), CString::new("--generate-line-info").unwrap()];
+            assert_eq!(
+                create(
+                    &mut prog,
+                    src.as_ptr(),
+                    name.as_ptr(),
+                    0,
+                    std::ptr::null(),
+                    std::ptr::null()
+                ),
+                0
+            );
+            let mut opts = vec![
+                CString::new("--gpu-architecture=compute_90").unwrap(),
+                CString::new("--generate-line-info").unwrap(),
+            ];
             if let Some(inc) = include_dir() {
                 opts.push(CString::new(format!("-I{}", inc.display())).unwrap());
             }
@@ -107,9 +148,14 @@ impl Nvrtc {
 /// Compiles a test kernel file from tests/kernels, or `None` (skip) without NVRTC.
 pub fn compile_file(name: &str) -> Option<String> {
     let n = nvrtc()?;
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kernels").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/kernels")
+        .join(name);
     let src = std::fs::read_to_string(&path).unwrap();
-    Some(n.compile(&src).unwrap_or_else(|e| panic!("{name} does not compile:\n{e}")))
+    Some(
+        n.compile(&src)
+            .unwrap_or_else(|e| panic!("{name} does not compile:\n{e}")),
+    )
 }
 
 /// A kernel argument: a device pointer or a scalar, packed as its bytes.
@@ -128,7 +174,9 @@ pub struct Gpu {
 impl Gpu {
     pub fn new(ptx: &str) -> Gpu {
         let drv = Driver::new();
-        let module = drv.load_module(ptx).unwrap_or_else(|e| panic!("module load: {e}"));
+        let module = drv
+            .load_module(ptx)
+            .unwrap_or_else(|e| panic!("module load: {e}"));
         Gpu { drv, module }
     }
 
@@ -136,7 +184,10 @@ impl Gpu {
         let bytes = std::mem::size_of_val(data);
         let p = self.drv.mem.alloc(bytes);
         let src = unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, bytes) };
-        self.drv.mem.with_bytes(p, bytes, |d| d.copy_from_slice(src)).unwrap();
+        self.drv
+            .mem
+            .with_bytes(p, bytes, |d| d.copy_from_slice(src))
+            .unwrap();
         p
     }
 
@@ -148,12 +199,25 @@ impl Gpu {
         let mut out = vec![T::default(); n];
         let bytes = n * std::mem::size_of::<T>();
         let dst = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut u8, bytes) };
-        self.drv.mem.with_bytes(p, bytes, |s| dst.copy_from_slice(s)).unwrap();
+        self.drv
+            .mem
+            .with_bytes(p, bytes, |s| dst.copy_from_slice(s))
+            .unwrap();
         out
     }
 
-    pub fn launch(&self, kernel: &str, grid: [u32; 3], block: [u32; 3], smem: usize, args: &[Arg]) -> LaunchReport {
-        let f = self.module.function(kernel).unwrap_or_else(|| panic!("no kernel {kernel}"));
+    pub fn launch(
+        &self,
+        kernel: &str,
+        grid: [u32; 3],
+        block: [u32; 3],
+        smem: usize,
+        args: &[Arg],
+    ) -> LaunchReport {
+        let f = self
+            .module
+            .function(kernel)
+            .unwrap_or_else(|| panic!("no kernel {kernel}"));
         let mut buf = vec![0u8; f.param_bytes];
         for (p, a) in f.params.iter().zip(args) {
             let bytes: Vec<u8> = match a {
@@ -171,7 +235,9 @@ impl Gpu {
 
 /// Deterministic pseudo-random floats in [lo, hi).
 pub fn randf(n: usize, seed: u64, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             s ^= s << 13;
