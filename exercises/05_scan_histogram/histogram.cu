@@ -1,7 +1,8 @@
 // Exercise: a 256-bin histogram, counted per block in shared memory.
 //
 // Launch (fixed by the harness): blockDim = 256, a fixed gridDim that does not depend on n
-// (1024 on a GPU); bins[0..255] are 0 before the launch; every data[i] is in 0..255.
+// (1024 on a GPU, 16 on the CPU backend); bins[0..255] are 0 before the launch; every
+// data[i] is in 0..255.
 // Afterwards bins[v] must hold exactly how many i < n have data[i] == v. The harness tries
 // uniform data and heavily skewed data (most elements in one bin).
 //

@@ -1,8 +1,9 @@
 // The whole sum in one launch: a grid-stride loop in registers, a warp-shuffle tree per block,
 // one atomicAdd per block.
 //
-// Launch (fixed by the harness): blockDim = 256, gridDim = 1024 whatever n is; *sum is 0.0f
-// before the launch. At n = 2^26 each thread reads 256 floats.
+// Launch (fixed by the harness): blockDim = 256, gridDim = 1024 whatever n is (64 on
+// kernlings' CPU backend, which interprets every thread); *sum is 0.0f before the launch.
+// At n = 2^26 on a GPU each thread reads 256 floats.
 //
 // A reduction reads every byte once and computes almost nothing, so its limit is the
 // device's read bandwidth. To get near it, each SM needs many loads in flight: 16-byte float4

@@ -1,7 +1,8 @@
 // 256-bin histogram with a private copy of the bins in each block's shared memory.
 //
 // Launch (fixed by the harness): blockDim = 256, a fixed gridDim that does not depend on n
-// (1024 on a GPU); bins[0..255] are 0 before the launch; every data[i] is in 0..255.
+// (1024 on a GPU, 16 on the CPU backend); bins[0..255] are 0 before the launch; every
+// data[i] is in 0..255.
 //
 // Atomics on global memory are resolved in L2, far from the SM; when many threads hit the
 // same bin (a skewed input) they queue there one after another. Counting into shared memory
