@@ -1,8 +1,9 @@
 // Exercise: the whole sum in ONE launch, at the speed of the memory.
 //
 // Launch (fixed by the harness): blockDim = 256, gridDim = 1024 whatever n is (64 on
-// kernlings' CPU backend, which interprets every thread); *sum is 0.0f before the launch. The timed case has n = 2^26 floats (256 MiB), so each thread has
-// about 256 elements to add, and n is not always a multiple of anything.
+// kernlings' CPU backend, which interprets every thread); *sum is 0.0f before the launch.
+// The timed case has n = 2^26 floats (256 MiB), so each thread has about 256 elements to
+// add, and n is not always a multiple of anything.
 //
 // Put together what the last three exercises taught:
 //   1. a grid-stride loop: each thread adds x[tid], x[tid + T], x[tid + 2T], ... in a
