@@ -148,9 +148,8 @@ struct CpuBackend {
 }
 
 /// Placeholder until the CPU backend lands; the lead joins this to `crate::cpu_setup::prepare`.
-fn cpu_backend(interactive: bool) -> anyhow::Result<CpuBackend> {
-    let b = crate::cpu_setup::prepare(interactive)?;
-    Ok(CpuBackend { lib_dirs: b.lib_dirs, include_dir: b.include_dir })
+fn cpu_backend(_interactive: bool) -> anyhow::Result<CpuBackend> {
+    bail!("no NVIDIA GPU found, and the CPU backend is not available yet in this build")
 }
 
 /// `dirs` in front of the current value of the path-list variable `var`.
