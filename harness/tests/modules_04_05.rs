@@ -10,7 +10,14 @@ use std::process::Command;
 fn check_module(module: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new(env!("CARGO_BIN_EXE_kernlings"))
-        .args(["check-solutions", "--no-speed", "--json", "--module", module, "--root"])
+        .args([
+            "check-solutions",
+            "--no-speed",
+            "--json",
+            "--module",
+            module,
+            "--root",
+        ])
         .arg(&root)
         .output()
         .expect("running kernlings check-solutions");
@@ -20,8 +27,14 @@ fn check_module(module: &str) {
     let rows = report["rows"].as_array().expect("a rows array");
     assert!(!rows.is_empty(), "no exercises in module {module}");
     let verdict = |r: &serde_json::Value| r["verdict"].as_str().unwrap_or("").to_string();
-    if rows.iter().all(|r| verdict(r).contains("could not grade it")) {
-        eprintln!("SKIPPED {module}: no backend to grade on: {}", verdict(&rows[0]));
+    if rows
+        .iter()
+        .all(|r| verdict(r).contains("could not grade it"))
+    {
+        eprintln!(
+            "SKIPPED {module}: no backend to grade on: {}",
+            verdict(&rows[0])
+        );
         return;
     }
     let bad: Vec<String> = rows
@@ -30,7 +43,11 @@ fn check_module(module: &str) {
         .map(|r| format!("{} {}: {}", r["exercise"], r["what"], verdict(r)))
         .collect();
     assert!(bad.is_empty(), "module {module}:\n{}", bad.join("\n"));
-    assert!(report["lint"].as_array().is_some_and(|l| l.is_empty()), "{}", report["lint"]);
+    assert!(
+        report["lint"].as_array().is_some_and(|l| l.is_empty()),
+        "{}",
+        report["lint"]
+    );
 }
 
 #[test]
