@@ -92,28 +92,53 @@ extern "C" __global__ void scan_tile_sums(int* tile_sum, int tiles)
     }
 }
 
+// Shared-memory index with one int of padding every 32: keeps both access patterns below
+// (consecutive elements per thread, and consecutive threads per element) free of bank
+// conflicts.
+__device__ int padded(int i)
+{
+    return i + i / 32;
+}
+
 extern "C" __global__ void scan_tiles(const int* in, int* out, const int* tile_sum, int n)
 {
+    __shared__ int s[TILE + TILE / 32];
     int t = threadIdx.x;
     int base = blockIdx.x * TILE;
 
-    // Issue all eight loads before the first scan needs one.
-    int v[ITEMS];
+    // Coalesced loads (consecutive threads, consecutive ints), all eight issued before any
+    // is used, staged through shared memory...
     #pragma unroll
     for (int j = 0; j < ITEMS; j++) {
-        int i = base + j * BLOCK + t;
-        v[j] = i < n ? in[i] : 0;
+        int i = j * BLOCK + t;
+        s[padded(i)] = base + i < n ? in[base + i] : 0;
     }
+    __syncthreads();
 
-    // The tile is eight rows of 256: scan each row across the block, offset by everything
-    // before it (earlier tiles, then earlier rows of this tile).
-    int carry = tile_sum[blockIdx.x];
+    // ...so that each thread can take 8 CONSECUTIVE elements and scan them serially: one
+    // block-wide scan per tile (of the threads' totals) instead of one per row of 256.
+    int v[ITEMS];
+    int sum = 0;
     #pragma unroll
     for (int j = 0; j < ITEMS; j++) {
-        int total;
-        int inclusive = block_inclusive_scan(v[j], &total);
-        int i = base + j * BLOCK + t;
-        if (i < n) out[i] = carry + inclusive;
-        carry += total;
+        v[j] = s[padded(t * ITEMS + j)];
+        sum += v[j];
+    }
+    int total;
+    int inclusive = block_inclusive_scan(sum, &total);
+    // Everything before this thread's first element: earlier tiles, then earlier threads.
+    int running = tile_sum[blockIdx.x] + inclusive - sum;
+    #pragma unroll
+    for (int j = 0; j < ITEMS; j++) {
+        running += v[j];
+        s[padded(t * ITEMS + j)] = running;
+    }
+    __syncthreads();
+
+    // And back out the coalesced way.
+    #pragma unroll
+    for (int j = 0; j < ITEMS; j++) {
+        int i = j * BLOCK + t;
+        if (base + i < n) out[base + i] = s[padded(i)];
     }
 }
