@@ -1,4 +1,5 @@
-//! Modules 04 (reduction) and 05 (scan, histogram) graded end to end by the real binary:
+//! Modules 04 (reduction) and 05 (scan, histogram) — and, on request, 00 (CPU warm-up) —
+//! graded end to end by the real binary:
 //! `kernlings check-solutions` must find every solution passing, every untouched stub failing
 //! and every known-wrong kernel failing with the words its first line expects. Runs on the
 //! GPU or the CPU backend, whichever `--backend auto` finds; says so and passes when neither
@@ -58,4 +59,12 @@ fn module_04_reduction() {
 #[test]
 fn module_05_scan_histogram() {
     check_module("05_scan_histogram");
+}
+
+/// Builds a grader binary per `.rs` file in release mode (cudarc included the first time):
+/// minutes, so only on request: `cargo test --test modules_00_04_05 -- --ignored`.
+#[test]
+#[ignore]
+fn module_00_cpu_warmup() {
+    check_module("00_cpu_warmup");
 }
