@@ -2,7 +2,8 @@
 //
 // Launch (fixed by the harness): blockDim = 256, gridDim = ceil(n / 512). Block b sums the
 // 512 elements x[512*b .. 512*b + 511] (only those below n: the last block is usually partly
-// full) and writes the result to partial[b]. The harness adds the partials up itself.
+// full) and writes the result to partial[b]. The harness checks every partial against its
+// own f64 sum of that slice.
 //
 // Plan:
 //   1. each thread loads TWO elements (i and i + 256), adds them, and stores the sum in s[t];
