@@ -175,10 +175,10 @@ impl<T: Element> AnyBuf for DevBuf<T> {
             return Ok(Some(Failure::new(
                 format!("your kernel wrote past the end of {name}"),
                 format!(
-                    "{written}, but {name} has {n} elements (the last is {name}[{last}]). \
-                     Does every thread check its index against the size before writing? \
-                     The grid has more threads than elements.\n",
+                    "{written}, but {name} has {n} element{s} (the last is {name}[{last}]). \
+                     Does every thread check its index against the size before writing?\n",
                     n = self.len,
+                    s = if self.len == 1 { "" } else { "s" },
                     last = self.len as i64 - 1,
                 ),
             )));

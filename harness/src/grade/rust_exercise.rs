@@ -446,6 +446,26 @@ mod tests {
     }
 
     #[test]
+    fn grader_timings_are_read_back() {
+        let dir = std::env::temp_dir().join(format!("kernlings-timings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // As protocol.rs's write_timings writes them.
+        std::fs::write(
+            dir.join("timings.txt"),
+            "learner_us 1.5 2 2.5\nbaseline_us 10 11 12\n",
+        )
+        .unwrap();
+        let run = GraderRun { dir: dir.clone() };
+        assert_eq!(
+            run.timings(),
+            Some((vec![1.5, 2.0, 2.5], vec![10.0, 11.0, 12.0]))
+        );
+        std::fs::write(dir.join("timings.txt"), "learner_us 1.5 x\n").unwrap();
+        assert_eq!(run.timings(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn keys_are_file_names() {
         assert_eq!(
             key("solutions/01_basics/host_launch.rs"),

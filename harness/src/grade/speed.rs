@@ -28,11 +28,15 @@ pub enum Work {
 /// Larger than twice the L2 of any current GPU (Hopper: 50-60 MB).
 const FLUSH_BYTES: usize = 256 << 20;
 const MIN_SAMPLES: usize = 10;
+/// A kernel so slow that ten samples overrun the budget stops after this many.
+const MIN_SAMPLES_SLOW: usize = 3;
 const MAX_SAMPLES: usize = 150;
 const TARGET_REL_STDERR: f64 = 0.005;
 const SAMPLING_BUDGET: Duration = Duration::from_secs(2);
 const WARMUP_MIN_CALLS: usize = 10;
 const WARMUP_MIN_TIME: Duration = Duration::from_millis(100);
+/// A slow kernel's warm-up ends here even before ten calls, so the watchdog is not reached.
+const WARMUP_MAX_TIME: Duration = Duration::from_secs(1);
 /// A memory-bound kernel may beat memcpy a little (reads are cheaper than writes), not by 25%.
 const MAX_RATIO_OVER_COPY: f64 = 1.25;
 /// fp32 GEMM at twice cuBLAS's speed is not a real result.
@@ -188,7 +192,9 @@ fn sample(
     stream.synchronize().map_err(blame)?;
     let start = Instant::now();
     let mut calls = 0;
-    while calls < WARMUP_MIN_CALLS || (start.elapsed() < WARMUP_MIN_TIME && calls < 1000) {
+    while start.elapsed() < WARMUP_MIN_TIME
+        || (calls < WARMUP_MIN_CALLS && start.elapsed() < WARMUP_MAX_TIME)
+    {
         for f in timed.iter_mut() {
             f()?;
         }
@@ -215,7 +221,10 @@ fn sample(
         }
         let n = samples[0].len();
         let stable = samples.iter().all(|s| rel_stderr(s) <= TARGET_REL_STDERR);
-        if n >= MIN_SAMPLES && (stable || n >= MAX_SAMPLES || start.elapsed() > SAMPLING_BUDGET) {
+        let over_budget = start.elapsed() > SAMPLING_BUDGET;
+        if (n >= MIN_SAMPLES && (stable || n >= MAX_SAMPLES || over_budget))
+            || (n >= MIN_SAMPLES_SLOW && over_budget)
+        {
             return Ok(samples);
         }
     }

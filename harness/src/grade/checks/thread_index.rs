@@ -14,7 +14,12 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     for size in ctx.sizes() {
         let (blocks, threads) = (size[0], size[1]);
         let n = blocks * threads;
-        ctx.case(format!("{blocks} blocks of {threads} threads"));
+        let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        ctx.case(format!(
+            "{} of {}",
+            plural(blocks, "block"),
+            plural(threads, "thread")
+        ));
         let block_of = ctx.output::<i32>("block_of", n)?;
         let thread_of = ctx.output::<i32>("thread_of", n)?;
         let global = ctx.output::<i32>("global_id", n)?;
