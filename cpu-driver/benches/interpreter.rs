@@ -18,7 +18,13 @@ fn vector_add(gpu: &Gpu) -> u64 {
     let n = 1 << 20;
     let a = randf(n, 1, -1.0, 1.0);
     let (da, db, dc) = (gpu.upload(&a), gpu.upload(&a), gpu.alloc::<f32>(n));
-    let r = gpu.launch("vector_add", [(n / 256) as u32, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n as i32)]);
+    let r = gpu.launch(
+        "vector_add",
+        [(n / 256) as u32, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n as i32)],
+    );
     for p in [da, db, dc] {
         gpu.drv.mem.free(p);
     }
@@ -29,7 +35,13 @@ fn reduce_tree(gpu: &Gpu) -> u64 {
     let n = 1 << 20;
     let a = randf(n, 2, -1.0, 1.0);
     let (din, dpart) = (gpu.upload(&a), gpu.alloc::<f32>(n / 256));
-    let r = gpu.launch("reduce_tree", [(n / 256) as u32, 1, 1], [256, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dpart), Arg::I32(n as i32)]);
+    let r = gpu.launch(
+        "reduce_tree",
+        [(n / 256) as u32, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dpart), Arg::I32(n as i32)],
+    );
     gpu.drv.mem.free(din);
     gpu.drv.mem.free(dpart);
     r.counters.instructions
@@ -41,7 +53,20 @@ fn matmul_tiled(gpu: &Gpu) -> u64 {
     let (da, db, dc) = (gpu.upload(&a), gpu.upload(&a), gpu.alloc::<f32>(s * s));
     let g = (s / 16) as u32;
     let n = s as i32;
-    let r = gpu.launch("matmul_tiled", [g, g, 1], [16, 16, 1], 0, &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n), Arg::I32(n), Arg::I32(n)]);
+    let r = gpu.launch(
+        "matmul_tiled",
+        [g, g, 1],
+        [16, 16, 1],
+        0,
+        &[
+            Arg::Ptr(da),
+            Arg::Ptr(db),
+            Arg::Ptr(dc),
+            Arg::I32(n),
+            Arg::I32(n),
+            Arg::I32(n),
+        ],
+    );
     for p in [da, db, dc] {
         gpu.drv.mem.free(p);
     }
@@ -50,14 +75,28 @@ fn matmul_tiled(gpu: &Gpu) -> u64 {
 
 fn bench(c: &mut Criterion) {
     let cases = [
-        Case { name: "vector_add_1M", file: "basics.cu", run: vector_add },
-        Case { name: "reduce_tree_1M", file: "shared.cu", run: reduce_tree },
-        Case { name: "matmul_tiled_128", file: "shared.cu", run: matmul_tiled },
+        Case {
+            name: "vector_add_1M",
+            file: "basics.cu",
+            run: vector_add,
+        },
+        Case {
+            name: "reduce_tree_1M",
+            file: "shared.cu",
+            run: reduce_tree,
+        },
+        Case {
+            name: "matmul_tiled_128",
+            file: "shared.cu",
+            run: matmul_tiled,
+        },
     ];
     let mut group = c.benchmark_group("lane_instructions");
     group.sample_size(10);
     for case in cases {
-        let Some(ptx) = compile_file(case.file) else { return };
+        let Some(ptx) = compile_file(case.file) else {
+            return;
+        };
         let gpu = Gpu::new(&ptx);
         let instructions = (case.run)(&gpu);
         group.throughput(Throughput::Elements(instructions));

@@ -537,3 +537,38 @@ fn warp_vote_and_shuffles() {
         assert_eq!(out[i], want, "i={i}");
     }
 }
+
+#[test]
+fn ldmatrix_and_mma_sync_tile() {
+    let Some(ptx) = compile_file("tensor.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    use half::f16;
+    let a: Vec<f16> = randf(256, 19, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let bt: Vec<f16> = randf(128, 20, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let (da, db, dc) = (gpu.upload(&a), gpu.upload(&bt), gpu.alloc::<f32>(128));
+    ok(&gpu.launch(
+        "mma_tile",
+        [1, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc)],
+    ));
+    let c: Vec<f32> = gpu.download(dc, 128);
+    let mut want = vec![0f64; 128];
+    for m in 0..16 {
+        for n in 0..8 {
+            want[m * 8 + n] = (0..16)
+                .map(|k| a[m * 16 + k].to_f64() * bt[n * 16 + k].to_f64())
+                .sum();
+        }
+    }
+    close(&c, &want, 1e-5, 1e-5);
+}

@@ -50,43 +50,75 @@ pub fn compute(ins: &Instr, a: &Lanes, b: &Lanes, c: &Lanes, out: &mut Lanes) ->
         Op::Add if int && !ins.sat => map2(out, a, b, |x, y| x.wrapping_add(y) & m),
         Op::Sub if int && !ins.sat => map2(out, a, b, |x, y| x.wrapping_sub(y) & m),
         Op::MulLo if int => map2(out, a, b, |x, y| x.wrapping_mul(y) & m),
-        Op::MadLo if int => map3(out, a, b, c, |x, y, z| x.wrapping_mul(y).wrapping_add(z) & m),
+        Op::MadLo if int => map3(out, a, b, c, |x, y, z| {
+            x.wrapping_mul(y).wrapping_add(z) & m
+        }),
         Op::Add if plain_f32 => map2(out, a, b, |x, y| fb(f(x) + f(y))),
         Op::Sub if plain_f32 => map2(out, a, b, |x, y| fb(f(x) - f(y))),
         Op::MulLo if plain_f32 => map2(out, a, b, |x, y| fb(f(x) * f(y))),
-        Op::Fma | Op::MadLo if plain_f32 => map3(out, a, b, c, |x, y, z| fb(f(x).mul_add(f(y), f(z)))),
+        Op::Fma | Op::MadLo if plain_f32 => {
+            map3(out, a, b, c, |x, y, z| fb(f(x).mul_add(f(y), f(z))))
+        }
         Op::Add if plain_f64 => map2(out, a, b, |x, y| db(d(x) + d(y))),
         Op::Sub if plain_f64 => map2(out, a, b, |x, y| db(d(x) - d(y))),
         Op::MulLo if plain_f64 => map2(out, a, b, |x, y| db(d(x) * d(y))),
-        Op::Fma | Op::MadLo if plain_f64 => map3(out, a, b, c, |x, y, z| db(d(x).mul_add(d(y), d(z)))),
-        Op::MulWide if ty == Ty::S32 => map2(out, a, b, |x, y| (x as i32 as i64).wrapping_mul(y as i32 as i64) as u64),
-        Op::MulWide if ty == Ty::U32 => map2(out, a, b, |x, y| (x & 0xffff_ffff) * (y & 0xffff_ffff)),
+        Op::Fma | Op::MadLo if plain_f64 => {
+            map3(out, a, b, c, |x, y, z| db(d(x).mul_add(d(y), d(z))))
+        }
+        Op::MulWide if ty == Ty::S32 => map2(out, a, b, |x, y| {
+            (x as i32 as i64).wrapping_mul(y as i32 as i64) as u64
+        }),
+        Op::MulWide if ty == Ty::U32 => {
+            map2(out, a, b, |x, y| (x & 0xffff_ffff) * (y & 0xffff_ffff))
+        }
         Op::And if int || ty == Ty::Pred => map2(out, a, b, |x, y| x & y),
         Op::Or if int || ty == Ty::Pred => map2(out, a, b, |x, y| x | y),
         Op::Xor if int || ty == Ty::Pred => map2(out, a, b, |x, y| x ^ y),
         Op::Shl if int => {
             let bits = ty.bytes() as u64 * 8;
-            map2(out, a, b, |x, n| if (n & 0xffff_ffff) >= bits { 0 } else { (x << n) & m })
+            map2(out, a, b, |x, n| {
+                if (n & 0xffff_ffff) >= bits {
+                    0
+                } else {
+                    (x << n) & m
+                }
+            })
         }
         Op::Shr if int && !ty.signed() => {
             let bits = ty.bytes() as u64 * 8;
-            map2(out, a, b, |x, n| if (n & 0xffff_ffff) >= bits { 0 } else { (x & m) >> n })
+            map2(out, a, b, |x, n| {
+                if (n & 0xffff_ffff) >= bits {
+                    0
+                } else {
+                    (x & m) >> n
+                }
+            })
         }
-        Op::Shr if ty == Ty::S32 => map2(out, a, b, |x, n| ((x as i32) >> (n & 0xffff_ffff).min(31)) as u32 as u64),
-        Op::Shr if ty == Ty::S64 => map2(out, a, b, |x, n| ((x as i64) >> (n & 0xffff_ffff).min(63)) as u64),
+        Op::Shr if ty == Ty::S32 => map2(out, a, b, |x, n| {
+            ((x as i32) >> (n & 0xffff_ffff).min(31)) as u32 as u64
+        }),
+        Op::Shr if ty == Ty::S64 => map2(out, a, b, |x, n| {
+            ((x as i64) >> (n & 0xffff_ffff).min(63)) as u64
+        }),
         Op::Min if ty == Ty::S32 => map2(out, a, b, |x, y| (x as i32).min(y as i32) as u32 as u64),
         Op::Max if ty == Ty::S32 => map2(out, a, b, |x, y| (x as i32).max(y as i32) as u32 as u64),
         Op::Min if ty == Ty::U32 => map2(out, a, b, |x, y| (x & m).min(y & m)),
         Op::Max if ty == Ty::U32 => map2(out, a, b, |x, y| (x & m).max(y & m)),
         Op::Setp => {
-            let Extra::Cmp(cmp, None) = ins.extra else { return false };
+            let Extra::Cmp(cmp, None) = ins.extra else {
+                return false;
+            };
             if ins.dst.len() != 1 {
                 return false;
             }
             map2(out, a, b, |x, y| compare(ty, cmp, x, y) as u64)
         }
         Op::Selp => map3(out, a, b, c, |x, y, p| if p & 1 == 1 { x } else { y }),
-        Op::Mov if ty != Ty::Pred && ins.dst.len() == 1 && !matches!(ins.dst[0], Operand::Vector(_)) => {
+        Op::Mov
+            if ty != Ty::Pred
+                && ins.dst.len() == 1
+                && !matches!(ins.dst[0], Operand::Vector(_)) =>
+        {
             map1(out, a, |x| x & m)
         }
         Op::Cvta { .. } if matches!(ins.space, Space::Global | Space::Const) => map1(out, a, |x| x),

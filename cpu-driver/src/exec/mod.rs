@@ -6,6 +6,7 @@ mod fast;
 pub mod memory;
 pub mod num;
 mod shadow;
+mod tensor;
 mod warp;
 
 use crate::ptx::ir::Function;

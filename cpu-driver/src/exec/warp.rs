@@ -2,11 +2,11 @@
 //! lowest program counter among a warp's running lanes, for all lanes that are there: lanes
 //! that branched ahead wait, so divergent paths reconverge where structured code joins.
 
-use super::{alu, fast};
 use super::memory::{window, LOCAL_WINDOW, PARAM_WINDOW, SHARED_WINDOW};
 use super::num::*;
 use super::shadow::{Finding, Shadow, Who};
 use super::LaunchParams;
+use super::{alu, fast, tensor};
 use crate::ptx::ir::*;
 use crate::report::{Diagnostic, Dim3, LaunchCounters, SharedLoc};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -31,10 +31,13 @@ struct Warp {
 pub struct BlockRunner<'a> {
     p: &'a LaunchParams<'a>,
     warps: Vec<Warp>,
-    smem: Vec<u8>,
+    _smem: Vec<u8>,
+    _local: Vec<u8>,
+    /// Taken once from `smem`/`local` (never resized): accesses write through these.
+    smem_ptr: *mut u8,
+    local_ptr: *mut u8,
     smem_size: usize,
     shadow: Shadow,
-    local: Vec<u8>,
     ctaid: Dim3,
     /// The allocation the last global access fell in: (base, end, host address).
     last_alloc: std::cell::Cell<(u64, u64, usize)>,
@@ -98,13 +101,17 @@ impl<'a> BlockRunner<'a> {
             }
             warps.push(w);
         }
+        let mut smem = vec![0; smem_size];
+        let mut local = vec![0; p.func.local_bytes * nwarps * 32];
         BlockRunner {
             p,
             warps,
-            smem: vec![0; smem_size],
+            smem_ptr: smem.as_mut_ptr(),
+            local_ptr: local.as_mut_ptr(),
+            _smem: smem,
             smem_size,
             shadow: Shadow::new(),
-            local: vec![0; p.func.local_bytes * nwarps * 32],
+            _local: local,
             ctaid: [0; 3],
             last_alloc: std::cell::Cell::new((0, 0, 0)),
             counters: LaunchCounters::default(),
@@ -128,7 +135,8 @@ impl<'a> BlockRunner<'a> {
             w.wep = 0;
             w.regs.fill(0);
         }
-        self.smem.fill(0);
+        // SAFETY: smem_ptr owns smem_size bytes (the `_smem` buffer).
+        unsafe { std::ptr::write_bytes(self.smem_ptr, 0, self.smem_size) };
         self.shadow.start_block(self.smem_size);
         loop {
             for wi in 0..self.warps.len() {
@@ -318,7 +326,9 @@ impl<'a> BlockRunner<'a> {
         match o {
             Operand::Reg(r) => w.regs[*r as usize * 32 + l],
             Operand::Imm(v) => *v,
-            Operand::Addr(Base::Reg(r), off) => w.regs[*r as usize * 32 + l].wrapping_add(*off as u64),
+            Operand::Addr(Base::Reg(r), off) => {
+                w.regs[*r as usize * 32 + l].wrapping_add(*off as u64)
+            }
             _ => self.val_slow(w, o, l),
         }
     }
@@ -329,7 +339,9 @@ impl<'a> BlockRunner<'a> {
         match o {
             Operand::Special(s) => self.special(w, *s, l),
             // A negated predicate, `!%p`.
-            Operand::Vector(v) if v.len() == 2 && v[1] == Operand::Sink => (self.val(w, &v[0], l) & 1) ^ 1,
+            Operand::Vector(v) if v.len() == 2 && v[1] == Operand::Sink => {
+                (self.val(w, &v[0], l) & 1) ^ 1
+            }
             Operand::Addr(Base::Imm(a), off) => a.wrapping_add(*off as u64),
             _ => self.val(w, o, l),
         }
@@ -397,9 +409,14 @@ impl<'a> BlockRunner<'a> {
     fn exec(&mut self, ins: &Instr, exec: u32, active: u32, w: &mut Warp) -> Res<()> {
         let ty = ins.ty;
         // The commonest data movement and comparisons take the whole-warp path when they can.
-        if matches!(ins.op, Op::Mov | Op::Cvta { .. } | Op::Cvt | Op::Setp | Op::Selp)
-            && matches!(ins.dst.first(), Some(Operand::Reg(_)))
-            && ins.src.iter().all(|o| matches!(o, Operand::Reg(_) | Operand::Imm(_)))
+        if matches!(
+            ins.op,
+            Op::Mov | Op::Cvta { .. } | Op::Cvt | Op::Setp | Op::Selp
+        ) && matches!(ins.dst.first(), Some(Operand::Reg(_)))
+            && ins
+                .src
+                .iter()
+                .all(|o| matches!(o, Operand::Reg(_) | Operand::Imm(_)))
         {
             let zero = [0u64; 32];
             let a = ins.src.first().map(|o| self.gather(w, o)).unwrap_or(zero);
@@ -603,7 +620,9 @@ impl<'a> BlockRunner<'a> {
             Op::BarWarpSync => w.wep += 1,
             Op::Nop => {}
             Op::Trap => {}
-            Op::Ldmatrix | Op::Mma | Op::Unsupported => return Err(self.unsupported(ins)),
+            Op::Ldmatrix => return self.ldmatrix(ins, exec, w),
+            Op::Mma => return self.mma(ins, exec, w),
+            Op::Unsupported => return Err(self.unsupported(ins)),
             _ => {
                 let zero = [0u64; 32];
                 let a = ins.src.first().map(|o| self.gather(w, o)).unwrap_or(zero);
@@ -757,7 +776,21 @@ impl<'a> BlockRunner<'a> {
     }
 
     /// The host bytes behind one lane's access, after bounds and alignment checks.
+    #[inline(always)]
     fn host_ptr(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Res<*mut u8> {
+        if a.target == Target::Global {
+            // Neighbouring lanes nearly always hit the allocation the previous lane hit.
+            let (base, end, host) = self.last_alloc.get();
+            let bytes = a.bytes as u64;
+            if a.addr >= base && a.addr + bytes <= end && a.addr.is_multiple_of(bytes.min(16)) {
+                return Ok((host + (a.addr - base) as usize) as *mut u8);
+            }
+        }
+        self.host_ptr_slow(w, ins, l, a)
+    }
+
+    #[inline(never)]
+    fn host_ptr_slow(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Res<*mut u8> {
         let Access {
             target,
             addr,
@@ -786,26 +819,17 @@ impl<'a> BlockRunner<'a> {
                 .is_some_and(|e| e <= len as u64)
         };
         match target {
-            Target::Global => {
-                // Neighbouring lanes nearly always hit the allocation the previous lane hit.
-                let (base, end, host) = self.last_alloc.get();
-                if addr >= base && addr + bytes as u64 <= end {
-                    return Ok((host + (addr - base) as usize) as *mut u8);
+            Target::Global => match self.p.mem.lookup_range(addr, bytes as u64) {
+                Some(r) => {
+                    self.last_alloc.set(r);
+                    Ok((r.2 + (addr - r.0) as usize) as *mut u8)
                 }
-                match self.p.mem.lookup_range(addr, bytes as u64) {
-                    Some(r) => {
-                        self.last_alloc.set(r);
-                        Ok((r.2 + (addr - r.0) as usize) as *mut u8)
-                    }
-                    None => Err(self.oob(w, ins, l, a)),
-                }
-            }
-            Target::Shared if ok(self.smem_size) => {
-                Ok(self.smem.as_ptr().wrapping_add(addr as usize) as *mut u8)
-            }
+                None => Err(self.oob(w, ins, l, a)),
+            },
+            Target::Shared if ok(self.smem_size) => Ok(self.smem_ptr.wrapping_add(addr as usize)),
             Target::Local if ok(self.p.func.local_bytes) => {
                 let base = (w.lin0 as usize + l) * self.p.func.local_bytes;
-                Ok(self.local.as_ptr().wrapping_add(base + addr as usize) as *mut u8)
+                Ok(self.local_ptr.wrapping_add(base + addr as usize))
             }
             Target::Param if !write && ok(self.p.params.len()) => {
                 Ok(self.p.params.as_ptr().wrapping_add(addr as usize) as *mut u8)
@@ -915,12 +939,8 @@ impl<'a> BlockRunner<'a> {
                 self.check_shared(w, ins, l, off, bytes, 0)?;
             }
             for k in 0..n {
-                let mut buf = [0u8; 8];
                 // SAFETY: host_ptr checked [off, off+bytes) lies in the target memory.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(p.add(k * esize), buf.as_mut_ptr(), esize.min(8))
-                };
-                let raw = u64::from_le_bytes(buf);
+                let raw = unsafe { read_raw(p.add(k * esize), esize) };
                 let v = if ins.ty.signed() {
                     sx(raw, ins.ty) as u64
                 } else {
@@ -972,12 +992,10 @@ impl<'a> BlockRunner<'a> {
                     Operand::Vector(v) if n > 1 => &v[k],
                     o => o,
                 };
-                let v = self.val(w, o, l).to_le_bytes();
+                let v = self.val(w, o, l);
                 // SAFETY: host_ptr checked the range; blocks writing the same global bytes
                 // concurrently is a race in the learner's kernel, as on a GPU.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(v.as_ptr(), p.add(k * esize), esize.min(8))
-                };
+                unsafe { write_raw(p.add(k * esize), esize, v) };
             }
         });
         self.count_access(target0, exec, &addrs, bytes);
@@ -1017,12 +1035,9 @@ impl<'a> BlockRunner<'a> {
             let c = srcs.get(1).map(|o| self.val(w, o, l)).unwrap_or(0);
             let old = if target == Target::Shared {
                 self.check_shared(w, ins, l, off, bytes, 2)?;
-                let mut buf = [0u8; 8];
                 // SAFETY: checked range in this block's own shared memory.
-                unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), bytes) };
-                let old = u64::from_le_bytes(buf);
-                let new = atom_apply(aop, ty, old, b, c).to_le_bytes();
-                unsafe { std::ptr::copy_nonoverlapping(new.as_ptr(), p, bytes) };
+                let old = unsafe { read_raw(p, bytes) };
+                unsafe { write_raw(p, bytes, atom_apply(aop, ty, old, b, c)) };
                 old
             } else if bytes == 4 {
                 // SAFETY: 4-byte aligned (checked) and inside a live allocation.
@@ -1092,6 +1107,94 @@ impl<'a> BlockRunner<'a> {
             }
             unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), d, size.min(16)) };
         });
+        Ok(())
+    }
+
+    /// The registers of a vector operand (`{%r1, %r2}`), `N` at most, for every lane.
+    fn gather_vec<const N: usize>(&self, w: &Warp, o: &Operand) -> [[u64; N]; 32] {
+        let mut out = [[0u64; N]; 32];
+        if let Operand::Vector(parts) = o {
+            for (k, p) in parts.iter().enumerate().take(N) {
+                let v = self.gather(w, p);
+                for l in 0..32 {
+                    out[l][k] = v[l];
+                }
+            }
+        }
+        out
+    }
+
+    fn scatter_vec(w: &mut Warp, o: &Operand, regs: &[[u64; 4]; 32]) {
+        if let Operand::Vector(parts) = o {
+            for (k, p) in parts.iter().enumerate().take(4) {
+                let v: [u64; 32] = std::array::from_fn(|l| regs[l][k]);
+                Self::scatter(w, p, u32::MAX, &v);
+            }
+        }
+    }
+
+    /// Warp-wide matrix instructions need every lane of the warp, as on the GPU.
+    fn require_full_warp(&self, ins: &Instr, exec: u32, w: &Warp) -> Res<()> {
+        if exec == u32::MAX {
+            return Ok(());
+        }
+        Err(Diagnostic::BarrierDivergence {
+            block: self.ctaid,
+            waiting: vec![w.tid[exec.trailing_zeros() as usize]],
+            waiting_count: exec.count_ones(),
+            elsewhere: vec![w.tid[(!exec).trailing_zeros() as usize]],
+            elsewhere_count: (!exec).count_ones(),
+            exited: false,
+            line: ins.line,
+        })
+    }
+
+    fn mma(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        self.require_full_warp(ins, exec, w)?;
+        let Extra::Mma { k } = ins.extra else {
+            unreachable!("mma shape")
+        };
+        let a = self.gather_vec::<4>(w, &ins.src[0]);
+        let b = self.gather_vec::<2>(w, &ins.src[1]);
+        let c = self.gather_vec::<4>(w, &ins.src[2]);
+        let d = tensor::mma(k as usize, ins.ty2 == Ty::Bf16, &a, &b, &c);
+        Self::scatter_vec(w, &ins.dst[0], &d);
+        Ok(())
+    }
+
+    fn ldmatrix(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        self.require_full_warp(ins, exec, w)?;
+        let Extra::Ldmatrix { num, trans } = ins.extra else {
+            unreachable!("ldmatrix shape")
+        };
+        let mut rows = [[0u8; 16]; 32];
+        for (l, row) in rows.iter_mut().enumerate().take(8 * num as usize) {
+            let (target, off) = Self::resolve(ins.space, self.val(w, &ins.src[0], l));
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes: 16,
+                    write: false,
+                },
+            )?;
+            if target == Target::Shared {
+                self.check_shared(w, ins, l, off, 16, 0)?;
+            }
+            // SAFETY: host_ptr checked the 16 bytes.
+            unsafe { std::ptr::copy_nonoverlapping(p, row.as_mut_ptr(), 16) };
+        }
+        let regs = tensor::ldmatrix(num as usize, trans, &rows);
+        match &ins.dst[0] {
+            Operand::Vector(_) => Self::scatter_vec(w, &ins.dst[0], &regs),
+            d => {
+                let v: [u64; 32] = std::array::from_fn(|l| regs[l][0]);
+                Self::scatter(w, d, u32::MAX, &v);
+            }
+        }
         Ok(())
     }
 
