@@ -225,6 +225,25 @@ impl Curriculum {
                     format!("{who}: field `file`: {problem}"),
                 ));
             }
+            if let Some(speed) = ex
+                .speed
+                .as_ref()
+                .filter(|s| !(s.bar > 0.0 && s.bar.is_finite()))
+            {
+                out.push(Problem::new(
+                    at("speed"),
+                    format!("{who}: field `speed`: the bar is a ratio to the baseline and must be above 0, not {}", speed.bar),
+                ));
+            }
+            if let Some(t) = ex.tolerance.filter(|t| !(t.rtol >= 0.0 && t.atol >= 0.0)) {
+                out.push(Problem::new(
+                    at("tolerance"),
+                    format!(
+                        "{who}: field `tolerance`: rtol and atol must be 0 or more, not {} and {}",
+                        t.rtol, t.atol
+                    ),
+                ));
+            }
         }
         out
     }
@@ -426,6 +445,21 @@ check = "fixture"
         assert!(
             msg.contains(
                 "curriculum.toml:22: exercise `vector_add`: field `check`: no check named `nope`"
+            ),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn speed_bar_and_tolerance_must_make_sense() {
+        let text = format!(
+            "{GOOD}tolerance = {{ rtol = -1.0, atol = 0.0 }}\nspeed = {{ baseline = \"copy\", bar = 0.0, size = [1] }}\n"
+        );
+        let msg = error(&text);
+        assert!(msg.contains("curriculum.toml:15: exercise `vector_add`: field `tolerance`: rtol and atol must be 0 or more"), "{msg}");
+        assert!(
+            msg.contains(
+                "curriculum.toml:16: exercise `vector_add`: field `speed`: the bar is a ratio"
             ),
             "{msg}"
         );

@@ -58,7 +58,7 @@ struct App<'c> {
     result: String,
     hints_shown: usize,
     showing_list: bool,
-    /// A one-line note under the result: why `n` did nothing, that watching is off, ...
+    /// A one-line note under the result: why `n` did nothing, that every exercise is done.
     note: String,
     /// Shown on every screen when file watching could not start.
     manual: Option<String>,
@@ -92,7 +92,7 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
     };
     app.grade(&mut screen);
     let mut saved_at: Option<Instant> = None;
-    loop {
+    let input_ended = loop {
         let event = match saved_at {
             Some(at) => {
                 match rx.recv_timeout((at + DEBOUNCE).saturating_duration_since(Instant::now())) {
@@ -102,12 +102,12 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
                         app.grade(&mut screen);
                         continue;
                     }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break true,
                 }
             }
             None => match rx.recv() {
                 Ok(event) => event,
-                Err(_) => break,
+                Err(_) => break true,
             },
         };
         match event {
@@ -116,11 +116,15 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
                     saved_at = Some(Instant::now());
                 }
             }
-            Event::InputClosed | Event::Key(Key::Quit) => break,
+            Event::Key(Key::Quit) => break false,
+            Event::InputClosed => break true,
             Event::Key(key) => app.key(key, &mut screen)?,
         }
-    }
+    };
     drop(screen);
+    if input_ended {
+        println!("No more input: leaving watch.");
+    }
     let state = State::load(&course.root)?;
     println!(
         "Bye! {} of {} exercises done. Run `kernlings` to pick up where you left off.",
@@ -253,6 +257,7 @@ impl App<'_> {
         let state = State::load(&self.course.root).unwrap_or_else(|_| State::fresh());
         if self.showing_list {
             text.push_str(&list::render(&self.course.curriculum, &state));
+            text.push_str(&show::dim("(press l again for the exercise)\n"));
         } else {
             text.push_str(&self.result);
             if self.hints_shown > 0 {
