@@ -80,14 +80,27 @@ extern "C" __global__ void tile_sums(const int* in, int* tile_sum, int n)
 
 extern "C" __global__ void scan_tile_sums(int* tile_sum, int tiles)
 {
-    // One block walks over the tile sums 1024 at a time, carrying the running total.
+    // One block walks over the tile sums ITEMS * 1024 at a time, carrying the running total.
+    // Each thread scans ITEMS consecutive sums serially, so a round needs one block-wide scan
+    // (of the threads' totals): 4 rounds for the 32768 tiles of 2^26 ints, not 32.
     int carry = 0;
-    for (int start = 0; start < tiles; start += blockDim.x) {
-        int i = start + threadIdx.x;
-        int v = i < tiles ? tile_sum[i] : 0;
+    for (int start = 0; start < tiles; start += ITEMS * blockDim.x) {
+        int first = start + threadIdx.x * ITEMS;
+        int v[ITEMS];
+        int sum = 0;
+        #pragma unroll
+        for (int j = 0; j < ITEMS; j++) {
+            v[j] = first + j < tiles ? tile_sum[first + j] : 0;
+            sum += v[j];
+        }
         int total;
-        int inclusive = block_inclusive_scan(v, &total);
-        if (i < tiles) tile_sum[i] = carry + inclusive - v;
+        int inclusive = block_inclusive_scan(sum, &total);
+        int running = carry + inclusive - sum;
+        #pragma unroll
+        for (int j = 0; j < ITEMS; j++) {
+            if (first + j < tiles) tile_sum[first + j] = running;
+            running += v[j];
+        }
         carry += total;
     }
 }

@@ -15,8 +15,9 @@ const BLOCK: u32 = 256;
 const TILE: usize = 2048;
 /// scan_tile_sums runs as one block of this many threads.
 const SCAN_SUMS_BLOCK: u32 = 1024;
-/// Enough tile sums for three rounds of scan_tile_sums' 1024 threads, and a partial fourth.
-const MANY_TILES: usize = 3 * SCAN_SUMS_BLOCK as usize + 77;
+/// More tile sums than several rounds of scan_tile_sums' 1024 threads cover, whether a thread
+/// takes one sum per round or eight: the carry from round to round is exercised.
+const MANY_TILES: usize = 3 * 8 * SCAN_SUMS_BLOCK as usize + 77;
 
 pub fn check_block_256(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     check_segments(ctx, 256)
