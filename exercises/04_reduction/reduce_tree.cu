@@ -13,7 +13,7 @@
 // Threads only see each other's shared-memory writes after a barrier.
 //
 // What it runs into: with one atomic per element gone, this kernel only reads global memory
-// once per element. On a GPU it should get well past half of the copy bandwidth; the harness
+// once per element. On a GPU it should get to about half of the copy bandwidth; the harness
 // prints the figure.
 
 #define BLOCK 256
