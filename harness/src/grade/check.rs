@@ -65,6 +65,18 @@ pub struct DevBuf<T: Element> {
     slice: CudaSlice<T>,
     ptr: u64,
     original: Option<Vec<T>>,
+    reset: Reset,
+}
+
+/// What `launch` does to a buffer's elements before the kernel runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Reset {
+    /// Outputs get poison; inputs get their original values back.
+    Poison,
+    /// Accumulators (a sum, histogram bins) start every launch at zero.
+    Zero,
+    /// Scratch carried from one launch to the next of a multi-launch check: left alone.
+    Keep,
 }
 
 #[allow(dead_code)] // check-author API: module 01 does not need it, later modules do
@@ -135,9 +147,14 @@ impl<T: Element> AnyBuf for DevBuf<T> {
 
     fn poison(&self, stream: &Arc<CudaStream>) -> Result<(), DriverError> {
         let mut host = vec![self.guard; self.slice.len()];
-        match &self.original {
-            Some(original) => host[GUARD..GUARD + self.len].copy_from_slice(original),
-            None => host[GUARD..GUARD + self.len].fill(T::POISON),
+        match (self.reset, &self.original) {
+            (Reset::Keep, _) => return Ok(()),
+            // Sound: Element requires ValidAsZeroBits.
+            (Reset::Zero, _) => host[GUARD..GUARD + self.len].fill(unsafe { std::mem::zeroed() }),
+            (Reset::Poison, Some(original)) => {
+                host[GUARD..GUARD + self.len].copy_from_slice(original)
+            }
+            (Reset::Poison, None) => host[GUARD..GUARD + self.len].fill(T::POISON),
         }
         let base = self.slice.device_ptr(stream).0;
         // The host vector lives until the synchronize below: the copy is complete when it drops.
@@ -344,6 +361,22 @@ impl CheckCtx {
         self.buffer(name, shape, &vec![T::POISON; rows * cols], false)
     }
 
+    /// An output that `launch` sets to zero instead of poison: for kernels that accumulate
+    /// with atomics (a sum, histogram bins). A kernel that adds nothing leaves zeros there.
+    pub fn accumulator<T: Element>(&self, name: &str, len: usize) -> anyhow::Result<DevBuf<T>> {
+        let mut buf = self.output(name, len)?;
+        buf.reset = Reset::Zero;
+        Ok(buf)
+    }
+
+    /// Scratch passed from one launch to the next (tile sums of a multi-launch scan):
+    /// poisoned when created, then left alone by `launch`; its guard zones are still checked.
+    pub fn scratch<T: Element>(&self, name: &str, len: usize) -> anyhow::Result<DevBuf<T>> {
+        let mut buf = self.output(name, len)?;
+        buf.reset = Reset::Keep;
+        Ok(buf)
+    }
+
     fn buffer<T: Element>(
         &self,
         name: &str,
@@ -371,6 +404,7 @@ impl CheckCtx {
             slice,
             ptr,
             original: input.then(|| data.to_vec()),
+            reset: Reset::Poison,
         })
     }
 
@@ -501,6 +535,27 @@ impl CheckCtx {
     pub fn measure_speed(
         &mut self,
         learner: Launch,
+        work: Work,
+        naive: Option<Launch>,
+    ) -> anyhow::Result<()> {
+        let Some(bar) = self.exercise.speed.clone().filter(|_| self.timing) else {
+            return Ok(());
+        };
+        self.speed = Some(speed::measure(
+            self,
+            &bar,
+            std::slice::from_ref(&learner),
+            work,
+            naive,
+        )?);
+        Ok(())
+    }
+
+    /// `measure_speed` for a computation made of several launches in a row (a multi-launch
+    /// scan): the timed span covers all of them.
+    pub fn measure_speed_of_sequence(
+        &mut self,
+        learner: &[Launch],
         work: Work,
         naive: Option<Launch>,
     ) -> anyhow::Result<()> {

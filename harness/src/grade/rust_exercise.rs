@@ -26,6 +26,7 @@ const PROTOCOL: &str = include_str!("../../rust-graders/protocol.rs");
 fn template(check: &str) -> Option<&'static str> {
     Some(match check {
         "host_launch" => include_str!("../../rust-graders/host_launch.rs"),
+        "cpu_matmul" => include_str!("../../rust-graders/cpu_matmul.rs"),
         _ => return None,
     })
 }

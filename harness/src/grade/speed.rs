@@ -48,7 +48,7 @@ type Timed<'a> = Box<dyn FnMut() -> anyhow::Result<()> + 'a>;
 pub(super) fn measure(
     ctx: &CheckCtx,
     bar: &SpeedBar,
-    learner: Launch,
+    learner: &[Launch],
     work: Work,
     naive: Option<Launch>,
 ) -> anyhow::Result<SpeedResult> {
@@ -57,10 +57,18 @@ pub(super) fn measure(
         Work::Bytes(_) => Baseline::Copy,
         Work::Gemm { .. } => Baseline::Cublas,
     };
-    let kernel_name = learner.kernel.name.clone();
+    let kernel_name = learner
+        .first()
+        .context("nothing to time")?
+        .kernel
+        .name
+        .clone();
     let mut timed: Vec<Timed> = vec![Box::new(move || {
-        ctx.launch_async(learner.kernel, learner.cfg, learner.args)
-            .map_err(|e| kernel_failure(&learner.kernel.name, e).into())
+        for l in learner {
+            ctx.launch_async(l.kernel, l.cfg, l.args)
+                .map_err(|e| kernel_failure(&l.kernel.name, e))?;
+        }
+        Ok(())
     })];
     timed.push(baseline(ctx, bar.baseline, work, naive)?);
     if bar.baseline != limit_kind {

@@ -9,10 +9,14 @@ use super::{CheckCtx, RustCtx};
 use crate::outcome::Correctness;
 
 mod access_bars;
+mod cpu_matmul;
 pub mod fixture;
 mod grid_stride;
+mod histogram;
 mod host_launch;
+mod reduction;
 mod rgb_to_gray;
+mod scan;
 mod sgemm;
 #[cfg(test)]
 mod suite;
@@ -52,6 +56,17 @@ const CHECKS: &[(&str, Check)] = &[
     ("sgemm_1d_blocktile", Check::Cuda(sgemm::blocktile_1d)),
     ("sgemm_2d_blocktile", Check::Cuda(sgemm::blocktile_2d)),
     ("sgemm_warptile", Check::Cuda(sgemm::warptile)),
+    // module 00: CPU warm-up
+    ("cpu_matmul", Check::Rust(cpu_matmul::check)),
+    // module 04: reduction
+    ("reduce_atomic", Check::Cuda(reduction::check_atomic)),
+    ("reduce_block_sum", Check::Cuda(reduction::check_block_sum)),
+    ("reduce_grid", Check::Cuda(reduction::check_grid)),
+    // module 05: scan and histogram
+    ("scan_block_256", Check::Cuda(scan::check_block_256)),
+    ("scan_block_512", Check::Cuda(scan::check_block_512)),
+    ("scan_multi_block", Check::Cuda(scan::check_multi_block)),
+    ("histogram", Check::Cuda(histogram::check)),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
 ];

@@ -1,0 +1,130 @@
+//! histogram (module 05): 256 bins of u32 counts, exact, on uniform data and on heavily
+//! skewed data (most elements in one bin, where atomics contend). The launch uses a fixed
+//! grid, so the kernel must stride over the data. Timed on skewed data against the harness's
+//! own histogram with one global atomic per element: privatization's gain is the ratio.
+
+use cudarc::driver::LaunchConfig;
+use cudarc::nvrtc::compile_ptx;
+
+use crate::args;
+use crate::grade::{CheckCtx, Kernel, Launch, Work};
+use crate::toolchain::BackendKind;
+
+const BINS: usize = 256;
+const BLOCK: u32 = 256;
+/// The fixed grid; the CPU backend interprets every thread and gets fewer.
+const GRID_GPU: u32 = 1024;
+const GRID_CPU: u32 = 16;
+/// Skewed data: this share of the elements falls in one bin.
+const SKEW: f64 = 0.9;
+
+/// The baseline: correct, and every element is an atomic on global memory.
+const NAIVE: &str = r#"
+extern "C" __global__ void histogram_global(const unsigned int* data, unsigned int* bins, int n)
+{
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x)
+        atomicAdd(&bins[data[i]], 1u);
+}
+"#;
+
+pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
+    let kernel = ctx.kernel("histogram")?;
+    let grid = match ctx.backend() {
+        BackendKind::Gpu => GRID_GPU,
+        BackendKind::Cpu => GRID_CPU,
+    };
+    let cfg = LaunchConfig {
+        grid_dim: (grid, 1, 1),
+        block_dim: (BLOCK, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    let timed = ctx.speed_size();
+    let mut cases: Vec<(usize, bool)> = ctx
+        .sizes()
+        .into_iter()
+        .flat_map(|s| [(s[0], false), (s[0], true)])
+        .collect();
+    cases.extend(timed.as_ref().map(|t| (t[0], true)));
+    for (n, skewed) in cases {
+        let shape = if skewed { "skewed" } else { "uniform" };
+        ctx.case(format!("n = {n}, {shape} data"));
+        let data = if skewed {
+            skewed_values(ctx, n)
+        } else {
+            uniform_values(ctx, n)
+        };
+        let mut want = vec![0u32; BINS];
+        for &v in &data {
+            want[v as usize] += 1;
+        }
+        let ddata = ctx.input("data", &data)?;
+        let bins = ctx.accumulator::<u32>("bins", BINS)?;
+        ctx.launch(&kernel, cfg, args![&ddata, &bins, n as i32])?;
+        ctx.expect(&bins, &want).map_err(|e| explain(e, n))?;
+
+        if skewed && timed.as_ref().is_some_and(|t| t[0] == n) {
+            ctx.case(format!("timed, n = {n}, {shape} data"));
+            let naive = naive_kernel(ctx)?;
+            let naive_bins = ctx.accumulator::<u32>("bins", BINS)?;
+            let learner = Launch {
+                kernel: &kernel,
+                cfg,
+                args: args![&ddata, &bins, n as i32],
+            };
+            let baseline = Launch {
+                kernel: &naive,
+                cfg,
+                args: args![&ddata, &naive_bins, n as i32],
+            };
+            ctx.measure_speed(learner, Work::Bytes(4 * n as u64), Some(baseline))?;
+        }
+    }
+    Ok(())
+}
+
+/// Values in 0..256 from a random sub-range, so not every bin is hit in every case.
+fn uniform_values(ctx: &mut CheckCtx, n: usize) -> Vec<u32> {
+    let lo = ctx.random_i32(1, 0, 64)[0];
+    let hi = ctx.random_i32(1, 192, BINS as i32 + 1)[0];
+    ctx.random_i32(n, lo, hi)
+        .into_iter()
+        .map(|v| v as u32)
+        .collect()
+}
+
+/// SKEW of the elements in one random bin, the rest uniform over all bins.
+fn skewed_values(ctx: &mut CheckCtx, n: usize) -> Vec<u32> {
+    let hot = ctx.random_i32(1, 0, BINS as i32)[0] as u32;
+    let other = ctx.random_i32(n, 0, BINS as i32);
+    let coin = ctx.random_i32(n, 0, 1 << 20);
+    let cut = (SKEW * (1 << 20) as f64) as i32;
+    other
+        .into_iter()
+        .zip(coin)
+        .map(|(v, c)| if c < cut { hot } else { v as u32 })
+        .collect()
+}
+
+fn naive_kernel(ctx: &CheckCtx) -> anyhow::Result<Kernel> {
+    let ptx = compile_ptx(NAIVE)?;
+    let module = ctx.cuda.load_module(ptx)?;
+    Ok(Kernel {
+        name: "histogram_global".into(),
+        func: module.load_function("histogram_global")?,
+    })
+}
+
+/// Counts that sum to more or fewer than n say more than the table does.
+fn explain(e: anyhow::Error, n: usize) -> anyhow::Error {
+    match e.downcast::<crate::grade::Failure>() {
+        Ok(mut f) => {
+            f.details += &format!(
+                "The bins must add up to n = {n}: fewer means lost counts (a plain ++ instead of \
+                 an atomic, or a flush that overwrites), more means counted twice or counters \
+                 that did not start at 0.\n"
+            );
+            f.into()
+        }
+        Err(e) => e,
+    }
+}
