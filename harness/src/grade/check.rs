@@ -29,12 +29,40 @@ const DEFAULT_TOLERANCE: Tolerance = Tolerance {
     atol: 1e-6,
 };
 
+/// Set to a directory to have every checked output written there as raw little-endian
+/// elements, one file per case and buffer: how the two backends' outputs are compared.
+pub const DUMP_OUTPUTS_ENV: &str = "KERNLINGS_DUMP_OUTPUTS";
+
+/// `<dir>/<exercise>__<case>__<buffer>.<type>`, the case label reduced to file-name characters.
+fn dump_output<T: Element>(
+    dir: &std::path::Path,
+    exercise: &str,
+    case: &str,
+    buf: &DevBuf<T>,
+    values: &[T],
+) -> anyhow::Result<()> {
+    let case: String = case
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = dir.join(format!("{exercise}__{case}__{}.{}", buf.name, T::C_NAME.replace(' ', "_")));
+    let width = std::mem::size_of::<T>();
+    let bytes: Vec<u8> = values
+        .iter()
+        .flat_map(|v| v.bits().to_le_bytes().into_iter().take(width))
+        .collect();
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&path, bytes))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 pub struct CheckCtx {
     pub(super) cuda: Arc<CudaContext>,
     pub(super) stream: Arc<CudaStream>,
     module: Arc<CudaModule>,
     exercise: Exercise,
     backend: BackendKind,
+    seed: u64,
     rng: InputRng,
     /// Whether speed should be measured: a GPU, a bar, and no `--no-speed`.
     timing: bool,
@@ -235,6 +263,7 @@ impl CheckCtx {
             module,
             exercise,
             backend,
+            seed,
             rng: inputs::rng(seed),
             timing,
             case: String::new(),
@@ -292,8 +321,12 @@ impl CheckCtx {
     }
 
     /// Name the case being checked; failures and passes are reported under it ("n = 33").
+    /// Each case draws its inputs from its own stream, seeded by the run's seed and the label,
+    /// so a case's inputs do not depend on which cases ran before it (the CPU backend skips
+    /// the largest ones): the same seed gives the same inputs for the same case on both backends.
     pub fn case(&mut self, label: impl Into<String>) {
         self.case = label.into();
+        self.rng = inputs::rng(inputs::case_seed(self.seed, &self.case));
     }
 
     /// Random f32s with a random offset and scale (see `inputs`).
@@ -520,6 +553,9 @@ impl CheckCtx {
         tol: Tolerance,
     ) -> anyhow::Result<()> {
         let got = self.read(out)?;
+        if let Some(dir) = std::env::var_os(DUMP_OUTPUTS_ENV) {
+            dump_output(std::path::Path::new(&dir), &self.exercise.name, &self.case, out, &got)?;
+        }
         let line = compare::compare(&out.name, out.shape, &got, want, tol)?;
         self.cases.push(if self.case.is_empty() {
             line
