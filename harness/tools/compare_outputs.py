@@ -23,7 +23,8 @@ def main(a_dir, b_dir):
         if a.shape != b.shape:
             verdict, same, rel = "DIFFERENT SIZE", 0, float("nan")
         else:
-            same = int(np.sum(a.view(np.uint8).reshape(len(a), -1) == b.view(np.uint8).reshape(len(b), -1)).all(axis=1).sum()) if len(a) else 0
+            width = a.dtype.itemsize
+            same = int((a.view(np.uint8).reshape(-1, width) == b.view(np.uint8).reshape(-1, width)).all(axis=1).sum())
             if np.issubdtype(dtype, np.integer):
                 rel = 0.0 if same == len(a) else 1.0
                 verdict = "bitwise" if same == len(a) else "DIFFERENT"

@@ -45,7 +45,11 @@ fn dump_output<T: Element>(
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let path = dir.join(format!("{exercise}__{case}__{}.{}", buf.name, T::C_NAME.replace(' ', "_")));
+    let path = dir.join(format!(
+        "{exercise}__{case}__{}.{}",
+        buf.name,
+        T::C_NAME.replace(' ', "_")
+    ));
     let width = std::mem::size_of::<T>();
     let bytes: Vec<u8> = values
         .iter()
@@ -554,7 +558,13 @@ impl CheckCtx {
     ) -> anyhow::Result<()> {
         let got = self.read(out)?;
         if let Some(dir) = std::env::var_os(DUMP_OUTPUTS_ENV) {
-            dump_output(std::path::Path::new(&dir), &self.exercise.name, &self.case, out, &got)?;
+            dump_output(
+                std::path::Path::new(&dir),
+                &self.exercise.name,
+                &self.case,
+                out,
+                &got,
+            )?;
         }
         let line = compare::compare(&out.name, out.shape, &got, want, tol)?;
         self.cases.push(if self.case.is_empty() {

@@ -18,8 +18,6 @@ mod inputs;
 mod parent;
 mod rust_exercise;
 mod speed;
-#[cfg(test)]
-mod suite_tests;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -18,8 +18,6 @@ mod reduction;
 mod rgb_to_gray;
 mod scan;
 mod sgemm;
-#[cfg(test)]
-mod suite;
 mod thread_index;
 mod transpose;
 mod vector_add;

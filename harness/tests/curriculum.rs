@@ -1,0 +1,37 @@
+//! The instructor's gate, as CI runs it: `kernlings check-solutions` on the CPU backend over the
+//! whole curriculum. Every solution must pass, every untouched stub must fail, and every
+//! known-wrong version must fail with the words its header expects.
+//!
+//! It needs the CPU backend's NVRTC: kernlings installs the pinned wheels into its cache the
+//! first time (that is part of the README's set-up). A machine where that cannot happen fails
+//! here with kernlings' own message rather than skipping: a gate that skips proves nothing.
+
+use std::process::Command;
+
+#[test]
+fn every_solution_passes_and_every_stub_and_known_wrong_version_fails_on_the_cpu_backend() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let start = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_kernlings"))
+        .args(["check-solutions", "--backend", "cpu"])
+        .current_dir(&root)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running kernlings");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!(
+        "{stdout}\n{stderr}\n(check-solutions took {:.0?})",
+        start.elapsed()
+    );
+    assert!(
+        output.status.success(),
+        "check-solutions found violations (exit {:?}):\n{stdout}\n{stderr}",
+        output.status.code()
+    );
+    assert!(stdout.contains("checks hold"), "no summary line:\n{stdout}");
+    assert!(
+        stdout.contains("matmul_blocked") && stdout.contains("histogram"),
+        "the whole curriculum was not graded:\n{stdout}"
+    );
+}
