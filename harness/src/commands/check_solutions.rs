@@ -99,7 +99,12 @@ fn parse_header(text: &str) -> Result<WrongHeader, String> {
         .map(str::trim)
         .filter(|w| !w.is_empty())
         .ok_or_else(|| HEADER_FORMAT.to_string())?;
-    let Some(gpu) = lines.next().and_then(|l| l.strip_prefix("// expect-gpu:")) else {
+    let second = lines.next().unwrap_or("");
+    let Some(gpu) = second.strip_prefix("// expect-gpu:") else {
+        // A misspelt GPU line would otherwise be read as a comment and silently ignored.
+        if second.starts_with("// expect") {
+            return Err(HEADER_FORMAT.to_string());
+        }
         return Ok(WrongHeader {
             cpu: cpu.to_string(),
             gpu: None,
@@ -601,6 +606,8 @@ mod tests {
         assert!(parse_header("// expect:   \n").is_err());
         assert!(parse_header("// Known-wrong\n// expect: sum").is_err());
         assert!(parse_header("// expect: sum\n// expect-gpu:").is_err());
+        assert!(parse_header("// expect: sum\n// expect-gpu too slow").is_err());
+        assert!(parse_header("// expect: sum\n// expect: twice").is_err());
         let no_reason = parse_header("// expect: data race\n// expect-gpu: not on a GPU —");
         assert!(no_reason.unwrap_err().contains("needs a reason"));
     }
@@ -698,6 +705,27 @@ mod tests {
         assert!(!ok);
         let (ok, _) = verdict(&Expect::Fail, &outcome(wrong("nothing"), None), false);
         assert!(ok);
+    }
+
+    #[test]
+    fn a_skipped_row_is_shown_with_its_reason_and_is_no_violation() {
+        let row = Row {
+            exercise: "reduce_tree".into(),
+            what: "wrong/sync_inside_if".into(),
+            ok: true,
+            skipped: true,
+            verdict: "on the GPU: passes by luck".into(),
+            ratio: None,
+            bar: None,
+            device: None,
+            outcome: None,
+        };
+        let text = table(&[row]);
+        assert!(
+            text.contains("skipped on the GPU: passes by luck"),
+            "{text}"
+        );
+        assert!(!text.contains("VIOLATION") && !text.contains('✗'), "{text}");
     }
 
     #[test]
