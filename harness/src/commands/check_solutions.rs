@@ -1,5 +1,18 @@
 //! `kernlings check-solutions` (instructor): lint the curriculum, then prove that every solution
 //! passes, every untouched stub fails, and every known-wrong kernel fails with its message.
+//!
+//! A known-wrong version is `harness/wrong/<exercise>/<case>.cu|.rs`. Its first line names words
+//! the failure must contain on the CPU backend, whose diagnostics (races, barriers, coalescing)
+//! a GPU cannot give; an optional second line says what must happen on a GPU instead:
+//!
+//! ```text
+//! // expect: data race on shared memory
+//! // expect-gpu: elements of C are wrong
+//! ```
+//!
+//! `// expect-gpu: too slow` grades it with speed on and requires correct values under the bar;
+//! `// expect-gpu: not on a GPU — <reason>` skips it on a GPU (a race that may pass by luck), and
+//! the run says how many such versions only the CPU backend catches.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -33,6 +46,8 @@ struct Row {
     /// "solution", "stub", or "wrong/<case>".
     what: String,
     ok: bool,
+    /// Not graded on this backend (`// expect-gpu: not on a GPU`); never a violation.
+    skipped: bool,
     /// Why it is a violation, or what happened when it is fine.
     verdict: String,
     ratio: Option<f64>,
@@ -49,11 +64,92 @@ struct Job<'a> {
     expect: Expect,
 }
 
+#[derive(Debug, PartialEq)]
 enum Expect {
     Pass,
     Fail,
     /// Fail, with these words somewhere in the failure text.
     FailWith(String),
+    /// Correct values, but under the speed bar.
+    TooSlow,
+    /// Not graded on this backend, for this reason.
+    Skip(String),
+}
+
+/// The header of a known-wrong version.
+#[derive(Debug, PartialEq)]
+struct WrongHeader {
+    /// `// expect: <words>`: the failure on the CPU backend.
+    cpu: String,
+    /// `// expect-gpu: ...`, when a GPU shows the bug differently.
+    gpu: Option<Expect>,
+}
+
+const HEADER_FORMAT: &str =
+    "the first line must be `// expect: <words the failure must contain>`, \
+     optionally followed by `// expect-gpu: <words>`, `// expect-gpu: too slow` or \
+     `// expect-gpu: not on a GPU — <reason>`";
+
+/// Reads the `// expect:` line and the optional `// expect-gpu:` line under it.
+fn parse_header(text: &str) -> Result<WrongHeader, String> {
+    let mut lines = text.lines().map(str::trim);
+    let cpu = lines
+        .next()
+        .and_then(|l| l.strip_prefix("// expect:"))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| HEADER_FORMAT.to_string())?;
+    let second = lines.next().unwrap_or("");
+    let Some(gpu) = second.strip_prefix("// expect-gpu:") else {
+        // A misspelt GPU line would otherwise be read as a comment and silently ignored.
+        if second.starts_with("// expect") {
+            return Err(HEADER_FORMAT.to_string());
+        }
+        return Ok(WrongHeader {
+            cpu: cpu.to_string(),
+            gpu: None,
+        });
+    };
+    let gpu = gpu.trim();
+    let expect = if gpu.is_empty() {
+        return Err(HEADER_FORMAT.to_string());
+    } else if gpu.eq_ignore_ascii_case("too slow") {
+        Expect::TooSlow
+    } else if let Some(rest) = strip_prefix_ignore_case(gpu, "not on a GPU") {
+        let reason = rest.trim_start_matches([' ', '—', '-', ':']).trim();
+        if reason.is_empty() {
+            return Err("`// expect-gpu: not on a GPU` needs a reason: \
+                        `// expect-gpu: not on a GPU — <why a GPU cannot show the bug>`"
+                .to_string());
+        }
+        Expect::Skip(reason.to_string())
+    } else {
+        Expect::FailWith(gpu.to_string())
+    };
+    Ok(WrongHeader {
+        cpu: cpu.to_string(),
+        gpu: Some(expect),
+    })
+}
+
+fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+impl WrongHeader {
+    /// What must happen on this backend. `speed` says whether a GPU run measures speed at all:
+    /// without it a too-slow kernel cannot fail.
+    fn expect(self, on_gpu: bool, speed: bool) -> Expect {
+        match self.gpu {
+            Some(Expect::TooSlow) if on_gpu && !speed => {
+                Expect::Skip("correct but too slow, and speed is off (--no-speed)".into())
+            }
+            Some(gpu) if on_gpu => gpu,
+            _ => Expect::FailWith(self.cpu),
+        }
+    }
 }
 
 pub fn run(
@@ -104,10 +200,14 @@ pub fn run(
             println!("{} {problem}", show::red("lint:"));
         }
         let bad = rows.iter().filter(|r| !r.ok).count() + lint.len();
+        let skipped = rows.iter().filter(|r| r.skipped).count();
+        if skipped > 0 {
+            println!("{}", cpu_only_line(skipped));
+        }
         if passed {
             println!(
                 "{}",
-                show::green(&format!("All {} checks hold.", rows.len()))
+                show::green(&format!("All {} checks hold.", rows.len() - skipped))
             );
         } else {
             println!("{}", show::red(&format!("{bad} violation(s).")));
@@ -177,6 +277,8 @@ fn lint(course: &Course, selected: &[&Exercise], whole: bool) -> Vec<String> {
 }
 
 fn jobs<'a>(course: &Course, selected: &[&'a Exercise], lint: &mut Vec<String>) -> Vec<Job<'a>> {
+    let on_gpu = course.on_gpu();
+    let speed = !course.global.no_speed;
     let mut jobs = Vec::new();
     for ex in selected.iter().copied() {
         let solution = curriculum::solution_path(&course.root, ex);
@@ -211,29 +313,26 @@ fn jobs<'a>(course: &Course, selected: &[&'a Exercise], lint: &mut Vec<String>) 
                 ));
                 continue;
             }
-            let first = fs::read_to_string(&case)
-                .unwrap_or_default()
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string();
-            let Some(words) = first
-                .trim()
-                .strip_prefix("// expect:")
-                .map(str::trim)
-                .filter(|w| !w.is_empty())
-            else {
+            let header = match parse_header(&fs::read_to_string(&case).unwrap_or_default()) {
+                Ok(h) => h,
+                Err(problem) => {
+                    lint.push(format!("{shown}: {problem}"));
+                    continue;
+                }
+            };
+            if header.gpu == Some(Expect::TooSlow) && ex.speed.is_none() {
                 lint.push(format!(
-                    "{shown}: the first line must be `// expect: <words the failure must contain>`"
+                    "{shown}: `// expect-gpu: too slow`, but {} has no speed bar",
+                    ex.name
                 ));
                 continue;
-            };
+            }
             let stem = case.file_stem().unwrap_or_default().to_string_lossy();
             jobs.push(Job {
                 ex,
                 what: format!("wrong/{stem}"),
                 source: case.clone(),
-                expect: Expect::FailWith(words.to_string()),
+                expect: header.expect(on_gpu, speed),
             });
         }
     }
@@ -242,19 +341,25 @@ fn jobs<'a>(course: &Course, selected: &[&'a Exercise], lint: &mut Vec<String>) 
 
 fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
     let mut request = course.request(job.ex, job.source.clone(), prebuilt);
-    // Timing is what proves a solution; a stub or wrong kernel only has to fail.
-    let solution = matches!(job.expect, Expect::Pass);
-    request.speed &= solution;
+    // Timing is what proves a solution or a too-slow kernel; any other only has to fail.
+    let timed = matches!(job.expect, Expect::Pass | Expect::TooSlow);
+    request.speed &= timed;
     let mut row = Row {
         exercise: job.ex.name.clone(),
         what: job.what.clone(),
         ok: false,
+        skipped: false,
         verdict: String::new(),
         ratio: None,
-        bar: job.ex.speed.as_ref().filter(|_| solution).map(|s| s.bar),
+        bar: job.ex.speed.as_ref().filter(|_| timed).map(|s| s.bar),
         device: None,
         outcome: None,
     };
+    if let Expect::Skip(reason) = &job.expect {
+        (row.ok, row.skipped) = (true, true);
+        row.verdict = format!("on the GPU: {reason}");
+        return row;
+    }
     let outcome = match grade::grade(&request) {
         Ok(o) => o,
         Err(e) => {
@@ -267,35 +372,57 @@ fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
         row.bar = Some(speed.bar);
     }
     row.device = Some(outcome.backend.device.clone());
-    let text = failure_text(&outcome.correctness);
-    (row.ok, row.verdict) = match (&job.expect, outcome.passed()) {
-        (Expect::Pass, true) if outcome.speed.is_none() && job.ex.speed.is_some() => (
-            true,
-            format!("passes: {} (speed not measured)", show::one_line(&outcome)),
-        ),
-        (Expect::Pass, true) => (true, format!("passes: {}", show::one_line(&outcome))),
-        (Expect::Pass, false) => (
-            false,
-            format!("solution fails: {}", show::one_line(&outcome)),
-        ),
+    (row.ok, row.verdict) = verdict(&job.expect, &outcome, job.ex.speed.is_some());
+    row.outcome = Some(outcome);
+    row
+}
+
+/// Whether `outcome` is what `expect` asks for, and the words for the table.
+/// `has_bar`: the exercise has a speed bar, so a solution should have been timed.
+fn verdict(expect: &Expect, outcome: &Outcome, has_bar: bool) -> (bool, String) {
+    let line = show::one_line(outcome);
+    match (expect, outcome.passed()) {
+        (Expect::Skip(_), _) => unreachable!("a skipped version is never graded"),
+        (Expect::Pass, true) if outcome.speed.is_none() && has_bar => {
+            (true, format!("passes: {line} (speed not measured)"))
+        }
+        (Expect::Pass, true) => (true, format!("passes: {line}")),
+        (Expect::Pass, false) => (false, format!("solution fails: {line}")),
+        (Expect::TooSlow, _) => match (&outcome.correctness, &outcome.speed) {
+            (Correctness::Passed { .. }, Some(s)) if !s.passed => {
+                (true, format!("fails on speed: {line}"))
+            }
+            (Correctness::Passed { .. }, Some(_)) => {
+                (false, format!("passes, but must be too slow: {line}"))
+            }
+            (Correctness::Passed { .. }, None) => (
+                false,
+                format!(
+                    "correct, but speed was not measured ({}), so it cannot be too slow",
+                    outcome
+                        .speed_skipped
+                        .as_deref()
+                        .unwrap_or("no reason given")
+                ),
+            ),
+            _ => (
+                false,
+                format!("must be correct but too slow, yet fails: {line}"),
+            ),
+        },
         (_, true) => (false, "passes, but must fail".to_string()),
-        (Expect::Fail, false) => (true, format!("fails: {}", show::one_line(&outcome))),
+        (Expect::Fail, false) => (true, format!("fails: {line}")),
         (Expect::FailWith(words), false) => {
-            if contains_words(&text, words) {
+            if contains_words(&failure_text(&outcome.correctness), words) {
                 (true, format!("fails with \"{words}\""))
             } else {
                 (
                     false,
-                    format!(
-                        "fails, but the message lacks \"{words}\": {}",
-                        show::one_line(&outcome)
-                    ),
+                    format!("fails, but the message lacks \"{words}\": {line}"),
                 )
             }
         }
-    };
-    row.outcome = Some(outcome);
-    row
+    }
 }
 
 /// Everything the learner would read about a failure.
@@ -318,6 +445,16 @@ fn contains_words(text: &str, words: &str) -> bool {
     squash(text).contains(&squash(words))
 }
 
+/// Skipped rows are visible, not silent: the GPU run says how much it leaves to the CPU backend.
+fn cpu_only_line(skipped: usize) -> String {
+    match skipped {
+        1 => "1 known-wrong version is caught only by the CPU backend (skipped on the GPU).".into(),
+        n => format!(
+            "{n} known-wrong versions are caught only by the CPU backend (skipped on the GPU)."
+        ),
+    }
+}
+
 fn table(rows: &[Row]) -> String {
     let headers = ["exercise", "what", "verdict", "ratio", "bar", "device"];
     let cells: Vec<[String; 6]> = rows
@@ -327,7 +464,15 @@ fn table(rows: &[Row]) -> String {
             [
                 r.exercise.clone(),
                 r.what.clone(),
-                format!("{} {}", if r.ok { "ok" } else { "VIOLATION" }, r.verdict),
+                format!(
+                    "{} {}",
+                    match (r.skipped, r.ok) {
+                        (true, _) => "skipped",
+                        (false, true) => "ok",
+                        (false, false) => "VIOLATION",
+                    },
+                    r.verdict
+                ),
                 fmt(r.ratio),
                 fmt(r.bar),
                 r.device.clone().unwrap_or_else(|| "-".into()),
@@ -410,6 +555,184 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::outcome::{BackendInfo, SpeedResult, Timing};
+
+    #[test]
+    fn header_without_gpu_line_expects_the_cpu_words_everywhere() {
+        let h = parse_header("// expect: data race\n// Known-wrong: no barrier.\n").unwrap();
+        assert_eq!(h.cpu, "data race");
+        assert_eq!(h.gpu, None);
+        assert_eq!(h.expect(true, true), Expect::FailWith("data race".into()));
+    }
+
+    #[test]
+    fn header_gpu_words_apply_only_on_a_gpu() {
+        let text =
+            "// expect: data race on shared memory\n// expect-gpu:  elements of C are wrong \n";
+        let cpu = parse_header(text).unwrap().expect(false, true);
+        assert_eq!(cpu, Expect::FailWith("data race on shared memory".into()));
+        let gpu = parse_header(text).unwrap().expect(true, true);
+        assert_eq!(gpu, Expect::FailWith("elements of C are wrong".into()));
+    }
+
+    #[test]
+    fn header_special_gpu_forms() {
+        let slow = parse_header("// expect: not coalesced\n// expect-gpu: too slow").unwrap();
+        assert_eq!(slow.gpu, Some(Expect::TooSlow));
+        assert_eq!(
+            slow.expect(false, true),
+            Expect::FailWith("not coalesced".into())
+        );
+        let slow = parse_header("// expect: not coalesced\n// expect-gpu: Too Slow").unwrap();
+        assert!(matches!(slow.expect(true, false), Expect::Skip(r) if r.contains("--no-speed")));
+
+        let race =
+            "// expect: data race\n// expect-gpu: not on a GPU — the race often gives right sums";
+        assert_eq!(
+            parse_header(race).unwrap().expect(true, true),
+            Expect::Skip("the race often gives right sums".into())
+        );
+        let race = "// expect: data race\n// expect-gpu: not on a GPU - luck";
+        assert_eq!(
+            parse_header(race).unwrap().gpu,
+            Some(Expect::Skip("luck".into()))
+        );
+    }
+
+    #[test]
+    fn header_mistakes_are_refused() {
+        assert!(parse_header("").is_err());
+        assert!(parse_header("// expect:   \n").is_err());
+        assert!(parse_header("// Known-wrong\n// expect: sum").is_err());
+        assert!(parse_header("// expect: sum\n// expect-gpu:").is_err());
+        assert!(parse_header("// expect: sum\n// expect-gpu too slow").is_err());
+        assert!(parse_header("// expect: sum\n// expect: twice").is_err());
+        let no_reason = parse_header("// expect: data race\n// expect-gpu: not on a GPU —");
+        assert!(no_reason.unwrap_err().contains("needs a reason"));
+    }
+
+    fn outcome(correctness: Correctness, speed: Option<(f64, bool)>) -> Outcome {
+        let timing = Timing {
+            median_us: 1.0,
+            p10_us: 1.0,
+            p90_us: 1.0,
+            samples: 10,
+        };
+        Outcome {
+            exercise: "sgemm_coalesced".into(),
+            seed: 1,
+            backend: BackendInfo {
+                kind: "gpu".into(),
+                device: "NVIDIA H200".into(),
+            },
+            correctness,
+            speed: speed.map(|(ratio, passed)| SpeedResult {
+                baseline: "cuBLAS".into(),
+                ratio,
+                bar: 0.08,
+                passed,
+                learner: timing.clone(),
+                baseline_timing: timing.clone(),
+                achieved: "1 TFLOP/s".into(),
+                percent_of_limit: ratio * 100.0,
+            }),
+            speed_skipped: None,
+            counters: Vec::new(),
+        }
+    }
+
+    fn correct() -> Correctness {
+        Correctness::Passed { cases: Vec::new() }
+    }
+
+    fn wrong(summary: &str) -> Correctness {
+        Correctness::Failed {
+            summary: summary.into(),
+            details: "first mismatches in C:".into(),
+        }
+    }
+
+    #[test]
+    fn too_slow_holds_only_for_correct_values_under_the_bar() {
+        let (ok, text) = verdict(
+            &Expect::TooSlow,
+            &outcome(correct(), Some((0.01, false))),
+            true,
+        );
+        assert!(ok, "{text}");
+        assert!(text.contains("too slow"), "{text}");
+        let (ok, text) = verdict(
+            &Expect::TooSlow,
+            &outcome(correct(), Some((0.2, true))),
+            true,
+        );
+        assert!(!ok && text.contains("must be too slow"), "{text}");
+        let (ok, text) = verdict(&Expect::TooSlow, &outcome(correct(), None), true);
+        assert!(!ok && text.contains("not measured"), "{text}");
+        let (ok, text) = verdict(
+            &Expect::TooSlow,
+            &outcome(wrong("3 of 9 elements of C are wrong"), None),
+            true,
+        );
+        assert!(
+            !ok && text.contains("3 of 9 elements of C are wrong"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn expected_words_are_looked_for_in_summary_and_details() {
+        let failed = outcome(wrong("every element of C is wrong (4 of 4)"), None);
+        let words = |w: &str| Expect::FailWith(w.into());
+        assert!(verdict(&words("every element of C is wrong"), &failed, true).0);
+        assert!(verdict(&words("first mismatches in C"), &failed, true).0);
+        let (ok, text) = verdict(&words("data race"), &failed, true);
+        assert!(!ok && text.contains("lacks \"data race\""), "{text}");
+        let (ok, text) = verdict(&words("data race"), &outcome(correct(), None), true);
+        assert!(!ok && text == "passes, but must fail", "{text}");
+    }
+
+    #[test]
+    fn a_solution_must_pass_and_says_when_it_was_not_timed() {
+        let (ok, text) = verdict(&Expect::Pass, &outcome(correct(), None), true);
+        assert!(ok && text.ends_with("(speed not measured)"), "{text}");
+        let (ok, _) = verdict(
+            &Expect::Pass,
+            &outcome(correct(), Some((0.01, false))),
+            true,
+        );
+        assert!(!ok);
+        let (ok, _) = verdict(&Expect::Fail, &outcome(wrong("nothing"), None), false);
+        assert!(ok);
+    }
+
+    #[test]
+    fn a_skipped_row_is_shown_with_its_reason_and_is_no_violation() {
+        let row = Row {
+            exercise: "reduce_tree".into(),
+            what: "wrong/sync_inside_if".into(),
+            ok: true,
+            skipped: true,
+            verdict: "on the GPU: passes by luck".into(),
+            ratio: None,
+            bar: None,
+            device: None,
+            outcome: None,
+        };
+        let text = table(&[row]);
+        assert!(
+            text.contains("skipped on the GPU: passes by luck"),
+            "{text}"
+        );
+        assert!(!text.contains("VIOLATION") && !text.contains('✗'), "{text}");
+    }
+
+    #[test]
+    fn cpu_only_line_counts() {
+        assert!(cpu_only_line(1).starts_with("1 known-wrong version is"));
+        assert!(cpu_only_line(7).starts_with("7 known-wrong versions are caught only by the CPU"));
+    }
 
     #[test]
     fn expected_words_match_loosely_but_not_falsely() {

@@ -110,15 +110,19 @@ impl Course {
         }
     }
 
+    /// Whether grading will run on a real GPU (else on the CPU driver).
+    pub fn on_gpu(&self) -> bool {
+        match self.global.backend {
+            BackendChoice::Gpu => true,
+            BackendChoice::Cpu => false,
+            BackendChoice::Auto => toolchain::real_gpu().is_some(),
+        }
+    }
+
     /// `--timeout`, or the default for the backend grading will use.
     fn timeout(&self) -> f64 {
         self.global.timeout.unwrap_or_else(|| {
-            let gpu = match self.global.backend {
-                BackendChoice::Gpu => true,
-                BackendChoice::Cpu => false,
-                BackendChoice::Auto => toolchain::real_gpu().is_some(),
-            };
-            if gpu {
+            if self.on_gpu() {
                 GPU_TIMEOUT_SECS
             } else {
                 CPU_TIMEOUT_SECS

@@ -1,4 +1,5 @@
-// expect: data race
+// expect: data race on shared memory
+// expect-gpu: elements of bins are wrong
 // local[v]++ is a read-add-write: two threads counting the same value at once lose one count.
 #define BINS 256
 

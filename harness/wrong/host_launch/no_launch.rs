@@ -1,4 +1,4 @@
-// expect: exactly 0
+// expect: wrong elements are exactly 0: never written?
 //! Allocates and copies back, but never launches the kernel: the output stays zero.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-// expect: of C
+// expect: first mismatches in C
 // Reads B as if it were column-major: b[j * k + p] instead of b[p * n + j].
 /// Tile edge: three 64 x 64 f32 tiles take 48 KiB, the size of a typical L1 + a bit of L2.
 const TILE: usize = 64;

@@ -1,4 +1,4 @@
-// expect: panicked
+// expect: your code panicked: index out of bounds
 // The last tile runs a full TILE past the edge when a size is not a multiple of TILE.
 /// Tile edge: three 64 x 64 f32 tiles take 48 KiB, the size of a typical L1 + a bit of L2.
 const TILE: usize = 64;

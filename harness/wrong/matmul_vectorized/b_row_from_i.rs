@@ -1,4 +1,4 @@
-// expect: of C
+// expect: first mismatches in C
 // Takes the row of B at i instead of p: the wrong row is multiplied in.
 const TILE: usize = 64;
 /// Column strips are wider than TILE: a longer inner loop amortizes the loop setup.

@@ -1,4 +1,4 @@
-// expect: of C
+// expect: every element of C is wrong
 // Each p overwrites the row piece instead of adding to it: only the last p of each tile counts.
 const TILE: usize = 64;
 /// Column strips are wider than TILE: a longer inner loop amortizes the loop setup.

@@ -1,4 +1,4 @@
-// expect: panicked
+// expect: your code panicked: range end index
 // The last strip is sliced a full STRIP wide, past the end of the row.
 const TILE: usize = 64;
 /// Column strips are wider than TILE: a longer inner loop amortizes the loop setup.

@@ -1,4 +1,4 @@
-// expect: sum
+// expect: the sum is wrong
 // A plain read-add-write: threads that read the same old *sum overwrite each other's updates.
 extern "C" __global__ void reduce_atomic(const float* x, float* sum, int n)
 {

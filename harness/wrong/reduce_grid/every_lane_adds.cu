@@ -1,4 +1,4 @@
-// expect: sum
+// expect: the sum is wrong
 // Every lane of warp 0 adds its value to *sum, not only lane 0: the partial sums are counted many times.
 #define BLOCK 256
 #define WARPS (BLOCK / 32)

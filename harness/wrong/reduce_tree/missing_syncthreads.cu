@@ -1,4 +1,5 @@
-// expect: data race
+// expect: data race on shared memory
+// expect-gpu: first mismatches in partial
 // No barrier between the tree's steps: a thread may read s[t + stride] before its owner wrote it.
 #define BLOCK 256
 extern "C" __global__ void block_sum(const float* x, float* partial, int n)

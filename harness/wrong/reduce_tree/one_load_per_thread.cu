@@ -1,4 +1,4 @@
-// expect: partial
+// expect: every element of partial is wrong
 // Each block owns 512 elements but loads only the first 256: half of x is never added.
 #define BLOCK 256
 extern "C" __global__ void block_sum(const float* x, float* partial, int n)

@@ -1,4 +1,4 @@
-// expect: partial
+// expect: every element of partial is wrong
 // Starting at offset 8 sums lanes 0-15 only: half of every warp's values are lost.
 #define BLOCK 256
 #define WARPS (BLOCK / 32)

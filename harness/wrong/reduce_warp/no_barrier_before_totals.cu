@@ -1,4 +1,5 @@
 // expect: no thread of the block had written
+// expect-gpu: elements of partial are wrong
 // Warp 0 reads warp_totals while the other warps may not have written theirs yet.
 #define BLOCK 256
 #define WARPS (BLOCK / 32)

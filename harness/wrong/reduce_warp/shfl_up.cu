@@ -1,4 +1,4 @@
-// expect: partial
+// expect: every element of partial is wrong
 // __shfl_up_sync moves values the other way: the warp's total ends in lane 31, not lane 0.
 #define BLOCK 256
 #define WARPS (BLOCK / 32)

@@ -1,4 +1,4 @@
-// expect: out
+// expect: first mismatches in out
 // Writes the down-sweep's result as it is: an exclusive scan, every element missing itself.
 #define BLOCK 256
 #define SEG (2 * BLOCK)

@@ -1,4 +1,5 @@
-// expect: data race
+// expect: data race on shared memory
+// expect-gpu: elements of out are wrong
 // No barrier between down-sweep levels: a level reads nodes the previous level is still swapping.
 #define BLOCK 256
 #define SEG (2 * BLOCK)

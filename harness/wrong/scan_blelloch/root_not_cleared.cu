@@ -1,4 +1,4 @@
-// expect: out
+// expect: first mismatches in out
 // The root keeps the segment's total instead of 0: every prefix comes out too large by that total.
 #define BLOCK 256
 #define SEG (2 * BLOCK)

@@ -1,5 +1,7 @@
 // expect: data race on shared memory
-// The up-sweep stops at stride 128: the root never adds in the left half of the segment.
+// expect-gpu: not on a GPU — the only bug is a race between two lanes of one warp, which a GPU runs in program order
+// The up-sweep stops at stride 128. The skipped level only fed the root, which is cleared anyway,
+// but now thread 0 clears it with no barrier after thread 1's last add into it: a data race.
 #define BLOCK 256
 #define SEG (2 * BLOCK)
 extern "C" __global__ void scan_block(const int* in, int* out, int n)

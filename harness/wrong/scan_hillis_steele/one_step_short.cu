@@ -1,4 +1,4 @@
-// expect: out
+// expect: elements of out are wrong
 // The loop stops at d = 64: elements 128..255 of each segment miss the first half's sum.
 #define BLOCK 256
 extern "C" __global__ void scan_block(const int* in, int* out, int n)

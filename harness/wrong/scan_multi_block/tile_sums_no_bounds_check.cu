@@ -1,4 +1,4 @@
-// expect: of tile_sum
+// expect: every element of tile_sum is wrong
 // tile_sums reads all 2048 elements of the last tile, even those past the end of in.
 #define BLOCK 256
 #define ITEMS 8

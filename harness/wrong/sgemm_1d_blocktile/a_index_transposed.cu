@@ -1,4 +1,4 @@
-// expect: wrong
+// expect: first mismatches in C
 // Known-wrong: indexes the A tile as As[k][row] although it was stored As[row][k].
 // SGEMM, step 4: 1D block tiling: each thread computes TM = 8 elements of a column of C.
 //

@@ -1,4 +1,5 @@
 // expect: no thread of the block had written
+// expect-gpu: elements of C are wrong
 // Known-wrong: loads only the first of the 4 rows of each tile a thread is responsible for.
 // SGEMM, step 5: 2D block tiling: each thread computes an 8x8 block of C.
 //

@@ -1,4 +1,5 @@
 // expect: data race on shared memory
+// expect-gpu: not on a GPU — the race (the next tile's loads overwrite values still in use) gave right values on an H200
 // Known-wrong: no __syncthreads after the inner loop: the next tile's loads overwrite values still in use.
 // SGEMM, step 5: 2D block tiling: each thread computes an 8x8 block of C.
 //

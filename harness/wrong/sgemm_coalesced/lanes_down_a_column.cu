@@ -1,4 +1,5 @@
 // expect: not coalesced
+// expect-gpu: too slow
 // Known-wrong: maps consecutive threads to consecutive rows: correct, but every warp access is uncoalesced.
 // SGEMM, step 2: the same arithmetic, with the lanes of a warp on neighbouring columns.
 //

@@ -1,4 +1,4 @@
-// expect: wrong
+// expect: first mismatches in C
 // Known-wrong: reads B as if it were column-major (B[col * K + k]).
 // SGEMM, step 1: one thread per element of C, every operand straight from global memory.
 //

@@ -1,4 +1,4 @@
-// expect: wrong
+// expect: first mismatches in C
 // Known-wrong: stores the A tile row-major (As[m][k]) but reads it as the transposed As[k][m].
 // SGEMM, step 6: float4 (128-bit) loads and warp tiling.
 //

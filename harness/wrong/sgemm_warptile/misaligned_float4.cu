@@ -1,4 +1,4 @@
-// expect: aligned
+// expect: accessed memory at a misaligned address
 // Known-wrong: loads A at column k0 + aCol instead of k0 + aCol * 4: float4 loads at addresses not a multiple of 16.
 // SGEMM, step 6: float4 (128-bit) loads and warp tiling.
 //

@@ -1,4 +1,5 @@
 // expect: no thread of the block had written
+// expect-gpu: elements of out are wrong
 // Known-wrong: adds the padding to the block offsets too (blockIdx.x * (TILE + 1)): tiles start at the wrong place.
 // Transpose, step 3: the shared-memory tile of step 2, free of bank conflicts.
 //

@@ -1,4 +1,5 @@
 // expect: bank conflicts
+// expect-gpu: too slow
 // Known-wrong: pads the number of rows ([33][32]), which leaves every column in one bank.
 // Transpose, step 3: the shared-memory tile of step 2, free of bank conflicts.
 //

@@ -1,4 +1,5 @@
 // expect: no thread of the block had written
+// expect-gpu: elements of out are wrong
 // Known-wrong: reads the tile before the other warps have finished writing it (no __syncthreads).
 // Transpose, step 2: coalesced reads AND writes, by turning the tile around in shared memory.
 //

@@ -1,4 +1,5 @@
 // expect: no thread of the block had written
+// expect-gpu: elements of out were never written
 // Known-wrong: checks the output tile against the input's bounds (cols, rows) instead of swapping them.
 // Transpose, step 2: coalesced reads AND writes, by turning the tile around in shared memory.
 //
