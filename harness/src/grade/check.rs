@@ -14,7 +14,7 @@ use cudarc::driver::{
 };
 
 use super::compare::{self, Failure, Shape};
-use super::cuda_error::kernel_failure;
+use super::cuda_error::{cpu_backend_failure, kernel_failure};
 use super::element::Element;
 use super::inputs::{self, InputRng};
 use super::speed::{self, Work};
@@ -467,14 +467,11 @@ impl CheckCtx {
         // the failure itself when the launch "worked" (a race, an uninitialised read).
         let seen = self.cpu_diagnostic()?;
         match (launched, seen) {
-            (Err(e), seen) => {
-                let mut f = kernel_failure(&kernel.name, e);
-                if let Some(sentence) = seen {
-                    f.details = format!("{sentence}\n{}", f.details);
-                }
-                return Err(f.into());
+            (Err(e), None) => return Err(kernel_failure(&kernel.name, e).into()),
+            (Err(e), Some((diag, sentence))) => {
+                return Err(cpu_backend_failure(&kernel.name, e, &diag, &sentence).into());
             }
-            (Ok(()), Some(sentence)) => {
+            (Ok(()), Some((_, sentence))) => {
                 let details = "(seen by the CPU backend, which checks every access)\n";
                 return Err(Failure::new(sentence, details).into());
             }
@@ -491,7 +488,7 @@ impl CheckCtx {
     }
 
     /// CPU backend: record the last launch's counters; return its diagnostic in words.
-    fn cpu_diagnostic(&mut self) -> anyhow::Result<Option<String>> {
+    fn cpu_diagnostic(&mut self) -> anyhow::Result<Option<(cpu_report::Diagnostic, String)>> {
         let Some(path) = &self.cpu_report else {
             return Ok(None);
         };
@@ -499,9 +496,10 @@ impl CheckCtx {
             return Ok(None);
         };
         self.counters.push(report.counters);
-        Ok(report
-            .diagnostic
-            .map(|d| cpu_report::describe(&d, &self.buffers.borrow())))
+        Ok(report.diagnostic.map(|d| {
+            let sentence = cpu_report::describe(&d, &self.buffers.borrow());
+            (d, sentence)
+        }))
     }
 
     /// Queue a launch, nothing else: what the timing loop repeats.

@@ -4,6 +4,7 @@
 use cudarc::driver::{sys::CUresult, DriverError};
 
 use super::compare::Failure;
+use crate::cpu_report::Diagnostic;
 
 /// The failure for a CUDA error raised by (or right after) launching the learner's kernel.
 pub fn kernel_failure(kernel: &str, err: DriverError) -> Failure {
@@ -61,9 +62,79 @@ pub fn kernel_failure(kernel: &str, err: DriverError) -> Failure {
     )
 }
 
+/// The failure when the CPU driver saw what went wrong: its diagnostic (`sentence`, already in
+/// the learner's buffer names) becomes the headline where the CUDA error's words would only
+/// mislead (a race or a divergent barrier surfaces as a generic launch failure); otherwise it
+/// goes under the CUDA error's words.
+pub fn cpu_backend_failure(
+    kernel: &str,
+    err: DriverError,
+    diag: &Diagnostic,
+    sentence: &str,
+) -> Failure {
+    let headline = match diag {
+        Diagnostic::SharedRace { .. } => {
+            Some(format!("your kernel `{kernel}` has a data race on shared memory"))
+        }
+        Diagnostic::BarrierDivergence { .. } => Some(format!(
+            "a __syncthreads() in your kernel `{kernel}` was not reached by every thread of its block"
+        )),
+        Diagnostic::UninitSharedRead { .. } => Some(format!(
+            "your kernel `{kernel}` read shared memory that no thread had written"
+        )),
+        Diagnostic::Unsupported { .. } => Some(format!(
+            "your kernel `{kernel}` uses an instruction the CPU backend cannot run yet"
+        )),
+        _ => None,
+    };
+    let code = format!("(CUDA error {}: {:?})", err.0 as u32, err.0);
+    match headline {
+        Some(summary) => Failure::new(
+            summary,
+            format!("{sentence}\n(seen by the CPU backend, which checks every access) {code}\n"),
+        ),
+        None => {
+            let mut f = kernel_failure(kernel, err);
+            f.details = format!("{sentence}\n{}", f.details);
+            f
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_divergent_barrier_seen_by_the_cpu_backend_is_the_headline_not_a_trap() {
+        let dim = [0, 0, 0];
+        let divergence = Diagnostic::BarrierDivergence {
+            block: dim,
+            waiting: vec![dim],
+            waiting_count: 128,
+            elsewhere: vec![],
+            elsewhere_count: 128,
+            exited: true,
+            line: 18,
+        };
+        let f = cpu_backend_failure(
+            "block_sum",
+            DriverError(CUresult::CUDA_ERROR_LAUNCH_FAILED),
+            &divergence,
+            "__syncthreads() (line 18) was not reached by every thread",
+        );
+        assert!(
+            f.summary.contains("was not reached by every thread"),
+            "{}",
+            f.summary
+        );
+        assert!(!f.details.contains("__trap()"), "{}", f.details);
+        assert!(
+            f.details.starts_with("__syncthreads() (line 18)"),
+            "{}",
+            f.details
+        );
+    }
 
     #[test]
     fn illegal_address_has_specific_words() {
