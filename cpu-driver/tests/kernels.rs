@@ -572,3 +572,53 @@ fn ldmatrix_and_mma_sync_tile() {
     }
     close(&c, &want, 1e-5, 1e-5);
 }
+
+#[test]
+fn wmma_tile_and_cp_async() {
+    let Some(ptx) = compile_file("tensor.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    use half::f16;
+    let a: Vec<f16> = randf(256, 21, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let b: Vec<f16> = randf(256, 22, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let (da, db, dc) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc::<f32>(256));
+    ok(&gpu.launch(
+        "wmma_tile",
+        [1, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc)],
+    ));
+    let c: Vec<f32> = gpu.download(dc, 256);
+    let mut want = vec![0f64; 256];
+    for i in 0..16 {
+        for j in 0..16 {
+            // B is column-major: B[k][j] sits at j * 16 + k.
+            want[i * 16 + j] = 1.0
+                + (0..16)
+                    .map(|k| a[i * 16 + k].to_f64() * b[j * 16 + k].to_f64())
+                    .sum::<f64>();
+        }
+    }
+    close(&c, &want, 1e-5, 1e-5);
+    let x = randf(128, 23, -5.0, 5.0);
+    let (dx, dy) = (gpu.upload(&x), gpu.alloc::<f32>(128));
+    ok(&gpu.launch(
+        "cp_async_reverse",
+        [1, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(dx), Arg::Ptr(dy)],
+    ));
+    let y: Vec<f32> = gpu.download(dy, 128);
+    for t in 0..32 {
+        assert_eq!(y[4 * t..4 * t + 4], x[4 * (31 - t)..4 * (31 - t) + 4]);
+    }
+}

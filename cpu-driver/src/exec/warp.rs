@@ -622,6 +622,8 @@ impl<'a> BlockRunner<'a> {
             Op::Trap => {}
             Op::Ldmatrix => return self.ldmatrix(ins, exec, w),
             Op::Mma => return self.mma(ins, exec, w),
+            Op::WmmaLoad | Op::WmmaStore => return self.wmma_mem(ins, exec, w),
+            Op::WmmaMma => return self.wmma_mma(ins, exec, w),
             Op::Unsupported => return Err(self.unsupported(ins)),
             _ => {
                 let zero = [0u64; 32];
@@ -1194,6 +1196,128 @@ impl<'a> BlockRunner<'a> {
                 let v: [u64; 32] = std::array::from_fn(|l| regs[l][0]);
                 Self::scatter(w, d, u32::MAX, &v);
             }
+        }
+        Ok(())
+    }
+
+    fn vec_parts(o: &Operand) -> &[Operand] {
+        match o {
+            Operand::Vector(v) => v,
+            _ => std::slice::from_ref(o),
+        }
+    }
+
+    /// wmma.load / wmma.store of a 16x16 tile, each element moved by the lane that owns it.
+    fn wmma_mem(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        self.require_full_warp(ins, exec, w)?;
+        let Extra::Wmma { row, .. } = ins.extra else {
+            unreachable!("wmma layout")
+        };
+        let load = ins.op == Op::WmmaLoad;
+        let (addr_op, frag, stride_op) = if load {
+            (&ins.src[0], &ins.dst[0], &ins.src[1])
+        } else {
+            (&ins.src[0], &ins.src[1], &ins.src[2])
+        };
+        let parts = Self::vec_parts(frag);
+        let nregs = parts.len();
+        let esize = ins.ty.bytes();
+        let mut regs = [[0u64; 8]; 32];
+        for (k, p) in parts.iter().enumerate().take(8) {
+            let v = self.gather(w, p);
+            for l in 0..32 {
+                regs[l][k] = v[l];
+            }
+        }
+        for e in 0..256 {
+            let (l, slot) = tensor::wmma_owner(e);
+            let (i, j) = (e / 16, e % 16);
+            let stride = self.val(w, stride_op, l) as u32 as u64;
+            let idx = if row {
+                i as u64 * stride + j as u64
+            } else {
+                j as u64 * stride + i as u64
+            };
+            let addr = self.val(w, addr_op, l).wrapping_add(idx * esize as u64);
+            let (target, off) = Self::resolve(ins.space, addr);
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes: esize,
+                    write: !load,
+                },
+            )?;
+            if target == Target::Shared {
+                self.check_shared(w, ins, l, off, esize, if load { 0 } else { 1 })?;
+            }
+            // SAFETY: host_ptr checked the element's bytes.
+            unsafe {
+                if load {
+                    tensor::wmma_put(&mut regs[l], nregs, slot, read_raw(p, esize));
+                } else {
+                    write_raw(p, esize, tensor::wmma_get(&regs[l], nregs, slot));
+                }
+            }
+        }
+        if load {
+            for (k, p) in parts.iter().enumerate().take(8) {
+                let v: [u64; 32] = std::array::from_fn(|l| regs[l][k]);
+                Self::scatter(w, p, u32::MAX, &v);
+            }
+        }
+        Ok(())
+    }
+
+    fn wmma_mma(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        self.require_full_warp(ins, exec, w)?;
+        let Extra::Wmma { c_ty, .. } = ins.extra else {
+            unreachable!("wmma types")
+        };
+        let bf = ins.ty2 == Ty::Bf16;
+        let tile = |o: &Operand, ty: Ty| -> [f64; 256] {
+            let parts = Self::vec_parts(o);
+            let mut regs = [[0u64; 8]; 32];
+            for (k, p) in parts.iter().enumerate().take(8) {
+                let v = self.gather(w, p);
+                for l in 0..32 {
+                    regs[l][k] = v[l];
+                }
+            }
+            std::array::from_fn(|e| {
+                let (l, slot) = tensor::wmma_owner(e);
+                let raw = tensor::wmma_get(&regs[l], parts.len(), slot);
+                match ty {
+                    Ty::F32 => f(raw) as f64,
+                    _ => half_get(raw, ty == Ty::Bf16, false),
+                }
+            })
+        };
+        let ab_ty = if bf { Ty::Bf16 } else { Ty::F16 };
+        let (a, b, c) = (
+            tile(&ins.src[0], ab_ty),
+            tile(&ins.src[1], ab_ty),
+            tile(&ins.src[2], c_ty),
+        );
+        let parts = Self::vec_parts(&ins.dst[0]).to_vec();
+        let mut regs = [[0u64; 8]; 32];
+        for e in 0..256 {
+            let (i, j) = (e / 16, e % 16);
+            let acc = c[e] + (0..16).map(|k| a[i * 16 + k] * b[k * 16 + j]).sum::<f64>();
+            let v = if ins.ty == Ty::F32 {
+                fb(acc as f32)
+            } else {
+                half_put(acc, false)
+            };
+            let (l, slot) = tensor::wmma_owner(e);
+            tensor::wmma_put(&mut regs[l], parts.len(), slot, v);
+        }
+        for (k, p) in parts.iter().enumerate().take(8) {
+            let v: [u64; 32] = std::array::from_fn(|l| regs[l][k]);
+            Self::scatter(w, p, u32::MAX, &v);
         }
         Ok(())
     }

@@ -222,6 +222,9 @@ pub enum Op {
     CpAsync,
     Ldmatrix,
     Mma,
+    WmmaLoad,
+    WmmaStore,
+    WmmaMma,
     /// Something the interpreter does not execute; reaching it fails the launch.
     Unsupported,
 }
@@ -294,6 +297,11 @@ pub enum Extra {
         k: u8,
     },
     Testp(TestpKind),
+    /// wmma.load/store: whether memory is row-major; mma: the C type (f16 or f32).
+    Wmma {
+        row: bool,
+        c_ty: Ty,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

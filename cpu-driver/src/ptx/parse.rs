@@ -522,7 +522,14 @@ impl FnParser<'_> {
         ins.line = self.line;
         ins.text = text.clone();
         let ndst = match ins.op {
-            Op::St | Op::Red | Op::Bra | Op::Ret | Op::Exit | Op::BarSync | Op::BarWarpSync => 0,
+            Op::St
+            | Op::WmmaStore
+            | Op::Red
+            | Op::Bra
+            | Op::Ret
+            | Op::Exit
+            | Op::BarSync
+            | Op::BarWarpSync => 0,
             Op::Nop | Op::Trap | Op::CpAsync => 0,
             _ => 1,
         };
@@ -783,6 +790,9 @@ fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         "cp" if has("async") && !has("bulk") => Op::CpAsync,
         "ldmatrix" if has("m8n8") && has("b16") => Op::Ldmatrix,
         "mma" if has("m16n8k16") || has("m16n8k8") => Op::Mma,
+        "wmma" if has("m16n16k16") && has("load") => Op::WmmaLoad,
+        "wmma" if has("m16n16k16") && has("store") => Op::WmmaStore,
+        "wmma" if has("m16n16k16") && has("mma") => Op::WmmaMma,
         _ => return Err(unsupported()),
     };
     let mut ins = blank(op);
@@ -946,6 +956,27 @@ fn decode_opcode(opcode: &str) -> Result<Instr, String> {
             ins.space = Space::Shared;
         }
         Op::CpAsync => ins.space = Space::Shared,
+        Op::WmmaLoad | Op::WmmaStore => {
+            ins.ty = *types.last().ok_or_else(unsupported)?;
+            if !matches!(ins.ty, Ty::F16 | Ty::Bf16 | Ty::F32) {
+                return Err(unsupported());
+            }
+            ins.extra = Extra::Wmma {
+                row: has("row"),
+                c_ty: ins.ty,
+            };
+        }
+        Op::WmmaMma => {
+            // wmma.mma...m16n16k16.dtype.ctype, or .f32.bf16.bf16.f32 for bf16 inputs.
+            let d_ty = types[0];
+            let c_ty = *types.last().ok_or_else(unsupported)?;
+            ins.ty = d_ty;
+            ins.ty2 = if has("bf16") { Ty::Bf16 } else { Ty::F16 };
+            if !matches!(d_ty, Ty::F16 | Ty::F32) || !matches!(c_ty, Ty::F16 | Ty::F32) {
+                return Err(unsupported());
+            }
+            ins.extra = Extra::Wmma { row: true, c_ty };
+        }
         Op::Div
             if ins.ty.is_float() && !has("approx") && !has("full") && ins.round == Round::None =>
         {
