@@ -120,8 +120,9 @@ pub fn read_reports(path: &Path) -> anyhow::Result<Vec<LaunchReport>> {
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l)
-                .with_context(|| format!("{} line {}: not a CPU launch report", path.display(), i + 1))
+            serde_json::from_str(l).with_context(|| {
+                format!("{} line {}: not a CPU launch report", path.display(), i + 1)
+            })
         })
         .collect()
 }
@@ -166,7 +167,10 @@ fn describe_address(address: u64, buffers: &[BufferInfo]) -> String {
         .iter()
         .filter(|b| address >= b.base)
         .max_by_key(|b| b.base);
-    let before = buffers.iter().filter(|b| address < b.base).min_by_key(|b| b.base);
+    let before = buffers
+        .iter()
+        .filter(|b| address < b.base)
+        .min_by_key(|b| b.base);
     match (after, before) {
         (Some(b), _) if address - b.base < (1 << 30) => {
             let idx = (address - b.base) / b.elem_size.max(1) as u64;
@@ -176,13 +180,20 @@ fn describe_address(address: u64, buffers: &[BufferInfo]) -> String {
             } else {
                 format!("{} past the end", plural(past + 1, "element"))
             };
-            format!("{}[{idx}], {how} of {} ({})", b.name, b.name, plural(b.len, &b.elem_type))
+            format!(
+                "{}[{idx}], {how} of {} ({})",
+                b.name,
+                b.name,
+                plural(b.len, &b.elem_type)
+            )
         }
         (_, Some(b)) if b.base - address < (1 << 30) => {
             let back = (b.base - address).div_ceil(b.elem_size.max(1) as u64);
             format!("{}[-{back}], before the start of {}", b.name, b.name)
         }
-        _ => format!("address {address:#x}, which is in none of the kernel's buffers (a wrong pointer?)"),
+        _ => format!(
+            "address {address:#x}, which is in none of the kernel's buffers (a wrong pointer?)"
+        ),
     }
 }
 
@@ -287,8 +298,20 @@ mod tests {
 
     fn c_buffer() -> Vec<BufferInfo> {
         vec![
-            BufferInfo { name: "A".into(), base: 0x1000, len: 1024, elem_size: 4, elem_type: "float".into() },
-            BufferInfo { name: "C".into(), base: 0x3000, len: 1024, elem_size: 4, elem_type: "float".into() },
+            BufferInfo {
+                name: "A".into(),
+                base: 0x1000,
+                len: 1024,
+                elem_size: 4,
+                elem_type: "float".into(),
+            },
+            BufferInfo {
+                name: "C".into(),
+                base: 0x3000,
+                len: 1024,
+                elem_size: 4,
+                elem_type: "float".into(),
+            },
         ]
     }
 
@@ -307,7 +330,8 @@ mod tests {
             describe(&oob(0x3000 + 4096), &c_buffer()),
             "thread (5,0,0) of block (3,0,0) wrote C[1024], one past the end of C (1024 floats) (line 7)"
         );
-        assert!(describe(&oob(0x3000 + 4108), &c_buffer()).contains("C[1027], 4 elements past the end of C"));
+        assert!(describe(&oob(0x3000 + 4108), &c_buffer())
+            .contains("C[1027], 4 elements past the end of C"));
         assert!(describe(&oob(0x1008), &c_buffer()).contains("wrote A[2]"));
         assert!(describe(&oob(0x10), &c_buffer()).contains("A[-1020], before the start of A"));
     }

@@ -10,7 +10,11 @@ use std::process::Command;
 
 /// The pinned NVRTC wheels: the same CUDA version as the toolkit on the lent GPUs (13.0), so
 /// PTX compiled here would load there too. crt brings the headers mma.h needs.
-const WHEELS: &[&str] = &["nvidia-cuda-nvrtc==13.0.88", "nvidia-cuda-runtime==13.0.96", "nvidia-cuda-crt==13.0.88"];
+const WHEELS: &[&str] = &[
+    "nvidia-cuda-nvrtc==13.0.88",
+    "nvidia-cuda-runtime==13.0.96",
+    "nvidia-cuda-crt==13.0.88",
+];
 const CACHE_NAME: &str = "cuda-13.0";
 const DRIVER_LIB: &str = "libkernlings_cpu_driver.so";
 /// Where the driver is placed as libcuda.so, apart from any target dir `cargo run` puts on
@@ -28,7 +32,10 @@ pub struct CpuBackend {
 pub fn prepare(interactive: bool) -> anyhow::Result<CpuBackend> {
     let (nvrtc_lib, include_dir) = find_or_install_nvrtc(interactive)?;
     let driver_dir = place_driver(&find_or_build_driver()?)?;
-    Ok(CpuBackend { lib_dirs: vec![driver_dir, nvrtc_lib], include_dir })
+    Ok(CpuBackend {
+        lib_dirs: vec![driver_dir, nvrtc_lib],
+        include_dir,
+    })
 }
 
 fn has_nvrtc(lib: &Path) -> bool {
@@ -49,7 +56,10 @@ pub fn cache_dir() -> PathBuf {
 
 /// An installed toolkit first (CUDA_HOME, /usr/local/cuda), then the cache.
 fn find_nvrtc() -> Option<(PathBuf, PathBuf)> {
-    let toolkits = std::env::var_os("CUDA_HOME").map(PathBuf::from).into_iter().chain([PathBuf::from("/usr/local/cuda")]);
+    let toolkits = std::env::var_os("CUDA_HOME")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([PathBuf::from("/usr/local/cuda")]);
     for root in toolkits {
         let (lib, inc) = (root.join("lib64"), root.join("include"));
         if has_nvrtc(&lib) && inc.join("cuda_fp16.h").exists() {
@@ -66,13 +76,20 @@ fn find_or_install_nvrtc(interactive: bool) -> anyhow::Result<(PathBuf, PathBuf)
         return Ok(found);
     }
     let cache = cache_dir();
-    let command = format!("python3 -m pip install --target {} {}", cache.display(), WHEELS.join(" "));
+    let command = format!(
+        "python3 -m pip install --target {} {}",
+        cache.display(),
+        WHEELS.join(" ")
+    );
     eprintln!("kernlings needs NVRTC (NVIDIA's CUDA compiler library, about 150 MB) to grade kernels without a GPU.");
     if interactive {
         eprint!("Install it with `{command}`? [Y/n] ");
         std::io::stderr().flush().ok();
         let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer).context("reading the answer")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut answer)
+            .context("reading the answer")?;
         if answer.trim().to_lowercase().starts_with('n') {
             bail!("NVRTC is needed to grade on the CPU; install a CUDA toolkit or run `{command}`");
         }
@@ -102,7 +119,9 @@ fn find_or_install_nvrtc(interactive: bool) -> anyhow::Result<(PathBuf, PathBuf)
 /// The driver cdylib: next to the running kernlings binary, else built from this checkout.
 fn find_or_build_driver() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the kernlings binary")?;
-    let exe_dir = exe.parent().context("the kernlings binary has no directory")?;
+    let exe_dir = exe
+        .parent()
+        .context("the kernlings binary has no directory")?;
     // Integration tests run from target/<profile>/deps.
     for dir in [exe_dir, exe_dir.parent().unwrap_or(exe_dir)] {
         let lib = dir.join(DRIVER_LIB);
@@ -110,7 +129,9 @@ fn find_or_build_driver() -> anyhow::Result<PathBuf> {
             return Ok(lib);
         }
     }
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("no workspace")?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("no workspace")?;
     if !workspace.join("cpu-driver").join("Cargo.toml").exists() {
         bail!(
             "the CPU driver ({DRIVER_LIB}) is not next to {} and there is no source checkout to build it from",
@@ -126,10 +147,15 @@ fn find_or_build_driver() -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("building the CPU driver failed ({status})");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
     let lib = target.join("release").join(DRIVER_LIB);
     if !lib.exists() {
-        bail!("cargo built the CPU driver but {} is missing", lib.display());
+        bail!(
+            "cargo built the CPU driver but {} is missing",
+            lib.display()
+        );
     }
     Ok(lib)
 }
@@ -137,7 +163,10 @@ fn find_or_build_driver() -> anyhow::Result<PathBuf> {
 /// Copies the driver into `<its dir>/kernlings-cpu/` as libcuda.so and libcuda.so.1 (the names
 /// cudarc and NVRTC dlopen), refreshing stale copies. Returns that directory.
 fn place_driver(lib: &Path) -> anyhow::Result<PathBuf> {
-    let dir = lib.parent().context("driver library has no directory")?.join(DRIVER_DIR);
+    let dir = lib
+        .parent()
+        .context("driver library has no directory")?
+        .join(DRIVER_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let src_meta = std::fs::metadata(lib).with_context(|| format!("reading {}", lib.display()))?;
     for name in ["libcuda.so", "libcuda.so.1"] {
@@ -150,7 +179,8 @@ fn place_driver(lib: &Path) -> anyhow::Result<PathBuf> {
         }
         // Copy then rename: a grading child starting meanwhile never sees half a library.
         let tmp = dir.join(format!(".{name}.{}", std::process::id()));
-        std::fs::copy(lib, &tmp).with_context(|| format!("copying {} to {}", lib.display(), tmp.display()))?;
+        std::fs::copy(lib, &tmp)
+            .with_context(|| format!("copying {} to {}", lib.display(), tmp.display()))?;
         std::fs::rename(&tmp, &dst).with_context(|| format!("placing {}", dst.display()))?;
     }
     Ok(dir)
@@ -187,7 +217,10 @@ mod tests {
     #[test]
     fn prepare_finds_nvrtc_and_the_driver_on_this_machine() {
         let exe = std::env::current_exe().unwrap();
-        let built = exe.parent().and_then(|d| d.parent()).is_some_and(|d| d.join(DRIVER_LIB).exists());
+        let built = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .is_some_and(|d| d.join(DRIVER_LIB).exists());
         if find_nvrtc().is_none() || !built {
             eprintln!("SKIP: no cached NVRTC or no built CPU driver here");
             return;
