@@ -49,3 +49,13 @@ extern "C" __global__ void math_mix(const float* a, float* out, double* dout, in
         dout[i] = d * d / 3.0 + sqrt(fabs(d)) - (double)(int)d;
     }
 }
+
+// A per-thread array indexed at run time lives in local memory.
+extern "C" __global__ void local_array(const float* a, float* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float tmp[16];
+        for (int k = 0; k < 16; ++k) tmp[k] = a[i] * k;
+        out[i] = tmp[(i * 7) % 16] + tmp[a[i] > 0.f ? 3 : 5];
+    }
+}
