@@ -13,10 +13,21 @@ fn main() {
     let t0 = std::time::Instant::now();
     let ctx = CudaContext::new(0).unwrap();
     let stream = ctx.default_stream();
-    let opts = CompileOptions { arch: Some("compute_90"), options: vec!["--generate-line-info".into()], ..Default::default() };
+    let opts = CompileOptions {
+        arch: Some("compute_90"),
+        options: vec!["--generate-line-info".into()],
+        ..Default::default()
+    };
     let ptx = compile_ptx_with_opts(SRC, opts).unwrap();
-    let f = ctx.load_module(ptx).unwrap().load_function("vector_add").unwrap();
-    println!("context + compile + load: {:.3} s", t0.elapsed().as_secs_f64());
+    let f = ctx
+        .load_module(ptx)
+        .unwrap()
+        .load_function("vector_add")
+        .unwrap();
+    println!(
+        "context + compile + load: {:.3} s",
+        t0.elapsed().as_secs_f64()
+    );
     for n in [1usize, 31, 32, 33, 1000, 4097, 1 << 21] {
         let t = std::time::Instant::now();
         let a: Vec<f32> = (0..n).map(|i| i as f32).collect();

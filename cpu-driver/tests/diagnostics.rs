@@ -176,3 +176,23 @@ fn unsupported_instruction_names_itself() {
         d => panic!("expected unsupported, got {d:?}"),
     }
 }
+
+#[test]
+fn calls_to_device_functions_are_reported_not_run() {
+    let Some(nvrtc) = nvrtc() else { return };
+    // NVRTC keeps f64 pow's slow path as a separate function; the module must still load.
+    let src = "extern \"C\" __global__ void k(const double* a, double* b) { b[threadIdx.x] = pow(a[threadIdx.x], 2.5); }";
+    let gpu = Gpu::new(&nvrtc.compile(src).unwrap());
+    let (da, db) = (gpu.upload(&[2.0f64; 32]), gpu.alloc::<f64>(32));
+    let r = gpu.launch("k", [1, 1, 1], [32, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(db)]);
+    match r.diagnostic {
+        Some(Diagnostic::Unsupported { instruction, line }) => {
+            assert!(
+                instruction.starts_with("call.uni (retval0), __internal_accurate_pow"),
+                "{instruction}"
+            );
+            assert_eq!(line, 1);
+        }
+        d => panic!("expected unsupported call, got {d:?}"),
+    }
+}

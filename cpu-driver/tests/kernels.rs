@@ -625,12 +625,20 @@ fn wmma_tile_and_cp_async() {
 
 #[test]
 fn local_memory_arrays() {
-    let Some(ptx) = compile_file("basics.cu") else { return };
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 333;
     let a = randf(n, 24, -2.0, 2.0);
     let (da, dout) = (gpu.upload(&a), gpu.alloc::<f32>(n));
-    ok(&gpu.launch("local_array", [3, 1, 1], [128, 1, 1], 0, &[Arg::Ptr(da), Arg::Ptr(dout), Arg::I32(n as i32)]));
+    ok(&gpu.launch(
+        "local_array",
+        [3, 1, 1],
+        [128, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(dout), Arg::I32(n as i32)],
+    ));
     let out: Vec<f32> = gpu.download(dout, n);
     for i in 0..n {
         let k2 = if a[i] > 0.0 { 3.0 } else { 5.0 };

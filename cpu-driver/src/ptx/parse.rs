@@ -83,6 +83,27 @@ fn file_table(stmts: &[Stmt]) -> HashMap<i64, String> {
     files
 }
 
+/// The statement after a brace-delimited body starting at `i` (or `i` itself if none).
+fn skip_body(stmts: &[Stmt], i: usize) -> usize {
+    if stmts.get(i).map(|s| s.toks.as_slice()) != Some(&[Tok::Punct('{')]) {
+        return i;
+    }
+    let mut depth = 0;
+    for (j, st) in stmts.iter().enumerate().skip(i) {
+        match st.toks.as_slice() {
+            [Tok::Punct('{')] => depth += 1,
+            [Tok::Punct('}')] => {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    stmts.len()
+}
+
 fn leading_words(toks: &[Tok]) -> Vec<String> {
     toks.iter()
         .take_while(|t| matches!(t, Tok::Word(w) if w.starts_with('.')))
@@ -166,6 +187,8 @@ struct FnParser<'a> {
     labels: HashMap<String, usize>,
     fixups: Vec<(usize, usize, String)>,
     instrs: Vec<Instr>,
+    /// `.param` variables declared in the body (call arguments), which live in local memory.
+    call_params: Vec<String>,
 }
 
 fn parse_function(
@@ -177,6 +200,11 @@ fn parse_function(
 ) -> Result<(Option<Function>, usize), String> {
     let header = &stmts[start].toks;
     let is_entry = header.iter().any(|t| *t == Tok::Word(".entry".into()));
+    if !is_entry {
+        // Device functions NVRTC did not inline (f64 libm slow paths, __noinline__) are not
+        // executed: a `call` fails when reached, naming itself. Skip the body.
+        return Ok((None, skip_body(stmts, start + 1)));
+    }
     // Name: the word before the first '('.
     let open = header.iter().position(|t| *t == Tok::Punct('('));
     let name = match open {
@@ -202,6 +230,7 @@ fn parse_function(
         labels: HashMap::new(),
         fixups: Vec::new(),
         instrs: Vec::new(),
+        call_params: Vec::new(),
     };
     // Parameters: `.param .u64 name` or `.param .align 8 .b8 name[16]`.
     let mut params = Vec::new();
@@ -287,6 +316,14 @@ fn parse_function(
                 let v = parse_var(toks)?;
                 local = align_up(local, v.align);
                 p.syms.insert(v.name, Sym::Local(local as u64));
+                local += v.size;
+            }
+            // Call arguments declared in the body: per-thread scratch, kept in local memory.
+            ".param" => {
+                let v = parse_var(toks)?;
+                local = align_up(local, v.align);
+                p.syms.insert(v.name.clone(), Sym::Local(local as u64));
+                p.call_params.push(v.name);
                 local += v.size;
             }
             ".pragma" | ".maxntid" | ".reqntid" | ".minnctapersm" | ".maxnreg" | ".file" => {}
@@ -553,7 +590,13 @@ impl FnParser<'_> {
                 ins.src.push(op);
             }
         }
-        // `setp` with a bool op takes a predicate operand that may be negated: keep as is.
+        let names_call_param = |toks: &[Tok]| {
+            toks.iter()
+                .any(|t| matches!(t, Tok::Word(w) if self.call_params.contains(w)))
+        };
+        if ins.space == Space::Param && operands.iter().any(|o| names_call_param(o)) {
+            ins.space = Space::Local;
+        }
         self.instrs.push(ins);
         Ok(())
     }
@@ -683,10 +726,8 @@ fn render(toks: &[Tok]) -> String {
             Tok::Str(x) => format!("\"{x}\""),
             Tok::Punct(c) => c.to_string(),
         };
-        if !s.is_empty()
-            && !matches!(t, Tok::Punct(',' | ']' | '}' | '|'))
-            && !s.ends_with(['[', '{', '|', '@', '!'])
-        {
+        let glued_to_prev = matches!(t, Tok::Punct(',' | ']' | '}' | ')' | '|' | '+'));
+        if !s.is_empty() && !glued_to_prev && !s.ends_with(['[', '{', '(', '|', '@', '!', '+']) {
             s.push(' ');
         }
         s.push_str(&piece);
