@@ -645,3 +645,18 @@ fn local_memory_arrays() {
         assert_eq!(out[i], a[i] * ((i * 7) % 16) as f32 + a[i] * k2, "i={i}");
     }
 }
+
+#[test]
+fn counters_see_uncoalesced_stores_and_divergence() {
+    let Some(ptx) = compile_file("basics.cu") else { return };
+    let gpu = Gpu::new(&ptx);
+    let n = 64;
+    let (din, dout) = (gpu.alloc::<f32>(n), gpu.alloc::<f32>(n * 32));
+    let r = gpu.launch("strided_copy", [1, 1, 1], [64, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(n as i32)]);
+    ok(&r);
+    // Loads: 2 warps x 4 sectors. Stores: 2 warps x 32 sectors, where 4 would do.
+    assert_eq!((r.counters.global_sectors, r.counters.global_sectors_min), (8 + 64, 8 + 8));
+    assert_eq!(r.counters.divergent_branches, 0);
+    let r = gpu.launch("strided_copy", [1, 1, 1], [64, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(40)]);
+    assert_eq!(r.counters.divergent_branches, 1, "lanes 40..63 skip the body");
+}
