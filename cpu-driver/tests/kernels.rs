@@ -648,15 +648,76 @@ fn local_memory_arrays() {
 
 #[test]
 fn counters_see_uncoalesced_stores_and_divergence() {
-    let Some(ptx) = compile_file("basics.cu") else { return };
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let n = 64;
     let (din, dout) = (gpu.alloc::<f32>(n), gpu.alloc::<f32>(n * 32));
-    let r = gpu.launch("strided_copy", [1, 1, 1], [64, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(n as i32)]);
+    let r = gpu.launch(
+        "strided_copy",
+        [1, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(n as i32)],
+    );
     ok(&r);
     // Loads: 2 warps x 4 sectors. Stores: 2 warps x 32 sectors, where 4 would do.
-    assert_eq!((r.counters.global_sectors, r.counters.global_sectors_min), (8 + 64, 8 + 8));
+    assert_eq!(
+        (r.counters.global_sectors, r.counters.global_sectors_min),
+        (8 + 64, 8 + 8)
+    );
     assert_eq!(r.counters.divergent_branches, 0);
-    let r = gpu.launch("strided_copy", [1, 1, 1], [64, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(40)]);
-    assert_eq!(r.counters.divergent_branches, 1, "lanes 40..63 skip the body");
+    let r = gpu.launch(
+        "strided_copy",
+        [1, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(40)],
+    );
+    assert_eq!(
+        r.counters.divergent_branches, 1,
+        "lanes 40..63 skip the body"
+    );
+}
+
+#[test]
+fn device_function_calls_are_inlined() {
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
+    assert!(
+        ptx.contains("call.uni"),
+        "the kernel should still contain calls"
+    );
+    let gpu = Gpu::new(&ptx);
+    let n = 70;
+    let a: Vec<f64> = randf(n, 25, 0.5, 3.0)
+        .into_iter()
+        .map(|x| x as f64)
+        .collect();
+    let (da, db, dc) = (gpu.upload(&a), gpu.alloc::<f64>(2 * n), gpu.alloc::<f32>(n));
+    ok(&gpu.launch(
+        "device_calls",
+        [3, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n as i32)],
+    ));
+    let b: Vec<f64> = gpu.download(db, 2 * n);
+    let c: Vec<f32> = gpu.download(dc, n);
+    for i in 0..n {
+        let (p, s) = (a[i].powf(2.5), (a[i] * 1.0e6).sin());
+        assert!(
+            (b[2 * i] - p).abs() <= 1e-14 * p,
+            "pow {i}: {} vs {p}",
+            b[2 * i]
+        );
+        assert!(
+            (b[2 * i + 1] - s).abs() <= 1e-9,
+            "sin {i}: {} vs {s}",
+            b[2 * i + 1]
+        );
+        assert_eq!(c[i], 2.0 * a[i] as f32 + 1.0);
+    }
 }

@@ -35,12 +35,19 @@ pub fn parse_module(
         externs: Vec::new(),
     };
     let mut functions = Vec::new();
+    let callees = func_headers(&stmts);
     let mut i = 0;
     while i < stmts.len() {
         let toks = &stmts[i].toks;
         let words = leading_words(toks);
         if words.iter().any(|w| w == ".entry" || w == ".func") {
-            let (f, next) = parse_function(&stmts, i, &syms, &shared, &files)?;
+            let module = ModuleCtx {
+                stmts: &stmts,
+                callees: &callees,
+                shared: &shared,
+                files: &files,
+            };
+            let (f, next) = parse_function(&module, i, &syms)?;
             if let Some(f) = f {
                 functions.push(f);
             }
@@ -81,6 +88,152 @@ fn file_table(stmts: &[Stmt]) -> HashMap<i64, String> {
         }
     }
     files
+}
+
+/// Device functions (`.func`) by name: the index of their header statement.
+fn func_headers(stmts: &[Stmt]) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for (i, st) in stmts.iter().enumerate() {
+        if leading_words(&st.toks).iter().any(|w| w == ".func") {
+            if let Some((name, _, _)) = func_signature(&st.toks) {
+                out.insert(name, i);
+            }
+        }
+    }
+    out
+}
+
+/// Names in a parenthesised parameter list: `(.param .b64 a, .param .b32 b)` gives [a, b].
+fn group_names(group: &[Tok]) -> Vec<String> {
+    group
+        .split(|t| *t == Tok::Punct(','))
+        .filter(|c| !c.is_empty())
+        .filter_map(|c| match parse_var(c) {
+            Ok(v) => Some(v.name),
+            Err(_) => None,
+        })
+        .collect()
+}
+
+/// The parenthesised groups and the bare name of `[(rets)] name [(params)]` (a `.func` header
+/// or a `call`'s operands): (name, groups before it, groups after it).
+fn name_and_groups(toks: &[Tok]) -> Option<(String, Vec<Vec<Tok>>, Vec<Vec<Tok>>)> {
+    let mut name = None;
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    let mut depth = 0;
+    let mut cur = Vec::new();
+    for t in toks {
+        match t {
+            Tok::Punct('(') => {
+                depth += 1;
+                if depth == 1 {
+                    cur.clear();
+                    continue;
+                }
+            }
+            Tok::Punct(')') => {
+                depth -= 1;
+                if depth == 0 {
+                    let group = std::mem::take(&mut cur);
+                    if name.is_none() {
+                        before.push(group);
+                    } else {
+                        after.push(group);
+                    }
+                    continue;
+                }
+            }
+            Tok::Word(w) if depth == 0 && name.is_none() && !w.starts_with('.') => {
+                name = Some(w.clone());
+                continue;
+            }
+            _ => {}
+        }
+        if depth > 0 {
+            cur.push(t.clone());
+        }
+    }
+    Some((name?, before, after))
+}
+
+/// A `.func` header's name, return-value names and parameter names.
+fn func_signature(toks: &[Tok]) -> Option<(String, Vec<String>, Vec<String>)> {
+    let (name, before, after) = name_and_groups(toks)?;
+    let rets = before.first().map(|g| group_names(g)).unwrap_or_default();
+    let params = after.first().map(|g| group_names(g)).unwrap_or_default();
+    Some((name, rets, params))
+}
+
+/// The statements that replace `call (rets), f, (args);`: f's body with its parameters renamed
+/// to the caller's `.param` variables, its labels made unique, and `ret` jumping to its end.
+/// `None` when the statement is not a call that can be inlined (guarded, or not through
+/// `.param` variables): it then stays an unsupported instruction.
+fn inline_call(
+    module: &ModuleCtx,
+    toks: &[Tok],
+    call_params: &[String],
+    n: usize,
+) -> Option<Vec<Stmt>> {
+    let Some(Tok::Word(op)) = toks.first() else {
+        return None;
+    };
+    if op != "call" && !op.starts_with("call.") {
+        return None;
+    }
+    let (callee, before, after) = name_and_groups(&toks[1..])?;
+    let words = |g: Option<&Vec<Tok>>| -> Option<Vec<String>> {
+        let Some(g) = g else { return Some(Vec::new()) };
+        g.iter()
+            .filter(|t| **t != Tok::Punct(','))
+            .map(|t| match t {
+                Tok::Word(w) if call_params.contains(w) => Some(w.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (rets, args) = (words(before.first())?, words(after.first())?);
+    let header = *module.callees.get(&callee)?;
+    let (_, callee_rets, callee_params) = func_signature(&module.stmts[header].toks)?;
+    if rets.len() != callee_rets.len() || args.len() != callee_params.len() {
+        return None;
+    }
+    let end = skip_body(module.stmts, header + 1);
+    let body = module.stmts.get(header + 1..end)?;
+    if body.is_empty() {
+        return None;
+    }
+    let prefix = format!("__inl{n}_");
+    let mut rename: HashMap<String, String> = callee_rets.into_iter().zip(rets).collect();
+    rename.extend(callee_params.into_iter().zip(args));
+    for st in body {
+        if let [Tok::Word(l), Tok::Punct(':')] = st.toks.as_slice() {
+            rename.insert(l.clone(), format!("{prefix}{l}"));
+        }
+    }
+    let end_label = format!("{prefix}return");
+    let mut out = Vec::with_capacity(body.len() + 1);
+    for (k, st) in body.iter().enumerate() {
+        if k == body.len() - 1 {
+            out.push(Stmt {
+                toks: vec![Tok::Word(end_label.clone()), Tok::Punct(':')],
+            });
+        }
+        let mut toks: Vec<Tok> = Vec::with_capacity(st.toks.len() + 1);
+        for t in &st.toks {
+            match t {
+                Tok::Word(w) if w == "ret" || w.starts_with("ret.") => {
+                    toks.push(Tok::Word("bra".into()));
+                    toks.push(Tok::Word(end_label.clone()));
+                }
+                Tok::Word(w) => toks.push(Tok::Word(
+                    rename.get(w).cloned().unwrap_or_else(|| w.clone()),
+                )),
+                t => toks.push(t.clone()),
+            }
+        }
+        out.push(Stmt { toks });
+    }
+    Some(out)
 }
 
 /// The statement after a brace-delimited body starting at `i` (or `i` itself if none).
@@ -191,13 +344,24 @@ struct FnParser<'a> {
     call_params: Vec<String>,
 }
 
+/// What parsing one function needs from the rest of the module.
+struct ModuleCtx<'a> {
+    stmts: &'a [Stmt],
+    /// Device functions by name: the index of their header statement.
+    callees: &'a HashMap<String, usize>,
+    shared: &'a ModuleShared,
+    files: &'a HashMap<i64, String>,
+}
+
+/// Calls inlined into one kernel at most: deeper (or recursive) calls stay unsupported.
+const MAX_INLINED_CALLS: usize = 64;
+
 fn parse_function(
-    stmts: &[Stmt],
+    module: &ModuleCtx,
     start: usize,
     module_syms: &HashMap<String, Sym>,
-    shared: &ModuleShared,
-    files: &HashMap<i64, String>,
 ) -> Result<(Option<Function>, usize), String> {
+    let (stmts, shared, files) = (module.stmts, module.shared, module.files);
     let header = &stmts[start].toks;
     let is_entry = header.iter().any(|t| *t == Tok::Word(".entry".into()));
     if !is_entry {
@@ -277,9 +441,26 @@ fn parse_function(
     let mut i = start + 1;
     let mut body_shared: Vec<(String, usize, usize)> = Vec::new();
     let mut dyn_smem_offset = None;
-    while i < stmts.len() {
-        let toks = &stmts[i].toks;
-        i += 1;
+    // Statements of inlined device functions, to parse before the next statement of the body.
+    let mut pending: Vec<Stmt> = Vec::new();
+    let mut inlined = 0;
+    loop {
+        let st = match pending.pop() {
+            Some(st) => st,
+            None if i < stmts.len() => {
+                i += 1;
+                stmts[i - 1].clone()
+            }
+            None => break,
+        };
+        let toks = &st.toks;
+        if inlined < MAX_INLINED_CALLS {
+            if let Some(body) = inline_call(module, toks, &p.call_params, inlined) {
+                inlined += 1;
+                pending.extend(body.into_iter().rev());
+                continue;
+            }
+        }
         match toks.as_slice() {
             [Tok::Punct('{')] => {
                 depth += 1;
@@ -307,6 +488,8 @@ fn parse_function(
         };
         match first {
             ".reg" => p.declare_regs(toks)?,
+            // Inside an inlined function, messages keep the line of the learner's call.
+            ".loc" if depth > 1 && p.in_inlined(toks) => {}
             ".loc" => p.set_loc(toks),
             ".shared" => {
                 let v = parse_var(toks)?;
@@ -519,6 +702,14 @@ impl FnParser<'_> {
             if *l != 0 {
                 self.line = *l;
             }
+        }
+    }
+
+    /// Whether a `.loc` inside an inlined function points into a header (library code).
+    fn in_inlined(&self, toks: &[Tok]) -> bool {
+        match toks.get(1) {
+            Some(Tok::Int(f)) => self.files.get(f).is_none_or(|n| is_header_file(n)),
+            _ => true,
         }
     }
 

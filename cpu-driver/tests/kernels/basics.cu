@@ -65,3 +65,15 @@ extern "C" __global__ void strided_copy(const float* in, float* out, int n) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i * 32] = in[i];
 }
+
+// Device functions NVRTC keeps as calls: f64 libm slow paths and a __noinline__ helper.
+__device__ __noinline__ float twice_plus(float x, float y) { return 2.0f * x + y; }
+
+extern "C" __global__ void device_calls(const double* a, double* b, float* c, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        b[2 * i] = pow(a[i], 2.5);
+        b[2 * i + 1] = sin(a[i] * 1.0e6);
+        c[i] = twice_plus((float)a[i], 1.0f);
+    }
+}
