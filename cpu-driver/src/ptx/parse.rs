@@ -115,9 +115,12 @@ fn group_names(group: &[Tok]) -> Vec<String> {
         .collect()
 }
 
+/// Parenthesised token groups, e.g. a parameter list.
+type Groups = Vec<Vec<Tok>>;
+
 /// The parenthesised groups and the bare name of `[(rets)] name [(params)]` (a `.func` header
 /// or a `call`'s operands): (name, groups before it, groups after it).
-fn name_and_groups(toks: &[Tok]) -> Option<(String, Vec<Vec<Tok>>, Vec<Vec<Tok>>)> {
+fn name_and_groups(toks: &[Tok]) -> Option<(String, Groups, Groups)> {
     let mut name = None;
     let (mut before, mut after) = (Vec::new(), Vec::new());
     let mut depth = 0;
