@@ -159,3 +159,21 @@ extern "C" __global__ void vote_ballot(const int* in, unsigned* out, int n) {
     int any = __any_sync(0xffffffff, v > 1000);
     if (i < n) out[i] = b ^ (all << 1) ^ any ^ (unsigned)__shfl_sync(0xffffffff, v, 3) ^ (unsigned)__shfl_up_sync(0xffffffff, v, 1);
 }
+
+// The last warp of a tree reduction, synchronised with __syncwarp(): correct, so no race.
+extern "C" __global__ void reduce_syncwarp(const float* in, float* partial) {
+    __shared__ float s[64];
+    int t = threadIdx.x;
+    s[t] = in[blockIdx.x * 64 + t];
+    __syncthreads();
+    if (t < 32) {
+        float v = s[t] + s[t + 32];
+        for (int o = 16; o > 0; o >>= 1) {
+            __syncwarp();
+            s[t] = v;
+            __syncwarp();
+            if (t < o) v += s[t + o];
+        }
+        if (t == 0) partial[blockIdx.x] = v;
+    }
+}
