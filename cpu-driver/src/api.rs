@@ -19,6 +19,7 @@ const INVALID_PTX: CUresult = 218;
 const NOT_FOUND: CUresult = 500;
 const INVALID_HANDLE: CUresult = 400;
 const NOT_SUPPORTED: CUresult = 801;
+const LAUNCH_FAILED: CUresult = 719;
 
 /// The one context handle; cudarc only compares it and passes it back.
 const CONTEXT: *mut c_void = 0x1000 as *mut c_void;
@@ -673,10 +674,22 @@ pub unsafe extern "C" fn cuLaunchKernel(
         return INVALID_VALUE;
     }
     let buf = crate::driver::Driver::pack_params(func, params as *const *const u8);
-    let report = driver().launch(func, [gx, gy, gz], [bx, by, bz], smem as usize, &buf);
-    match report.diagnostic {
-        Some(d) => d.cu_result(),
-        None => SUCCESS,
+    // A bug in the interpreter must fail this launch, not abort the learner's process.
+    let launch = std::panic::catch_unwind(|| {
+        driver().launch(func, [gx, gy, gz], [bx, by, bz], smem as usize, &buf)
+    });
+    match launch {
+        Ok(report) => match report.diagnostic {
+            Some(d) => d.cu_result(),
+            None => SUCCESS,
+        },
+        Err(_) => {
+            eprintln!(
+                "kernlings CPU driver: internal error while running `{}`",
+                func.name
+            );
+            LAUNCH_FAILED
+        }
     }
 }
 

@@ -724,14 +724,26 @@ fn device_function_calls_are_inlined() {
 
 #[test]
 fn syncwarp_orders_shared_accesses_within_a_warp() {
-    let Some(ptx) = compile_file("shared.cu") else { return };
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
     let gpu = Gpu::new(&ptx);
     let a = randf(4 * 64, 26, -1.0, 1.0);
     let (din, dpart) = (gpu.upload(&a), gpu.alloc::<f32>(4));
-    ok(&gpu.launch("reduce_syncwarp", [4, 1, 1], [64, 1, 1], 0, &[Arg::Ptr(din), Arg::Ptr(dpart)]));
+    ok(&gpu.launch(
+        "reduce_syncwarp",
+        [4, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dpart)],
+    ));
     let part: Vec<f32> = gpu.download(dpart, 4);
     for b in 0..4 {
         let want: f64 = a[b * 64..b * 64 + 64].iter().map(|&x| x as f64).sum();
-        assert!((part[b] as f64 - want).abs() < 1e-4, "block {b}: {} vs {want}", part[b]);
+        assert!(
+            (part[b] as f64 - want).abs() < 1e-4,
+            "block {b}: {} vs {want}",
+            part[b]
+        );
     }
 }

@@ -112,14 +112,14 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
         }
         Op::Add => {
             if ins.sat {
-                int_sat_add(ty, sx(a, ty) + sx(b, ty))
+                int_sat_add(ty, sx(a, ty).saturating_add(sx(b, ty)))
             } else {
                 a.wrapping_add(b)
             }
         }
         Op::Sub => {
             if ins.sat {
-                int_sat_add(ty, sx(a, ty) - sx(b, ty))
+                int_sat_add(ty, sx(a, ty).saturating_sub(sx(b, ty)))
             } else {
                 a.wrapping_sub(b)
             }
@@ -277,7 +277,7 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
         }
         Op::Sad => {
             let diff = if ty.signed() {
-                (sx(a, ty) - sx(b, ty)).unsigned_abs()
+                sx(a, ty).abs_diff(sx(b, ty))
             } else {
                 zx(a, ty).abs_diff(zx(b, ty))
             };

@@ -452,7 +452,7 @@ impl<'a> BlockRunner<'a> {
                             v
                         }
                     } else {
-                        v + win
+                        v.wrapping_add(win)
                     };
                     Self::set(w, &ins.dst[0], l, zx(r, ty));
                 });
@@ -708,11 +708,11 @@ impl<'a> BlockRunner<'a> {
             let min_lane = lane & seg;
             let (j, ok) = match mode {
                 ShflMode::Up => {
-                    let j = lane as i32 - b as i32;
+                    let j = (lane as i32).wrapping_sub(b as i32);
                     (j, j >= max_lane as i32)
                 }
                 ShflMode::Down => {
-                    let j = lane + b;
+                    let j = lane.wrapping_add(b);
                     (j as i32, j <= max_lane)
                 }
                 ShflMode::Bfly => {
@@ -780,11 +780,23 @@ impl<'a> BlockRunner<'a> {
     /// The host bytes behind one lane's access, after bounds and alignment checks.
     #[inline(always)]
     fn host_ptr(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Res<*mut u8> {
+        if a.target == Target::Shared {
+            let end = a.addr.wrapping_add(a.bytes as u64);
+            if end <= self.smem_size as u64
+                && end >= a.addr
+                && a.addr.is_multiple_of((a.bytes as u64).min(16))
+            {
+                return Ok(self.smem_ptr.wrapping_add(a.addr as usize));
+            }
+        }
         if a.target == Target::Global {
             // Neighbouring lanes nearly always hit the allocation the previous lane hit.
             let (base, end, host) = self.last_alloc.get();
             let bytes = a.bytes as u64;
-            if a.addr >= base && a.addr + bytes <= end && a.addr.is_multiple_of(bytes.min(16)) {
+            if a.addr >= base
+                && a.addr.wrapping_add(bytes) <= end
+                && a.addr.is_multiple_of(bytes.min(16))
+            {
                 return Ok((host + (a.addr - base) as usize) as *mut u8);
             }
         }
@@ -858,6 +870,7 @@ impl<'a> BlockRunner<'a> {
     }
 
     /// Records a shared access for the race and uninitialised-read checks.
+    #[inline(always)]
     fn check_shared(
         &mut self,
         w: &Warp,
@@ -880,27 +893,32 @@ impl<'a> BlockRunner<'a> {
                 _ => self.shadow.write(at, me, true),
             };
             if let Some(f) = found {
-                let location = self.shared_loc(at as u64);
-                return Err(match f {
-                    Finding::Uninit => Diagnostic::UninitSharedRead {
-                        location,
-                        thread: w.tid[l],
-                        block: self.ctaid,
-                        line: ins.line,
-                    },
-                    Finding::Race(other, line_a, kinds) => Diagnostic::SharedRace {
-                        location,
-                        thread_a: self.tid_of(other),
-                        thread_b: w.tid[l],
-                        kinds: kinds.into(),
-                        block: self.ctaid,
-                        line_a,
-                        line: ins.line,
-                    },
-                });
+                return Err(self.shared_finding(w, ins, l, at, f));
             }
         }
         Ok(())
+    }
+
+    #[cold]
+    fn shared_finding(&self, w: &Warp, ins: &Instr, l: usize, at: usize, f: Finding) -> Diagnostic {
+        let location = self.shared_loc(at as u64);
+        match f {
+            Finding::Uninit => Diagnostic::UninitSharedRead {
+                location,
+                thread: w.tid[l],
+                block: self.ctaid,
+                line: ins.line,
+            },
+            Finding::Race(other, line_a, kinds) => Diagnostic::SharedRace {
+                location,
+                thread_a: self.tid_of(other),
+                thread_b: w.tid[l],
+                kinds: kinds.into(),
+                block: self.ctaid,
+                line_a,
+                line: ins.line,
+            },
+        }
     }
 
     fn tid_of(&self, lin: u32) -> Dim3 {
@@ -1326,6 +1344,21 @@ impl<'a> BlockRunner<'a> {
     fn count_access(&mut self, target: Target, exec: u32, addrs: &[u64; 32], bytes: usize) {
         match target {
             Target::Global => {
+                // Fast path: the active lanes read one contiguous run, lane after lane.
+                let first = exec.trailing_zeros() as usize;
+                let base = addrs[first];
+                let mut contiguous = true;
+                lanes!(exec, l, {
+                    contiguous &= addrs[l] == base.wrapping_add(((l - first) * bytes) as u64);
+                });
+                let last = 31 - exec.leading_zeros() as usize;
+                let dense = (exec >> first) as u64 == (1u64 << (last - first + 1)) - 1;
+                if contiguous && dense && addrs[last].checked_add(bytes as u64).is_some() {
+                    let end = addrs[last] + bytes as u64;
+                    self.counters.global_sectors += (end - 1) / 32 - base / 32 + 1;
+                    self.counters.global_sectors_min += (end - base).div_ceil(32);
+                    return;
+                }
                 let mut sectors = [0u64; 64];
                 let mut starts = [0u64; 32];
                 let (mut ns, mut na) = (0, 0);
@@ -1369,6 +1402,22 @@ impl<'a> BlockRunner<'a> {
                 let mut phase_start = 0;
                 while phase_start < 32 {
                     let phase_mask = exec & (((1u64 << per_phase) - 1) << phase_start) as u32;
+                    // Fast path: no bank is asked for two different words.
+                    let mut first_word = [u64::MAX; 32];
+                    let mut clash = false;
+                    lanes!(phase_mask, l, {
+                        let word = addrs[l] / 4;
+                        let slot = &mut first_word[(word % 32) as usize];
+                        if *slot == u64::MAX {
+                            *slot = word;
+                        } else {
+                            clash |= *slot != word;
+                        }
+                    });
+                    if !clash {
+                        phase_start += per_phase;
+                        continue;
+                    }
                     let mut words: [(u32, u64); 32] = [(0, 0); 32];
                     let mut n = 0;
                     lanes!(phase_mask, l, {
