@@ -32,7 +32,7 @@ pub struct BlockRunner<'a> {
     p: &'a LaunchParams<'a>,
     warps: Vec<Warp>,
     _smem: Vec<u8>,
-    _local: Vec<u8>,
+    local_buf: Vec<u8>,
     /// Taken once from `smem`/`local` (never resized): accesses write through these.
     smem_ptr: *mut u8,
     local_ptr: *mut u8,
@@ -111,7 +111,7 @@ impl<'a> BlockRunner<'a> {
             _smem: smem,
             smem_size,
             shadow: Shadow::new(),
-            _local: local,
+            local_buf: local,
             ctaid: [0; 3],
             last_alloc: std::cell::Cell::new((0, 0, 0)),
             counters: LaunchCounters::default(),
@@ -135,8 +135,11 @@ impl<'a> BlockRunner<'a> {
             w.wep = 0;
             w.regs.fill(0);
         }
-        // SAFETY: smem_ptr owns smem_size bytes (the `_smem` buffer).
-        unsafe { std::ptr::write_bytes(self.smem_ptr, 0, self.smem_size) };
+        // Shared memory keeps the last block's bytes: reading one this block did not write is
+        // reported before its value is used. Local memory has no such check, so it starts at
+        // zero, and results never depend on which block a worker ran before.
+        // SAFETY: local_ptr owns `local_buf`, whose length this is.
+        unsafe { std::ptr::write_bytes(self.local_ptr, 0, self.local_buf.len()) };
         self.shadow.start_block(self.smem_size);
         loop {
             for wi in 0..self.warps.len() {
