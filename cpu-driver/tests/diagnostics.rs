@@ -191,3 +191,36 @@ fn printf_is_reported_as_unsupported() {
         d => panic!("expected unsupported printf, got {d:?}"),
     }
 }
+
+#[test]
+fn in_place_scan_races_even_within_one_warp() {
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let (din, dout) = (gpu.alloc::<i32>(64), gpu.alloc::<i32>(64));
+    let r = gpu.launch(
+        "scan_in_place_race",
+        [1, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(64)],
+    );
+    match r.diagnostic {
+        Some(Diagnostic::SharedRace {
+            location,
+            kinds,
+            thread_a,
+            thread_b,
+            ..
+        }) => {
+            assert_eq!(location.array, "s");
+            // Thread 2 reads s[1], then thread 1 writes it back before any barrier.
+            assert_eq!(
+                (kinds.as_str(), thread_a, thread_b),
+                ("read/write", [2, 0, 0], [1, 0, 0])
+            );
+        }
+        d => panic!("expected a race, got {d:?}"),
+    }
+}
