@@ -15,8 +15,9 @@
 //! Semantics worth knowing: a warp executes the instruction at its lowest program counter for
 //! every lane there, so divergent lanes reconverge where structured code joins; `__syncthreads()`
 //! must be reached by every thread of the block (a thread that returned first is an error, as
-//! the CUDA guide says); device functions NVRTC keeps as calls are inlined at load; `printf`
-//! and other external calls fail when reached, naming the call.
+//! the CUDA guide says); device functions NVRTC keeps as calls are inlined at load; device
+//! `printf` writes to the process's stdout in lane order; other external calls fail when
+//! reached, naming the call.
 
 pub mod api;
 pub mod driver;

@@ -178,21 +178,6 @@ fn unsupported_instruction_names_itself() {
 }
 
 #[test]
-fn printf_is_reported_as_unsupported() {
-    let Some(nvrtc) = nvrtc() else { return };
-    let src = "// printf needs no include in NVRTC\nextern \"C\" __global__ void k() {\n  printf(\"hi %d\\n\", threadIdx.x);\n}\n";
-    let gpu = Gpu::new(&nvrtc.compile(src).unwrap());
-    let r = gpu.launch("k", [1, 1, 1], [32, 1, 1], 0, &[]);
-    match r.diagnostic {
-        Some(Diagnostic::Unsupported { instruction, line }) => {
-            assert!(instruction.contains("vprintf"), "{instruction}");
-            assert_eq!(line, 3);
-        }
-        d => panic!("expected unsupported printf, got {d:?}"),
-    }
-}
-
-#[test]
 fn in_place_scan_races_even_within_one_warp() {
     let Some(ptx) = compile_file("wrong.cu") else {
         return;

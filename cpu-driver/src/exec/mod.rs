@@ -8,6 +8,7 @@ mod alu;
 mod fast;
 pub mod memory;
 pub mod num;
+mod printf;
 mod shadow;
 mod tensor;
 mod warp;

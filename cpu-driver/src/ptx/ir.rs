@@ -225,6 +225,9 @@ pub enum Op {
     WmmaLoad,
     WmmaStore,
     WmmaMma,
+    /// `printf` (a call to vprintf): dst is the return slot, srcs the format and argument
+    /// slots, all in local memory.
+    Printf,
     /// Something the interpreter does not execute; reaching it fails the launch.
     Unsupported,
 }

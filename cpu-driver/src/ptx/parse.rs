@@ -195,6 +195,19 @@ fn inline_call(
             .collect()
     };
     let (rets, args) = (words(before.first())?, words(after.first())?);
+    // printf: the interpreter formats it itself (`kernlings.printf ret, format, args`).
+    if callee == "vprintf" && args.len() == 2 && rets.len() <= 1 {
+        let ret = rets.first().cloned().unwrap_or_else(|| "_".into());
+        let toks = vec![
+            Tok::Word("kernlings.printf".into()),
+            Tok::Word(ret),
+            Tok::Punct(','),
+            Tok::Word(args[0].clone()),
+            Tok::Punct(','),
+            Tok::Word(args[1].clone()),
+        ];
+        return Some(vec![Stmt { toks }]);
+    }
     let header = *module.callees.get(&callee)?;
     let (_, callee_rets, callee_params) = func_signature(&module.stmts[header].toks)?;
     if rets.len() != callee_rets.len() || args.len() != callee_params.len() {
@@ -1019,6 +1032,7 @@ fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         "activemask" => Op::Activemask,
         "membar" | "fence" | "prefetch" | "prefetchu" | "nanosleep" | "discard" => Op::Nop,
         "trap" | "brkpt" => Op::Trap,
+        "kernlings" if has("printf") => Op::Printf,
         "cp" if has("async") && (has("commit_group") || has("wait_group") || has("wait_all")) => {
             Op::Nop
         }
