@@ -332,6 +332,8 @@ impl<'a> BlockRunner<'a> {
             Operand::Addr(Base::Reg(r), off) => {
                 w.regs[*r as usize * 32 + l].wrapping_add(*off as u64)
             }
+            Operand::Addr(Base::Imm(a), off) => a.wrapping_add(*off as u64),
+            Operand::Special(s) => self.special(w, *s, l),
             _ => self.val_slow(w, o, l),
         }
     }
@@ -379,6 +381,7 @@ impl<'a> BlockRunner<'a> {
         }
     }
 
+    #[inline(always)]
     fn special(&self, w: &Warp, s: Special, l: usize) -> u64 {
         let p = self.p;
         let lane = l as u32;
@@ -784,6 +787,12 @@ impl<'a> BlockRunner<'a> {
     /// The host bytes behind one lane's access, after bounds and alignment checks.
     #[inline(always)]
     fn host_ptr(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Res<*mut u8> {
+        if a.target == Target::Param && !a.write {
+            let end = a.addr.wrapping_add(a.bytes as u64);
+            if end <= self.p.params.len() as u64 && end >= a.addr {
+                return Ok(self.p.params.as_ptr().wrapping_add(a.addr as usize) as *mut u8);
+            }
+        }
         if a.target == Target::Shared {
             let end = a.addr.wrapping_add(a.bytes as u64);
             if end <= self.smem_size as u64
