@@ -747,3 +747,38 @@ fn syncwarp_orders_shared_accesses_within_a_warp() {
         );
     }
 }
+
+#[test]
+fn bit_intrinsics() {
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let mut a: Vec<i32> = randu(200, 27)
+        .iter()
+        .map(|v| *v as i32 >> (v % 31))
+        .collect();
+    a.extend([0, 1, -1, i32::MIN]);
+    let n = a.len();
+    let (da, dout) = (gpu.upload(&a), gpu.alloc::<i32>(n));
+    ok(&gpu.launch(
+        "bit_tricks",
+        [1, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(dout), Arg::I32(n as i32)],
+    ));
+    let out: Vec<i32> = gpu.download(dout, n);
+    for i in 0..n {
+        let x = a[i];
+        let ffs = if x == 0 {
+            0
+        } else {
+            x.trailing_zeros() as i32 + 1
+        };
+        let want = ffs
+            + 100 * (31 - (x | 1).leading_zeros() as i32)
+            + 10000 * (x & 0xff).count_ones() as i32;
+        assert_eq!(out[i], want, "x={x}");
+    }
+}

@@ -208,6 +208,10 @@ pub enum Op {
     Copysign,
     Popc,
     Clz,
+    /// `bfind`: most significant non-sign bit; `shift` gives it as a left-shift amount.
+    Bfind {
+        shift: bool,
+    },
     Brev,
     Bfe,
     Bfi,

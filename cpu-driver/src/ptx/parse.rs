@@ -1021,6 +1021,9 @@ fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         "copysign" => Op::Copysign,
         "popc" => Op::Popc,
         "clz" => Op::Clz,
+        "bfind" => Op::Bfind {
+            shift: has("shiftamt"),
+        },
         "brev" => Op::Brev,
         "bfe" => Op::Bfe,
         "bfi" => Op::Bfi,

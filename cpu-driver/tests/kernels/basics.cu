@@ -77,3 +77,8 @@ extern "C" __global__ void device_calls(const double* a, double* b, float* c, in
         c[i] = twice_plus((float)a[i], 1.0f);
     }
 }
+
+extern "C" __global__ void bit_tricks(const int* a, int* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = __ffs(a[i]) + 100 * (31 - __clz(a[i] | 1)) + 10000 * __popc(a[i] & 0xff);
+}
