@@ -9,7 +9,6 @@
 //!   parity compare cpu.jsonl gpu.jsonl
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::{randf, randu};
