@@ -209,3 +209,28 @@ fn in_place_scan_races_even_within_one_warp() {
         d => panic!("expected a race, got {d:?}"),
     }
 }
+
+#[test]
+fn failed_assert_is_a_trap_naming_the_thread() {
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let mut a = vec![1i32; 64];
+    a[37] = -5;
+    let da = gpu.upload(&a);
+    let r = gpu.launch(
+        "failing_assert",
+        [1, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::I32(64)],
+    );
+    match r.diagnostic {
+        Some(ref d @ Diagnostic::Trap { thread, .. }) => {
+            assert_eq!(thread, [37, 0, 0]);
+            assert_eq!(d.cu_result(), 710);
+        }
+        d => panic!("expected a trap, got {d:?}"),
+    }
+}

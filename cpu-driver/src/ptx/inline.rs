@@ -124,6 +124,12 @@ pub(super) fn inline_call(
         ];
         return Some(vec![Stmt { toks }]);
     }
+    // A failed device-side assert() calls __assertfail: it stops the kernel like a trap.
+    if callee == "__assertfail" {
+        return Some(vec![Stmt {
+            toks: vec![Tok::Word("trap".into())],
+        }]);
+    }
     let header = *module.callees.get(&callee)?;
     let (_, callee_rets, callee_params) = func_signature(&module.stmts[header].toks)?;
     if rets.len() != callee_rets.len() || args.len() != callee_params.len() {

@@ -50,3 +50,9 @@ extern "C" __global__ void scan_in_place_race(const int* in, int* out, int n) {
     }
     if (t < n) out[t] = s[t];
 }
+
+// assert() needs no include in NVRTC; a failed one calls __assertfail.
+extern "C" __global__ void failing_assert(const int* a, int n) {
+    int i = threadIdx.x;
+    if (i < n) assert(a[i] >= 0);
+}
