@@ -782,3 +782,39 @@ fn bit_intrinsics() {
         assert_eq!(out[i], want, "x={x}");
     }
 }
+
+#[test]
+fn packed_half_comparisons() {
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    use half::f16;
+    let n = 100;
+    let a: Vec<f16> = randf(2 * n, 28, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let b: Vec<f16> = randf(2 * n, 29, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let (da, db, dout) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc::<i32>(n));
+    ok(&gpu.launch(
+        "half2_compare",
+        [1, 1, 1],
+        [128, 1, 1],
+        0,
+        &[
+            Arg::Ptr(da),
+            Arg::Ptr(db),
+            Arg::Ptr(dout),
+            Arg::I32(n as i32),
+        ],
+    ));
+    let out: Vec<i32> = gpu.download(dout, n);
+    for i in 0..n {
+        let want = (a[2 * i] > b[2 * i] && a[2 * i + 1] > b[2 * i + 1]) as i32;
+        assert_eq!(out[i], want, "pair {i}");
+    }
+}

@@ -177,3 +177,9 @@ extern "C" __global__ void reduce_syncwarp(const float* in, float* partial) {
         if (t == 0) partial[blockIdx.x] = v;
     }
 }
+
+// Packed half comparisons: true only when both halves compare true.
+extern "C" __global__ void half2_compare(const __half2* a, const __half2* b, int* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = __hbgt2(a[i], b[i]) ? 1 : 0;
+}

@@ -78,6 +78,48 @@ impl BlockRunner<'_> {
                 let Extra::Cmp(cmp, bop) = ins.extra else {
                     unreachable!("setp without comparison")
                 };
+                if matches!(ins.ty2, Ty::F16x2 | Ty::Bf16x2) && ins.op == Op::Set {
+                    // set on packed pairs writes each half: all ones where the comparison holds.
+                    let half = if ins.ty2 == Ty::F16x2 {
+                        Ty::F16
+                    } else {
+                        Ty::Bf16
+                    };
+                    lanes!(exec, l, {
+                        let a = self.val(w, &ins.src[0], l);
+                        let b = self.val(w, &ins.src[1], l);
+                        let one = |t: bool| if ty.is_float() { 0x3c00 } else { 0xffff } * t as u64;
+                        let lo = one(alu::compare(half, cmp, a & 0xffff, b & 0xffff));
+                        let hi = one(alu::compare(
+                            half,
+                            cmp,
+                            (a >> 16) & 0xffff,
+                            (b >> 16) & 0xffff,
+                        ));
+                        Self::set(w, &ins.dst[0], l, lo | hi << 16);
+                    });
+                    return Ok(());
+                }
+                if matches!(ins.ty2, Ty::F16x2 | Ty::Bf16x2) && ins.op == Op::Setp {
+                    // Packed pairs compare each half: the low halves set the first predicate,
+                    // the high halves the second.
+                    let half = if ins.ty2 == Ty::F16x2 {
+                        Ty::F16
+                    } else {
+                        Ty::Bf16
+                    };
+                    lanes!(exec, l, {
+                        let a = self.val(w, &ins.src[0], l);
+                        let b = self.val(w, &ins.src[1], l);
+                        let lo = alu::compare(half, cmp, a & 0xffff, b & 0xffff);
+                        let hi = alu::compare(half, cmp, (a >> 16) & 0xffff, (b >> 16) & 0xffff);
+                        Self::set(w, &ins.dst[0], l, lo as u64);
+                        if let Some(d2) = ins.dst.get(1) {
+                            Self::set(w, d2, l, hi as u64);
+                        }
+                    });
+                    return Ok(());
+                }
                 lanes!(exec, l, {
                     let a = self.val(w, &ins.src[0], l);
                     let b = self.val(w, &ins.src[1], l);
