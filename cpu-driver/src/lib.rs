@@ -12,6 +12,11 @@
 //!   atomics on global memory always run their blocks in order on one thread, so their sums
 //!   are the same bits on every run.
 //!
+//! Every diagnostic fails its launch with the CUresult a GPU would give where it has one (700
+//! out of bounds, 716 misaligned, 710 trap or failed assert, 702 runaway loop; 719 for a race,
+//! a divergent barrier or an unwritten shared read), and the error sticks to the context as on
+//! a GPU; the report line says what happened, in the learner's terms.
+//!
 //! Semantics worth knowing: a warp executes the instruction at its lowest program counter for
 //! every lane there, so divergent lanes reconverge where structured code joins; `__syncthreads()`
 //! must be reached by every thread of the block (a thread that returned first is an error, as
