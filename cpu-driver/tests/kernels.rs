@@ -818,3 +818,33 @@ fn packed_half_comparisons() {
         assert_eq!(out[i], want, "pair {i}");
     }
 }
+
+#[test]
+fn syncthreads_count_and_or() {
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let a: Vec<i32> = randu(4 * 96, 30)
+        .iter()
+        .map(|v| (*v % 100) as i32 - 50)
+        .collect();
+    let (din, dout) = (gpu.upload(&a), gpu.alloc::<i32>(12));
+    ok(&gpu.launch(
+        "barrier_reductions",
+        [4, 1, 1],
+        [96, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout)],
+    ));
+    let out: Vec<i32> = gpu.download(dout, 12);
+    for b in 0..4 {
+        let v = &a[b * 96..b * 96 + 96];
+        let want = [
+            v.iter().filter(|x| **x > 0).count() as i32,
+            v.iter().all(|x| *x > -50) as i32,
+            v.iter().any(|x| *x > 45) as i32,
+        ];
+        assert_eq!(out[3 * b..3 * b + 3], want, "block {b}");
+    }
+}

@@ -191,6 +191,9 @@ pub enum Op {
     Ret,
     Exit,
     BarSync,
+    /// `bar.red.{popc,and,or}`: `__syncthreads_count/and/or`, a barrier that also reduces a
+    /// predicate over the block.
+    BarRed,
     BarWarpSync,
     Shfl,
     Vote,
@@ -304,11 +307,20 @@ pub enum Extra {
         k: u8,
     },
     Testp(TestpKind),
+    /// bar.red's reduction.
+    BarRed(BarRedOp),
     /// wmma.load/store: whether memory is row-major; mma: the C type (f16 or f32).
     Wmma {
         row: bool,
         c_ty: Ty,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarRedOp {
+    Popc,
+    And,
+    Or,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

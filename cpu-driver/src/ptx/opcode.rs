@@ -64,6 +64,7 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         "ret" => Op::Ret,
         "exit" => Op::Exit,
         "bar" | "barrier" if has("warp") => Op::BarWarpSync,
+        "bar" | "barrier" if has("red") => Op::BarRed,
         "bar" | "barrier" if has("sync") || has("aligned") || mods.is_empty() => Op::BarSync,
         "shfl" => Op::Shfl,
         "vote" => Op::Vote,
@@ -164,6 +165,17 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
             } else {
                 ins.ty2 = ins.ty;
             }
+        }
+        Op::BarRed => {
+            ins.extra = Extra::BarRed(if has("popc") {
+                BarRedOp::Popc
+            } else if has("and") {
+                BarRedOp::And
+            } else if has("or") {
+                BarRedOp::Or
+            } else {
+                return Err(unsupported());
+            });
         }
         Op::Shfl => {
             let mode = if has("up") {

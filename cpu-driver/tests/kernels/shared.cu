@@ -183,3 +183,16 @@ extern "C" __global__ void half2_compare(const __half2* a, const __half2* b, int
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = __hbgt2(a[i], b[i]) ? 1 : 0;
 }
+
+// __syncthreads_count/and/or: a barrier that also counts, ands or ors a predicate.
+extern "C" __global__ void barrier_reductions(const int* in, int* out) {
+    int v = in[blockIdx.x * blockDim.x + threadIdx.x];
+    int count = __syncthreads_count(v > 0);
+    int all = __syncthreads_and(v > -50);
+    int any = __syncthreads_or(v > 45);
+    if (threadIdx.x == 0) {
+        out[3 * blockIdx.x] = count;
+        out[3 * blockIdx.x + 1] = all;
+        out[3 * blockIdx.x + 2] = any;
+    }
+}

@@ -22,6 +22,8 @@ struct Warp {
     icount: u64,
     /// `__syncwarp` count, which orders this warp's shared accesses for the race check.
     wep: u32,
+    /// The predicate each lane brought to a `bar.red` (`__syncthreads_count` and friends).
+    red_pred: u32,
 }
 
 pub struct BlockRunner<'a> {
@@ -208,9 +210,33 @@ impl<'a> BlockRunner<'a> {
                 line: self.p.func.instrs[first_pc as usize].line,
             });
         }
+        let ins = &self.p.func.instrs[first_pc as usize];
+        let reduced = match ins.extra {
+            Extra::BarRed(op) if ins.op == Op::BarRed => {
+                let count: u64 = self
+                    .warps
+                    .iter()
+                    .map(|w| (w.red_pred & w.waiting).count_ones() as u64)
+                    .sum();
+                let total: u64 = self
+                    .warps
+                    .iter()
+                    .map(|w| w.waiting.count_ones() as u64)
+                    .sum();
+                Some(match op {
+                    BarRedOp::Popc => count,
+                    BarRedOp::And => (count == total) as u64,
+                    BarRedOp::Or => (count > 0) as u64,
+                })
+            }
+            _ => None,
+        };
         for w in &mut self.warps {
             lanes!(w.waiting, l, {
                 w.pc[l] += 1;
+                if let Some(v) = reduced {
+                    Self::set(w, &ins.dst[0], l, v);
+                }
             });
             w.running = w.waiting;
             w.waiting = 0;
@@ -281,6 +307,18 @@ impl<'a> BlockRunner<'a> {
                     {
                         return Err(self.unsupported(ins));
                     }
+                    w.waiting |= exec;
+                    stop = exec;
+                }
+                Op::BarRed => {
+                    // bar.red.op d, 0, {!}p: the predicate is the last operand.
+                    if !matches!(ins.src.first(), Some(Operand::Imm(0))) || ins.src.len() != 2 {
+                        return Err(self.unsupported(ins));
+                    }
+                    lanes!(exec, l, {
+                        let p = self.val(w, &ins.src[1], l) & 1;
+                        w.red_pred = (w.red_pred & !(1 << l)) | ((p as u32) << l);
+                    });
                     w.waiting |= exec;
                     stop = exec;
                 }
