@@ -19,6 +19,7 @@ const INVALID_PTX: CUresult = 218;
 const NOT_FOUND: CUresult = 500;
 const INVALID_HANDLE: CUresult = 400;
 const NOT_SUPPORTED: CUresult = 801;
+const LAUNCH_FAILED: CUresult = 719;
 
 /// The one context handle; cudarc only compares it and passes it back.
 const CONTEXT: *mut c_void = 0x1000 as *mut c_void;
@@ -526,6 +527,25 @@ pub unsafe extern "C" fn cuModuleLoadData(
     }
 }
 
+/// `Ptx::from_file`: the PTX text from a file.
+#[no_mangle]
+pub unsafe extern "C" fn cuModuleLoad(module: *mut *mut c_void, fname: *const c_char) -> CUresult {
+    if fname.is_null() {
+        return INVALID_VALUE;
+    }
+    let path = CStr::from_ptr(fname).to_string_lossy().into_owned();
+    match std::fs::read(&path) {
+        Ok(mut bytes) => {
+            bytes.push(0);
+            cuModuleLoadData(module, bytes.as_ptr() as *const c_void)
+        }
+        Err(e) => {
+            eprintln!("kernlings CPU driver: cannot read {path}: {e}");
+            NOT_FOUND
+        }
+    }
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn cuModuleLoadDataEx(
     module: *mut *mut c_void,
@@ -673,10 +693,22 @@ pub unsafe extern "C" fn cuLaunchKernel(
         return INVALID_VALUE;
     }
     let buf = crate::driver::Driver::pack_params(func, params as *const *const u8);
-    let report = driver().launch(func, [gx, gy, gz], [bx, by, bz], smem as usize, &buf);
-    match report.diagnostic {
-        Some(d) => d.cu_result(),
-        None => SUCCESS,
+    // A bug in the interpreter must fail this launch, not abort the learner's process.
+    let launch = std::panic::catch_unwind(|| {
+        driver().launch(func, [gx, gy, gz], [bx, by, bz], smem as usize, &buf)
+    });
+    match launch {
+        Ok(report) => match report.diagnostic {
+            Some(d) => d.cu_result(),
+            None => SUCCESS,
+        },
+        Err(_) => {
+            eprintln!(
+                "kernlings CPU driver: internal error while running `{}`",
+                func.name
+            );
+            LAUNCH_FAILED
+        }
     }
 }
 
@@ -931,3 +963,113 @@ pub unsafe extern "C" fn cuGetExportTable(
     }
     NOT_FOUND
 }
+
+#[no_mangle]
+pub unsafe extern "C" fn cuCtxCreate_v3(
+    ctx: *mut *mut c_void,
+    _p: *mut c_void,
+    _n: c_int,
+    _flags: c_uint,
+    _dev: c_int,
+) -> CUresult {
+    out!(ctx, CONTEXT);
+    SUCCESS
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn cuCtxCreate_v4(
+    ctx: *mut *mut c_void,
+    _params: *mut c_void,
+    _flags: c_uint,
+    _dev: c_int,
+) -> CUresult {
+    out!(ctx, CONTEXT);
+    SUCCESS
+}
+
+/// A block size that fills one "SM" (one core) well: the answer cudarc's helper asks for.
+#[no_mangle]
+pub unsafe extern "C" fn cuOccupancyMaxPotentialBlockSize(
+    min_grid: *mut c_int,
+    block: *mut c_int,
+    _f: *mut c_void,
+    _smem_fn: *mut c_void,
+    _smem: usize,
+    limit: c_int,
+) -> CUresult {
+    let b = if limit > 0 { limit.min(256) } else { 256 };
+    out!(block, b);
+    out!(min_grid, cores() * (2048 / b));
+    SUCCESS
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn cuOccupancyMaxPotentialBlockSizeWithFlags(
+    min_grid: *mut c_int,
+    block: *mut c_int,
+    f: *mut c_void,
+    smem_fn: *mut c_void,
+    smem: usize,
+    limit: c_int,
+    _flags: c_uint,
+) -> CUresult {
+    cuOccupancyMaxPotentialBlockSize(min_grid, block, f, smem_fn, smem, limit)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn cuOccupancyAvailableDynamicSMemPerBlock(
+    bytes: *mut usize,
+    f: *mut c_void,
+    _blocks: c_int,
+    _block: c_int,
+) -> CUresult {
+    if f.is_null() {
+        return INVALID_HANDLE;
+    }
+    out!(
+        bytes,
+        227 * 1024 - (*(f as *const FunctionHandle)).func().static_smem
+    );
+    SUCCESS
+}
+
+/// Features the CPU driver does not have answer "not supported" instead of being missing,
+/// which would make cudarc panic on the lookup. Returning without reading the arguments is
+/// sound for any C signature.
+macro_rules! not_supported {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[no_mangle]
+            pub extern "C" fn $name() -> CUresult {
+                NOT_SUPPORTED
+            }
+        )*
+    };
+}
+
+not_supported!(
+    cuDeviceGetDefaultMemPool,
+    cuDeviceGetMemPool,
+    cuDeviceSetMemPool,
+    cuMemPoolCreate,
+    cuMemPoolDestroy,
+    cuMemPoolGetAttribute,
+    cuMemPoolSetAttribute,
+    cuMemPoolTrimTo,
+    cuMemAllocFromPoolAsync,
+    cuMemAllocManaged,
+    cuMemAdvise_v2,
+    cuMemPrefetchAsync_v2,
+    cuStreamAttachMemAsync,
+    cuMemcpyPeerAsync,
+    cuImportExternalMemory,
+    cuExternalMemoryGetMappedBuffer,
+    cuDestroyExternalMemory,
+    cuStreamBeginCapture_v2,
+    cuStreamEndCapture,
+    cuGraphInstantiateWithFlags,
+    cuGraphLaunch,
+    cuGraphUpload,
+    cuGraphDestroy,
+    cuGraphExecDestroy,
+);

@@ -153,3 +153,41 @@ pub fn append(report: &LaunchReport) {
         let _ = writeln!(f, "{line}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact line harness/src/cpu_report.rs parses in its test: both sides of the contract.
+    #[test]
+    fn serialises_as_the_harness_reads_it() {
+        let report = LaunchReport {
+            kernel: "k".into(),
+            grid: [4, 1, 1],
+            block: [256, 1, 1],
+            counters: LaunchCounters {
+                kernel: "k".into(),
+                instructions: 10,
+                global_sectors: 4,
+                global_sectors_min: 4,
+                shared_bank_conflicts: 0,
+                divergent_branches: 1,
+            },
+            diagnostic: Some(Diagnostic::SharedRace {
+                location: SharedLoc {
+                    array: "s".into(),
+                    byte_offset: 4,
+                    offset: 4,
+                },
+                thread_a: [1, 0, 0],
+                thread_b: [0, 0, 0],
+                kinds: "write/read".into(),
+                block: [0, 0, 0],
+                line_a: 10,
+                line: 12,
+            }),
+        };
+        let line = r#"{"kernel":"k","grid":[4,1,1],"block":[256,1,1],"counters":{"kernel":"k","instructions":10,"global_sectors":4,"global_sectors_min":4,"shared_bank_conflicts":0,"divergent_branches":1},"diagnostic":{"kind":"shared_race","location":{"array":"s","byte_offset":4,"offset":4},"thread_a":[1,0,0],"thread_b":[0,0,0],"kinds":"write/read","block":[0,0,0],"line_a":10,"line":12}}"#;
+        assert_eq!(serde_json::to_string(&report).unwrap(), line);
+    }
+}

@@ -12,6 +12,9 @@ extern "C" __global__ void vector_add(const float* a, const float* b, float* c, 
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) c[i] = a[i] + b[i];
 }
+extern "C" __global__ void hello(int x) {
+    if (threadIdx.x < 2) printf("thread %d says %d and %.2f %s\n", threadIdx.x, x, 1.5f, "hi");
+}
 extern "C" __global__ void oob(float* c, int n) {
     c[blockIdx.x * blockDim.x + threadIdx.x + n] = 1.0f;
 }
@@ -63,20 +66,23 @@ fn cudarc_safe_api_end_to_end() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    // Device printf goes to the process's stdout, lane by lane.
+    let hello = "thread 0 says 42 and 1.50 hi\nthread 1 says 42 and 1.50 hi\n";
+    assert!(stdout.contains(hello), "{stdout}");
     assert!(
         stdout.contains("CHILD OK"),
         "child did not run:\n{stdout}\n{stderr}"
     );
     let lines = std::fs::read_to_string(&report).unwrap();
     let lines: Vec<&str> = lines.lines().collect();
-    assert_eq!(lines.len(), 2, "one report line per launch: {lines:?}");
+    assert_eq!(lines.len(), 3, "one report line per launch: {lines:?}");
     assert!(
         lines[0].contains("\"kernel\":\"vector_add\"") && lines[0].contains("\"diagnostic\":null")
     );
     assert!(
-        lines[1].contains("\"kind\":\"out_of_bounds\""),
+        lines[2].contains("\"kind\":\"out_of_bounds\""),
         "{}",
-        lines[1]
+        lines[2]
     );
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -130,6 +136,11 @@ fn child_program() {
         .iter()
         .zip(a.iter().zip(&b))
         .all(|(c, (a, b))| *c == a + b));
+    let hello = module.load_function("hello").unwrap();
+    let forty_two = 42i32;
+    let mut launch = stream.launch_builder(&hello);
+    launch.arg(&forty_two);
+    unsafe { launch.launch(LaunchConfig::for_num_elems(32)) }.unwrap();
     // An out-of-bounds write fails the launch with the GPU's error, and the error sticks.
     let oob = module.load_function("oob").unwrap();
     let mut small = stream.alloc_zeros::<f32>(16).unwrap();

@@ -176,3 +176,61 @@ fn unsupported_instruction_names_itself() {
         d => panic!("expected unsupported, got {d:?}"),
     }
 }
+
+#[test]
+fn in_place_scan_races_even_within_one_warp() {
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let (din, dout) = (gpu.alloc::<i32>(64), gpu.alloc::<i32>(64));
+    let r = gpu.launch(
+        "scan_in_place_race",
+        [1, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(64)],
+    );
+    match r.diagnostic {
+        Some(Diagnostic::SharedRace {
+            location,
+            kinds,
+            thread_a,
+            thread_b,
+            ..
+        }) => {
+            assert_eq!(location.array, "s");
+            // Thread 2 reads s[1], then thread 1 writes it back before any barrier.
+            assert_eq!(
+                (kinds.as_str(), thread_a, thread_b),
+                ("read/write", [2, 0, 0], [1, 0, 0])
+            );
+        }
+        d => panic!("expected a race, got {d:?}"),
+    }
+}
+
+#[test]
+fn failed_assert_is_a_trap_naming_the_thread() {
+    let Some(ptx) = compile_file("wrong.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let mut a = vec![1i32; 64];
+    a[37] = -5;
+    let da = gpu.upload(&a);
+    let r = gpu.launch(
+        "failing_assert",
+        [1, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::I32(64)],
+    );
+    match r.diagnostic {
+        Some(ref d @ Diagnostic::Trap { thread, .. }) => {
+            assert_eq!(thread, [37, 0, 0]);
+            assert_eq!(d.cu_result(), 710);
+        }
+        d => panic!("expected a trap, got {d:?}"),
+    }
+}

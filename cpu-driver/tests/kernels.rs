@@ -572,3 +572,279 @@ fn ldmatrix_and_mma_sync_tile() {
     }
     close(&c, &want, 1e-5, 1e-5);
 }
+
+#[test]
+fn wmma_tile_and_cp_async() {
+    let Some(ptx) = compile_file("tensor.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    use half::f16;
+    let a: Vec<f16> = randf(256, 21, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let b: Vec<f16> = randf(256, 22, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let (da, db, dc) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc::<f32>(256));
+    ok(&gpu.launch(
+        "wmma_tile",
+        [1, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc)],
+    ));
+    let c: Vec<f32> = gpu.download(dc, 256);
+    let mut want = vec![0f64; 256];
+    for i in 0..16 {
+        for j in 0..16 {
+            // B is column-major: B[k][j] sits at j * 16 + k.
+            want[i * 16 + j] = 1.0
+                + (0..16)
+                    .map(|k| a[i * 16 + k].to_f64() * b[j * 16 + k].to_f64())
+                    .sum::<f64>();
+        }
+    }
+    close(&c, &want, 1e-5, 1e-5);
+    let x = randf(128, 23, -5.0, 5.0);
+    let (dx, dy) = (gpu.upload(&x), gpu.alloc::<f32>(128));
+    ok(&gpu.launch(
+        "cp_async_reverse",
+        [1, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(dx), Arg::Ptr(dy)],
+    ));
+    let y: Vec<f32> = gpu.download(dy, 128);
+    for t in 0..32 {
+        assert_eq!(y[4 * t..4 * t + 4], x[4 * (31 - t)..4 * (31 - t) + 4]);
+    }
+}
+
+#[test]
+fn local_memory_arrays() {
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let n = 333;
+    let a = randf(n, 24, -2.0, 2.0);
+    let (da, dout) = (gpu.upload(&a), gpu.alloc::<f32>(n));
+    ok(&gpu.launch(
+        "local_array",
+        [3, 1, 1],
+        [128, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(dout), Arg::I32(n as i32)],
+    ));
+    let out: Vec<f32> = gpu.download(dout, n);
+    for i in 0..n {
+        let k2 = if a[i] > 0.0 { 3.0 } else { 5.0 };
+        assert_eq!(out[i], a[i] * ((i * 7) % 16) as f32 + a[i] * k2, "i={i}");
+    }
+}
+
+#[test]
+fn counters_see_uncoalesced_stores_and_divergence() {
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let n = 64;
+    let (din, dout) = (gpu.alloc::<f32>(n), gpu.alloc::<f32>(n * 32));
+    let r = gpu.launch(
+        "strided_copy",
+        [1, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(n as i32)],
+    );
+    ok(&r);
+    // Loads: 2 warps x 4 sectors. Stores: 2 warps x 32 sectors, where 4 would do.
+    assert_eq!(
+        (r.counters.global_sectors, r.counters.global_sectors_min),
+        (8 + 64, 8 + 8)
+    );
+    assert_eq!(r.counters.divergent_branches, 0);
+    let r = gpu.launch(
+        "strided_copy",
+        [1, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout), Arg::I32(40)],
+    );
+    assert_eq!(
+        r.counters.divergent_branches, 1,
+        "lanes 40..63 skip the body"
+    );
+}
+
+#[test]
+fn device_function_calls_are_inlined() {
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
+    assert!(
+        ptx.contains("call.uni"),
+        "the kernel should still contain calls"
+    );
+    let gpu = Gpu::new(&ptx);
+    let n = 70;
+    let a: Vec<f64> = randf(n, 25, 0.5, 3.0)
+        .into_iter()
+        .map(|x| x as f64)
+        .collect();
+    let (da, db, dc) = (gpu.upload(&a), gpu.alloc::<f64>(2 * n), gpu.alloc::<f32>(n));
+    ok(&gpu.launch(
+        "device_calls",
+        [3, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(db), Arg::Ptr(dc), Arg::I32(n as i32)],
+    ));
+    let b: Vec<f64> = gpu.download(db, 2 * n);
+    let c: Vec<f32> = gpu.download(dc, n);
+    for i in 0..n {
+        let (p, s) = (a[i].powf(2.5), (a[i] * 1.0e6).sin());
+        assert!(
+            (b[2 * i] - p).abs() <= 1e-14 * p,
+            "pow {i}: {} vs {p}",
+            b[2 * i]
+        );
+        assert!(
+            (b[2 * i + 1] - s).abs() <= 1e-9,
+            "sin {i}: {} vs {s}",
+            b[2 * i + 1]
+        );
+        assert_eq!(c[i], 2.0 * a[i] as f32 + 1.0);
+    }
+}
+
+#[test]
+fn syncwarp_orders_shared_accesses_within_a_warp() {
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let a = randf(4 * 64, 26, -1.0, 1.0);
+    let (din, dpart) = (gpu.upload(&a), gpu.alloc::<f32>(4));
+    ok(&gpu.launch(
+        "reduce_syncwarp",
+        [4, 1, 1],
+        [64, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dpart)],
+    ));
+    let part: Vec<f32> = gpu.download(dpart, 4);
+    for b in 0..4 {
+        let want: f64 = a[b * 64..b * 64 + 64].iter().map(|&x| x as f64).sum();
+        assert!(
+            (part[b] as f64 - want).abs() < 1e-4,
+            "block {b}: {} vs {want}",
+            part[b]
+        );
+    }
+}
+
+#[test]
+fn bit_intrinsics() {
+    let Some(ptx) = compile_file("basics.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let mut a: Vec<i32> = randu(200, 27)
+        .iter()
+        .map(|v| *v as i32 >> (v % 31))
+        .collect();
+    a.extend([0, 1, -1, i32::MIN]);
+    let n = a.len();
+    let (da, dout) = (gpu.upload(&a), gpu.alloc::<i32>(n));
+    ok(&gpu.launch(
+        "bit_tricks",
+        [1, 1, 1],
+        [256, 1, 1],
+        0,
+        &[Arg::Ptr(da), Arg::Ptr(dout), Arg::I32(n as i32)],
+    ));
+    let out: Vec<i32> = gpu.download(dout, n);
+    for i in 0..n {
+        let x = a[i];
+        let ffs = if x == 0 {
+            0
+        } else {
+            x.trailing_zeros() as i32 + 1
+        };
+        let want = ffs
+            + 100 * (31 - (x | 1).leading_zeros() as i32)
+            + 10000 * (x & 0xff).count_ones() as i32;
+        assert_eq!(out[i], want, "x={x}");
+    }
+}
+
+#[test]
+fn packed_half_comparisons() {
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    use half::f16;
+    let n = 100;
+    let a: Vec<f16> = randf(2 * n, 28, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let b: Vec<f16> = randf(2 * n, 29, -1.0, 1.0)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect();
+    let (da, db, dout) = (gpu.upload(&a), gpu.upload(&b), gpu.alloc::<i32>(n));
+    ok(&gpu.launch(
+        "half2_compare",
+        [1, 1, 1],
+        [128, 1, 1],
+        0,
+        &[
+            Arg::Ptr(da),
+            Arg::Ptr(db),
+            Arg::Ptr(dout),
+            Arg::I32(n as i32),
+        ],
+    ));
+    let out: Vec<i32> = gpu.download(dout, n);
+    for i in 0..n {
+        let want = (a[2 * i] > b[2 * i] && a[2 * i + 1] > b[2 * i + 1]) as i32;
+        assert_eq!(out[i], want, "pair {i}");
+    }
+}
+
+#[test]
+fn syncthreads_count_and_or() {
+    let Some(ptx) = compile_file("shared.cu") else {
+        return;
+    };
+    let gpu = Gpu::new(&ptx);
+    let a: Vec<i32> = randu(4 * 96, 30)
+        .iter()
+        .map(|v| (*v % 100) as i32 - 50)
+        .collect();
+    let (din, dout) = (gpu.upload(&a), gpu.alloc::<i32>(12));
+    ok(&gpu.launch(
+        "barrier_reductions",
+        [4, 1, 1],
+        [96, 1, 1],
+        0,
+        &[Arg::Ptr(din), Arg::Ptr(dout)],
+    ));
+    let out: Vec<i32> = gpu.download(dout, 12);
+    for b in 0..4 {
+        let v = &a[b * 96..b * 96 + 96];
+        let want = [
+            v.iter().filter(|x| **x > 0).count() as i32,
+            v.iter().all(|x| *x > -50) as i32,
+            v.iter().any(|x| *x > 45) as i32,
+        ];
+        assert_eq!(out[3 * b..3 * b + 3], want, "block {b}");
+    }
+}

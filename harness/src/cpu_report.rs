@@ -338,7 +338,7 @@ mod tests {
 
     #[test]
     fn reads_the_driver_json() {
-        // A line as cpu-driver/src/report.rs writes it.
+        // The exact line cpu-driver/src/report.rs writes for this launch (its test checks that).
         let line = r#"{"kernel":"k","grid":[4,1,1],"block":[256,1,1],"counters":{"kernel":"k","instructions":10,"global_sectors":4,"global_sectors_min":4,"shared_bank_conflicts":0,"divergent_branches":1},"diagnostic":{"kind":"shared_race","location":{"array":"s","byte_offset":4,"offset":4},"thread_a":[1,0,0],"thread_b":[0,0,0],"kinds":"write/read","block":[0,0,0],"line_a":10,"line":12}}"#;
         let dir = std::env::temp_dir().join(format!("kernlings-report-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

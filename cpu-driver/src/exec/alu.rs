@@ -112,14 +112,14 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
         }
         Op::Add => {
             if ins.sat {
-                int_sat_add(ty, sx(a, ty) + sx(b, ty))
+                int_sat_add(ty, sx(a, ty).saturating_add(sx(b, ty)))
             } else {
                 a.wrapping_add(b)
             }
         }
         Op::Sub => {
             if ins.sat {
-                int_sat_add(ty, sx(a, ty) - sx(b, ty))
+                int_sat_add(ty, sx(a, ty).saturating_sub(sx(b, ty)))
             } else {
                 a.wrapping_sub(b)
             }
@@ -226,6 +226,20 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
             let bits = ty.bytes() as u32 * 8;
             (zx(a, ty).leading_zeros() - (64 - bits)) as u64
         }
+        Op::Bfind { shift } => {
+            let bits = ty.bytes() as u32 * 8;
+            // For negative signed values the search is for the highest 0 bit.
+            let x = if ty.signed() && sx(a, ty) < 0 {
+                !a & zx(u64::MAX, ty)
+            } else {
+                zx(a, ty)
+            };
+            if x == 0 {
+                return Some(0xffff_ffff);
+            }
+            let pos = 63 - x.leading_zeros();
+            (if shift { bits - 1 - pos } else { pos }) as u64 & 0xffff_ffff
+        }
         Op::Brev => {
             let bits = ty.bytes() as u32 * 8;
             zx(a, ty).reverse_bits() >> (64 - bits)
@@ -277,7 +291,7 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
         }
         Op::Sad => {
             let diff = if ty.signed() {
-                (sx(a, ty) - sx(b, ty)).unsigned_abs()
+                sx(a, ty).abs_diff(sx(b, ty))
             } else {
                 zx(a, ty).abs_diff(zx(b, ty))
             };

@@ -1,10 +1,14 @@
 //! Running a kernel: blocks spread over worker threads, each block's warps interleaved at
 //! barriers, each warp executing pre-decoded instructions for its active lanes at once.
+// Lane and fragment loops index several parallel arrays by the same lane or element number,
+// as the PTX ISA's tables do.
+#![allow(clippy::needless_range_loop)]
 
 mod alu;
 mod fast;
 pub mod memory;
 pub mod num;
+mod printf;
 mod shadow;
 mod tensor;
 mod warp;

@@ -88,10 +88,12 @@ impl Shadow {
     }
 
     /// Whether an earlier access by `other` (with its warp-sync count) is ordered before `me`.
+    #[inline(always)]
     fn ordered(other: u32, other_wep: u32, me: Who) -> bool {
         other == me.tid || (same_warp(other, me.tid) && other_wep != me.wep)
     }
 
+    #[inline(always)]
     pub fn read(&mut self, at: usize, me: Who) -> Option<Finding> {
         let epoch = self.epoch;
         let c = &mut self.cells[at];
@@ -114,6 +116,7 @@ impl Shadow {
     }
 
     /// A write (or an atomic read-modify-write when `atomic`).
+    #[inline(always)]
     pub fn write(&mut self, at: usize, me: Who, atomic: bool) -> Option<Finding> {
         let epoch = self.epoch;
         let gen = self.gen;

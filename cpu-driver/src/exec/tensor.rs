@@ -69,3 +69,28 @@ pub fn ldmatrix(num: usize, trans: bool, rows: &[[u8; 16]; 32]) -> [[u64; 4]; 32
     }
     out
 }
+
+/// wmma fragments are opaque to the program, so the CPU backend picks its own layout: element
+/// e of the 16x16 tile (row-major) belongs to lane e / 8, slot e % 8. Eight-register fragments
+/// hold one element per register; four-register (f16x2) ones hold two.
+pub fn wmma_owner(e: usize) -> (usize, usize) {
+    (e / 8, e % 8)
+}
+
+/// Reads slot `s` of a lane's fragment registers.
+pub fn wmma_get(regs: &[u64; 8], nregs: usize, s: usize) -> u64 {
+    if nregs == 8 {
+        regs[s]
+    } else {
+        (regs[s / 2] >> (16 * (s % 2))) & 0xffff
+    }
+}
+
+pub fn wmma_put(regs: &mut [u64; 8], nregs: usize, s: usize, v: u64) {
+    if nregs == 8 {
+        regs[s] = v;
+    } else {
+        let shift = 16 * (s % 2);
+        regs[s / 2] = (regs[s / 2] & !(0xffff << shift)) | ((v & 0xffff) << shift);
+    }
+}

@@ -191,6 +191,9 @@ pub enum Op {
     Ret,
     Exit,
     BarSync,
+    /// `bar.red.{popc,and,or}`: `__syncthreads_count/and/or`, a barrier that also reduces a
+    /// predicate over the block.
+    BarRed,
     BarWarpSync,
     Shfl,
     Vote,
@@ -208,6 +211,10 @@ pub enum Op {
     Copysign,
     Popc,
     Clz,
+    /// `bfind`: most significant non-sign bit; `shift` gives it as a left-shift amount.
+    Bfind {
+        shift: bool,
+    },
     Brev,
     Bfe,
     Bfi,
@@ -222,6 +229,12 @@ pub enum Op {
     CpAsync,
     Ldmatrix,
     Mma,
+    WmmaLoad,
+    WmmaStore,
+    WmmaMma,
+    /// `printf` (a call to vprintf): dst is the return slot, srcs the format and argument
+    /// slots, all in local memory.
+    Printf,
     /// Something the interpreter does not execute; reaching it fails the launch.
     Unsupported,
 }
@@ -294,6 +307,20 @@ pub enum Extra {
         k: u8,
     },
     Testp(TestpKind),
+    /// bar.red's reduction.
+    BarRed(BarRedOp),
+    /// wmma.load/store: whether memory is row-major; mma: the C type (f16 or f32).
+    Wmma {
+        row: bool,
+        c_ty: Ty,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarRedOp {
+    Popc,
+    And,
+    Or,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

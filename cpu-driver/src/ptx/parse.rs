@@ -1,7 +1,9 @@
 //! PTX text to pre-decoded functions: once per module load, never per lane.
 
+use super::inline::{func_headers, inline_call, skip_body};
 use super::ir::*;
 use super::lex::{statements, Stmt, Tok};
+use super::opcode::{blank, decode_opcode};
 use std::collections::HashMap;
 
 /// What a name in an operand stands for.
@@ -16,7 +18,7 @@ enum Sym {
 }
 
 /// Module-scope shared variables; `extern` ones are the dynamic shared memory.
-struct ModuleShared {
+pub(super) struct ModuleShared {
     statics: Vec<(String, usize, usize)>,
     externs: Vec<(String, usize)>,
 }
@@ -35,12 +37,19 @@ pub fn parse_module(
         externs: Vec::new(),
     };
     let mut functions = Vec::new();
+    let callees = func_headers(&stmts);
     let mut i = 0;
     while i < stmts.len() {
         let toks = &stmts[i].toks;
         let words = leading_words(toks);
         if words.iter().any(|w| w == ".entry" || w == ".func") {
-            let (f, next) = parse_function(&stmts, i, &syms, &shared, &files)?;
+            let module = ModuleCtx {
+                stmts: &stmts,
+                callees: &callees,
+                shared: &shared,
+                files: &files,
+            };
+            let (f, next) = parse_function(&module, i, &syms)?;
             if let Some(f) = f {
                 functions.push(f);
             }
@@ -83,7 +92,7 @@ fn file_table(stmts: &[Stmt]) -> HashMap<i64, String> {
     files
 }
 
-fn leading_words(toks: &[Tok]) -> Vec<String> {
+pub(super) fn leading_words(toks: &[Tok]) -> Vec<String> {
     toks.iter()
         .take_while(|t| matches!(t, Tok::Word(w) if w.starts_with('.')))
         .map(|t| match t {
@@ -94,7 +103,7 @@ fn leading_words(toks: &[Tok]) -> Vec<String> {
 }
 
 /// `.global .align 4 .b8 name[24] = {...}` and friends.
-fn parse_var(toks: &[Tok]) -> Result<GlobalVar, String> {
+pub(super) fn parse_var(toks: &[Tok]) -> Result<GlobalVar, String> {
     let mut align = 0;
     let mut elem = 1;
     let mut name = None;
@@ -166,17 +175,35 @@ struct FnParser<'a> {
     labels: HashMap<String, usize>,
     fixups: Vec<(usize, usize, String)>,
     instrs: Vec<Instr>,
+    /// `.param` variables declared in the body (call arguments), which live in local memory.
+    call_params: Vec<String>,
 }
 
+/// What parsing one function needs from the rest of the module.
+pub(super) struct ModuleCtx<'a> {
+    pub(super) stmts: &'a [Stmt],
+    /// Device functions by name: the index of their header statement.
+    pub(super) callees: &'a HashMap<String, usize>,
+    pub(super) shared: &'a ModuleShared,
+    pub(super) files: &'a HashMap<i64, String>,
+}
+
+/// Calls inlined into one kernel at most: deeper (or recursive) calls stay unsupported.
+const MAX_INLINED_CALLS: usize = 64;
+
 fn parse_function(
-    stmts: &[Stmt],
+    module: &ModuleCtx,
     start: usize,
     module_syms: &HashMap<String, Sym>,
-    shared: &ModuleShared,
-    files: &HashMap<i64, String>,
 ) -> Result<(Option<Function>, usize), String> {
+    let (stmts, shared, files) = (module.stmts, module.shared, module.files);
     let header = &stmts[start].toks;
     let is_entry = header.iter().any(|t| *t == Tok::Word(".entry".into()));
+    if !is_entry {
+        // Device functions NVRTC did not inline (f64 libm slow paths, __noinline__) are not
+        // executed: a `call` fails when reached, naming itself. Skip the body.
+        return Ok((None, skip_body(stmts, start + 1)));
+    }
     // Name: the word before the first '('.
     let open = header.iter().position(|t| *t == Tok::Punct('('));
     let name = match open {
@@ -202,6 +229,7 @@ fn parse_function(
         labels: HashMap::new(),
         fixups: Vec::new(),
         instrs: Vec::new(),
+        call_params: Vec::new(),
     };
     // Parameters: `.param .u64 name` or `.param .align 8 .b8 name[16]`.
     let mut params = Vec::new();
@@ -248,9 +276,26 @@ fn parse_function(
     let mut i = start + 1;
     let mut body_shared: Vec<(String, usize, usize)> = Vec::new();
     let mut dyn_smem_offset = None;
-    while i < stmts.len() {
-        let toks = &stmts[i].toks;
-        i += 1;
+    // Statements of inlined device functions, to parse before the next statement of the body.
+    let mut pending: Vec<Stmt> = Vec::new();
+    let mut inlined = 0;
+    loop {
+        let st = match pending.pop() {
+            Some(st) => st,
+            None if i < stmts.len() => {
+                i += 1;
+                stmts[i - 1].clone()
+            }
+            None => break,
+        };
+        let toks = &st.toks;
+        if inlined < MAX_INLINED_CALLS {
+            if let Some(body) = inline_call(module, toks, &p.call_params, inlined) {
+                inlined += 1;
+                pending.extend(body.into_iter().rev());
+                continue;
+            }
+        }
         match toks.as_slice() {
             [Tok::Punct('{')] => {
                 depth += 1;
@@ -278,6 +323,8 @@ fn parse_function(
         };
         match first {
             ".reg" => p.declare_regs(toks)?,
+            // Inside an inlined function, messages keep the line of the learner's call.
+            ".loc" if depth > 1 && p.in_inlined(toks) => {}
             ".loc" => p.set_loc(toks),
             ".shared" => {
                 let v = parse_var(toks)?;
@@ -287,6 +334,14 @@ fn parse_function(
                 let v = parse_var(toks)?;
                 local = align_up(local, v.align);
                 p.syms.insert(v.name, Sym::Local(local as u64));
+                local += v.size;
+            }
+            // Call arguments declared in the body: per-thread scratch, kept in local memory.
+            ".param" => {
+                let v = parse_var(toks)?;
+                local = align_up(local, v.align);
+                p.syms.insert(v.name.clone(), Sym::Local(local as u64));
+                p.call_params.push(v.name);
                 local += v.size;
             }
             ".pragma" | ".maxntid" | ".reqntid" | ".minnctapersm" | ".maxnreg" | ".file" => {}
@@ -485,6 +540,14 @@ impl FnParser<'_> {
         }
     }
 
+    /// Whether a `.loc` inside an inlined function points into a header (library code).
+    fn in_inlined(&self, toks: &[Tok]) -> bool {
+        match toks.get(1) {
+            Some(Tok::Int(f)) => self.files.get(f).is_none_or(|n| is_header_file(n)),
+            _ => true,
+        }
+    }
+
     fn instruction(&mut self, toks: &[Tok]) -> Result<(), String> {
         let text = render(toks);
         let mut j = 0;
@@ -522,7 +585,14 @@ impl FnParser<'_> {
         ins.line = self.line;
         ins.text = text.clone();
         let ndst = match ins.op {
-            Op::St | Op::Red | Op::Bra | Op::Ret | Op::Exit | Op::BarSync | Op::BarWarpSync => 0,
+            Op::St
+            | Op::WmmaStore
+            | Op::Red
+            | Op::Bra
+            | Op::Ret
+            | Op::Exit
+            | Op::BarSync
+            | Op::BarWarpSync => 0,
             Op::Nop | Op::Trap | Op::CpAsync => 0,
             _ => 1,
         };
@@ -546,7 +616,13 @@ impl FnParser<'_> {
                 ins.src.push(op);
             }
         }
-        // `setp` with a bool op takes a predicate operand that may be negated: keep as is.
+        let names_call_param = |toks: &[Tok]| {
+            toks.iter()
+                .any(|t| matches!(t, Tok::Word(w) if self.call_params.contains(w)))
+        };
+        if ins.space == Space::Param && operands.iter().any(|o| names_call_param(o)) {
+            ins.space = Space::Local;
+        }
         self.instrs.push(ins);
         Ok(())
     }
@@ -676,311 +752,11 @@ fn render(toks: &[Tok]) -> String {
             Tok::Str(x) => format!("\"{x}\""),
             Tok::Punct(c) => c.to_string(),
         };
-        if !s.is_empty()
-            && !matches!(t, Tok::Punct(',' | ']' | '}' | '|'))
-            && !s.ends_with(['[', '{', '|', '@', '!'])
-        {
+        let glued_to_prev = matches!(t, Tok::Punct(',' | ']' | '}' | ')' | '|' | '+'));
+        if !s.is_empty() && !glued_to_prev && !s.ends_with(['[', '{', '(', '|', '@', '!', '+']) {
             s.push(' ');
         }
         s.push_str(&piece);
     }
     s
-}
-
-fn blank(op: Op) -> Instr {
-    Instr {
-        op,
-        ty: Ty::B32,
-        ty2: Ty::B32,
-        space: Space::Generic,
-        round: Round::None,
-        ftz: false,
-        sat: false,
-        extra: Extra::None,
-        guard: None,
-        dst: vec![],
-        src: vec![],
-        line: 0,
-        text: String::new(),
-    }
-}
-
-/// Splits `ld.global.v4.f32` into the operation and its modifiers.
-fn decode_opcode(opcode: &str) -> Result<Instr, String> {
-    let mut parts = opcode.split('.');
-    let base = parts.next().unwrap_or_default();
-    let mods: Vec<&str> = parts.collect();
-    let has = |m: &str| mods.contains(&m);
-    let unsupported = || format!("unsupported instruction `{opcode}`");
-    let op = match base {
-        "mov" => Op::Mov,
-        "ld" | "ldu" => Op::Ld,
-        "st" => Op::St,
-        "cvta" => Op::Cvta { to: has("to") },
-        "cvt" => Op::Cvt,
-        "add" => Op::Add,
-        "sub" => Op::Sub,
-        "mul" if has("hi") => Op::MulHi,
-        "mul" if has("wide") => Op::MulWide,
-        "mul" => Op::MulLo,
-        "mad" if has("hi") => Op::MadHi,
-        "mad" if has("wide") => Op::MadWide,
-        "mad" => Op::MadLo,
-        "mul24" if has("lo") => Op::Mul24Lo,
-        "mad24" if has("lo") => Op::Mad24Lo,
-        "fma" => Op::Fma,
-        "div" => Op::Div,
-        "rem" => Op::Rem,
-        "abs" => Op::Abs,
-        "neg" => Op::Neg,
-        "min" => Op::Min,
-        "max" => Op::Max,
-        "and" => Op::And,
-        "or" => Op::Or,
-        "xor" => Op::Xor,
-        "not" => Op::Not,
-        "cnot" => Op::Cnot,
-        "shl" => Op::Shl,
-        "shr" => Op::Shr,
-        "setp" => Op::Setp,
-        "selp" => Op::Selp,
-        "set" => Op::Set,
-        "bra" => Op::Bra,
-        "ret" => Op::Ret,
-        "exit" => Op::Exit,
-        "bar" | "barrier" if has("warp") => Op::BarWarpSync,
-        "bar" | "barrier" if has("sync") || has("aligned") || mods.is_empty() => Op::BarSync,
-        "shfl" => Op::Shfl,
-        "vote" => Op::Vote,
-        "match" => Op::Match,
-        "atom" => Op::Atom,
-        "red" => Op::Red,
-        "ex2" => Op::Ex2,
-        "lg2" => Op::Lg2,
-        "rcp" => Op::Rcp,
-        "rsqrt" => Op::Rsqrt,
-        "sqrt" => Op::Sqrt,
-        "sin" => Op::Sin,
-        "cos" => Op::Cos,
-        "tanh" => Op::Tanh,
-        "copysign" => Op::Copysign,
-        "popc" => Op::Popc,
-        "clz" => Op::Clz,
-        "brev" => Op::Brev,
-        "bfe" => Op::Bfe,
-        "bfi" => Op::Bfi,
-        "prmt" if mods == ["b32"] => Op::Prmt,
-        "lop3" => Op::Lop3,
-        "shf" => Op::Shf,
-        "testp" => Op::Testp,
-        "sad" => Op::Sad,
-        "activemask" => Op::Activemask,
-        "membar" | "fence" | "prefetch" | "prefetchu" | "nanosleep" | "discard" => Op::Nop,
-        "trap" | "brkpt" => Op::Trap,
-        "cp" if has("async") && (has("commit_group") || has("wait_group") || has("wait_all")) => {
-            Op::Nop
-        }
-        "cp" if has("async") && !has("bulk") => Op::CpAsync,
-        "ldmatrix" if has("m8n8") && has("b16") => Op::Ldmatrix,
-        "mma" if has("m16n8k16") || has("m16n8k8") => Op::Mma,
-        _ => return Err(unsupported()),
-    };
-    let mut ins = blank(op);
-    let types: Vec<Ty> = mods.iter().filter_map(|m| Ty::parse(m)).collect();
-    if let Some(t) = types.first() {
-        ins.ty = *t;
-        ins.ty2 = *types.get(1).unwrap_or(t);
-    }
-    if op == Op::Mma {
-        // mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32: d, a, b, c types.
-        ins.ty = types[0];
-        ins.ty2 = *types.get(1).ok_or_else(unsupported)?;
-        if !(has("row") && has("col") && matches!(ins.ty2, Ty::F16 | Ty::Bf16)) || ins.ty != Ty::F32
-        {
-            return Err(unsupported());
-        }
-        ins.extra = Extra::Mma {
-            k: if has("m16n8k16") { 16 } else { 8 },
-        };
-    }
-    for m in &mods {
-        match *m {
-            "global" => ins.space = Space::Global,
-            "shared" | "shared::cta" => ins.space = Space::Shared,
-            "local" => ins.space = Space::Local,
-            "param" => ins.space = Space::Param,
-            "const" => ins.space = Space::Const,
-            "rn" => ins.round = Round::Rn,
-            "rz" => ins.round = Round::Rz,
-            "rm" => ins.round = Round::Rm,
-            "rp" => ins.round = Round::Rp,
-            "rni" => ins.round = Round::Rni,
-            "rzi" => ins.round = Round::Rzi,
-            "rmi" => ins.round = Round::Rmi,
-            "rpi" => ins.round = Round::Rpi,
-            "ftz" => ins.ftz = true,
-            "sat" => ins.sat = true,
-            "v2" => ins.extra = Extra::Vec(2),
-            "v4" => ins.extra = Extra::Vec(4),
-            "v8" => ins.extra = Extra::Vec(8),
-            _ => {}
-        }
-    }
-    match op {
-        Op::Setp | Op::Set => {
-            let cmp = mods.iter().find_map(|m| cmp(m)).ok_or_else(unsupported)?;
-            let bop = mods.iter().find_map(|m| match *m {
-                "and" => Some(BoolOp::And),
-                "or" => Some(BoolOp::Or),
-                "xor" => Some(BoolOp::Xor),
-                _ => None,
-            });
-            ins.extra = Extra::Cmp(cmp, bop);
-            if op == Op::Set {
-                // set.CMP.DTYPE.STYPE: compare in the source type.
-                ins.ty2 = *types.last().ok_or_else(unsupported)?;
-            } else {
-                ins.ty2 = ins.ty;
-            }
-        }
-        Op::Shfl => {
-            let mode = if has("up") {
-                ShflMode::Up
-            } else if has("down") {
-                ShflMode::Down
-            } else if has("bfly") {
-                ShflMode::Bfly
-            } else if has("idx") {
-                ShflMode::Idx
-            } else {
-                return Err(unsupported());
-            };
-            if !has("sync") {
-                return Err(unsupported());
-            }
-            ins.extra = Extra::Shfl(mode);
-        }
-        Op::Vote => {
-            let mode = if has("all") {
-                VoteMode::All
-            } else if has("any") {
-                VoteMode::Any
-            } else if has("uni") {
-                VoteMode::Uni
-            } else if has("ballot") {
-                VoteMode::Ballot
-            } else {
-                return Err(unsupported());
-            };
-            ins.extra = Extra::Vote(mode);
-        }
-        Op::Match => {
-            ins.extra = Extra::Vote(if has("all") {
-                VoteMode::All
-            } else {
-                VoteMode::Any
-            });
-        }
-        Op::Atom | Op::Red => {
-            let a = mods
-                .iter()
-                .find_map(|m| {
-                    Some(match *m {
-                        "add" => AtomOp::Add,
-                        "min" => AtomOp::Min,
-                        "max" => AtomOp::Max,
-                        "inc" => AtomOp::Inc,
-                        "dec" => AtomOp::Dec,
-                        "and" => AtomOp::And,
-                        "or" => AtomOp::Or,
-                        "xor" => AtomOp::Xor,
-                        "exch" => AtomOp::Exch,
-                        "cas" => AtomOp::Cas,
-                        _ => return None,
-                    })
-                })
-                .ok_or_else(unsupported)?;
-            if has("v2")
-                || has("v4")
-                || matches!(ins.ty, Ty::F16x2 | Ty::Bf16x2 | Ty::F16 | Ty::Bf16)
-            {
-                return Err(unsupported());
-            }
-            ins.extra = Extra::Atom(a);
-        }
-        Op::Shf => {
-            ins.extra = Extra::Shf {
-                left: has("l"),
-                clamp: has("clamp"),
-            }
-        }
-        Op::Testp => {
-            let k = mods
-                .iter()
-                .find_map(|m| {
-                    Some(match *m {
-                        "finite" => TestpKind::Finite,
-                        "infinite" => TestpKind::Infinite,
-                        "number" => TestpKind::Number,
-                        "notanumber" => TestpKind::NotANumber,
-                        "normal" => TestpKind::Normal,
-                        "subnormal" => TestpKind::Subnormal,
-                        _ => return None,
-                    })
-                })
-                .ok_or_else(unsupported)?;
-            ins.extra = Extra::Testp(k);
-        }
-        Op::Ldmatrix => {
-            let num = if has("x4") {
-                4
-            } else if has("x2") {
-                2
-            } else {
-                1
-            };
-            ins.extra = Extra::Ldmatrix {
-                num,
-                trans: has("trans"),
-            };
-            ins.space = Space::Shared;
-        }
-        Op::CpAsync => ins.space = Space::Shared,
-        Op::Div
-            if ins.ty.is_float() && !has("approx") && !has("full") && ins.round == Round::None =>
-        {
-            return Err(unsupported());
-        }
-        _ => {}
-    }
-    if matches!(op, Op::Add | Op::Sub | Op::MulLo | Op::MadLo)
-        && (has("cc") || base == "addc" || base == "subc")
-    {
-        return Err(unsupported());
-    }
-    Ok(ins)
-}
-
-fn cmp(m: &str) -> Option<Cmp> {
-    Some(match m {
-        "eq" => Cmp::Eq,
-        "ne" => Cmp::Ne,
-        "lt" => Cmp::Lt,
-        "le" => Cmp::Le,
-        "gt" => Cmp::Gt,
-        "ge" => Cmp::Ge,
-        "lo" => Cmp::Lo,
-        "ls" => Cmp::Ls,
-        "hi" => Cmp::Hi,
-        "hs" => Cmp::Hs,
-        "equ" => Cmp::Equ,
-        "neu" => Cmp::Neu,
-        "ltu" => Cmp::Ltu,
-        "leu" => Cmp::Leu,
-        "gtu" => Cmp::Gtu,
-        "geu" => Cmp::Geu,
-        "num" => Cmp::Num,
-        "nan" => Cmp::Nan,
-        _ => return None,
-    })
 }

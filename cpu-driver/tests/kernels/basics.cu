@@ -49,3 +49,36 @@ extern "C" __global__ void math_mix(const float* a, float* out, double* dout, in
         dout[i] = d * d / 3.0 + sqrt(fabs(d)) - (double)(int)d;
     }
 }
+
+// A per-thread array indexed at run time lives in local memory.
+extern "C" __global__ void local_array(const float* a, float* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        float tmp[16];
+        for (int k = 0; k < 16; ++k) tmp[k] = a[i] * k;
+        out[i] = tmp[(i * 7) % 16] + tmp[a[i] > 0.f ? 3 : 5];
+    }
+}
+
+// Each thread of a warp writes 128 bytes apart: one sector per thread instead of four per warp.
+extern "C" __global__ void strided_copy(const float* in, float* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i * 32] = in[i];
+}
+
+// Device functions NVRTC keeps as calls: f64 libm slow paths and a __noinline__ helper.
+__device__ __noinline__ float twice_plus(float x, float y) { return 2.0f * x + y; }
+
+extern "C" __global__ void device_calls(const double* a, double* b, float* c, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        b[2 * i] = pow(a[i], 2.5);
+        b[2 * i + 1] = sin(a[i] * 1.0e6);
+        c[i] = twice_plus((float)a[i], 1.0f);
+    }
+}
+
+extern "C" __global__ void bit_tricks(const int* a, int* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = __ffs(a[i]) + 100 * (31 - __clz(a[i] | 1)) + 10000 * __popc(a[i] & 0xff);
+}

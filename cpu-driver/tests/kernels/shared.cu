@@ -159,3 +159,40 @@ extern "C" __global__ void vote_ballot(const int* in, unsigned* out, int n) {
     int any = __any_sync(0xffffffff, v > 1000);
     if (i < n) out[i] = b ^ (all << 1) ^ any ^ (unsigned)__shfl_sync(0xffffffff, v, 3) ^ (unsigned)__shfl_up_sync(0xffffffff, v, 1);
 }
+
+// The last warp of a tree reduction, synchronised with __syncwarp(): correct, so no race.
+extern "C" __global__ void reduce_syncwarp(const float* in, float* partial) {
+    __shared__ float s[64];
+    int t = threadIdx.x;
+    s[t] = in[blockIdx.x * 64 + t];
+    __syncthreads();
+    if (t < 32) {
+        float v = s[t] + s[t + 32];
+        for (int o = 16; o > 0; o >>= 1) {
+            __syncwarp();
+            s[t] = v;
+            __syncwarp();
+            if (t < o) v += s[t + o];
+        }
+        if (t == 0) partial[blockIdx.x] = v;
+    }
+}
+
+// Packed half comparisons: true only when both halves compare true.
+extern "C" __global__ void half2_compare(const __half2* a, const __half2* b, int* out, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = __hbgt2(a[i], b[i]) ? 1 : 0;
+}
+
+// __syncthreads_count/and/or: a barrier that also counts, ands or ors a predicate.
+extern "C" __global__ void barrier_reductions(const int* in, int* out) {
+    int v = in[blockIdx.x * blockDim.x + threadIdx.x];
+    int count = __syncthreads_count(v > 0);
+    int all = __syncthreads_and(v > -50);
+    int any = __syncthreads_or(v > 45);
+    if (threadIdx.x == 0) {
+        out[3 * blockIdx.x] = count;
+        out[3 * blockIdx.x + 1] = all;
+        out[3 * blockIdx.x + 2] = any;
+    }
+}

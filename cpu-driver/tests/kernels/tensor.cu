@@ -25,3 +25,28 @@ extern "C" __global__ void mma_tile(const __half* A, const __half* Bt, float* C)
     C[(g + 8) * 8 + 2 * t] = c[2];
     C[(g + 8) * 8 + 2 * t + 1] = c[3];
 }
+
+#include <mma.h>
+// One 16x16x16 tile through the wmma API: A row-major, B column-major, C row-major.
+extern "C" __global__ void wmma_tile(const half* A, const half* B, float* C) {
+    using namespace nvcuda;
+    wmma::fragment<wmma::matrix_a, 16, 16, 16, half, wmma::row_major> a;
+    wmma::fragment<wmma::matrix_b, 16, 16, 16, half, wmma::col_major> b;
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> c;
+    wmma::fill_fragment(c, 1.0f);
+    wmma::load_matrix_sync(a, A, 16);
+    wmma::load_matrix_sync(b, B, 16);
+    wmma::mma_sync(c, a, b, c);
+    wmma::store_matrix_sync(C, c, 16, wmma::mem_row_major);
+}
+
+// cp.async copies global to shared; the wait makes it visible.
+extern "C" __global__ void cp_async_reverse(const float4* in, float4* out) {
+    __shared__ float4 s[32];
+    unsigned d = (unsigned)__cvta_generic_to_shared(&s[threadIdx.x]);
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 16;" ::"r"(d), "l"(in + threadIdx.x));
+    asm volatile("cp.async.commit_group;");
+    asm volatile("cp.async.wait_group 0;");
+    __syncthreads();
+    out[threadIdx.x] = s[31 - threadIdx.x];
+}

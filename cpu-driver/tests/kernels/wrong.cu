@@ -37,3 +37,22 @@ extern "C" __global__ void endless(int* out, int n) {
         i += 0;  // never advances
     }
 }
+
+// Hillis-Steele in place: a thread reads s[t - off] while its neighbour overwrites it.
+extern "C" __global__ void scan_in_place_race(const int* in, int* out, int n) {
+    __shared__ int s[256];
+    int t = threadIdx.x;
+    s[t] = t < n ? in[t] : 0;
+    __syncthreads();
+    for (int off = 1; off < blockDim.x; off <<= 1) {
+        if (t >= off) s[t] += s[t - off];
+        __syncthreads();
+    }
+    if (t < n) out[t] = s[t];
+}
+
+// assert() needs no include in NVRTC; a failed one calls __assertfail.
+extern "C" __global__ void failing_assert(const int* a, int n) {
+    int i = threadIdx.x;
+    if (i < n) assert(a[i] >= 0);
+}

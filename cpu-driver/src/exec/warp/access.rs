@@ -1,0 +1,613 @@
+//! Memory instructions: resolving addresses to a state space, bounds and alignment checks,
+//! shared-memory race bookkeeping, and the coalescing and bank-conflict counters.
+
+use super::{Access, BlockRunner, Res, Target, Warp};
+use crate::exec::memory::{window, LOCAL_WINDOW, SHARED_WINDOW};
+use crate::exec::num::*;
+use crate::exec::shadow::{Finding, Who};
+use crate::ptx::ir::*;
+use crate::report::{Diagnostic, Dim3, SharedLoc};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+impl BlockRunner<'_> {
+    /// Resolves a lane's address to its state space and the offset within it.
+    #[inline(always)]
+    pub(super) fn resolve(space: Space, addr: u64) -> (Target, u64) {
+        match space {
+            Space::Global | Space::Const => (Target::Global, addr),
+            Space::Shared => (Target::Shared, addr),
+            Space::Local => (Target::Local, addr),
+            Space::Param => (Target::Param, addr),
+            Space::Generic => match window(addr) {
+                Some((SHARED_WINDOW, off)) => (Target::Shared, off),
+                Some((LOCAL_WINDOW, off)) => (Target::Local, off),
+                Some((_, off)) => (Target::Param, off),
+                None => (Target::Global, addr),
+            },
+        }
+    }
+
+    pub(super) fn oob(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Diagnostic {
+        let Access {
+            target,
+            addr,
+            bytes,
+            write,
+        } = a;
+        let space = match target {
+            Target::Global => "global",
+            Target::Shared => "shared",
+            Target::Local => "local",
+            Target::Param => "param",
+        };
+        Diagnostic::OutOfBounds {
+            address: addr,
+            bytes: bytes as u32,
+            write,
+            space: space.into(),
+            thread: w.tid[l],
+            block: self.ctaid,
+            line: ins.line,
+        }
+    }
+
+    /// The host bytes behind one lane's access, after bounds and alignment checks.
+    #[inline(always)]
+    pub(super) fn host_ptr(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Res<*mut u8> {
+        if a.target == Target::Param && !a.write {
+            let end = a.addr.wrapping_add(a.bytes as u64);
+            if end <= self.p.params.len() as u64 && end >= a.addr {
+                return Ok(self.p.params.as_ptr().wrapping_add(a.addr as usize) as *mut u8);
+            }
+        }
+        if a.target == Target::Shared {
+            let end = a.addr.wrapping_add(a.bytes as u64);
+            if end <= self.smem_size as u64
+                && end >= a.addr
+                && a.addr.is_multiple_of((a.bytes as u64).min(16))
+            {
+                return Ok(self.smem_ptr.wrapping_add(a.addr as usize));
+            }
+        }
+        if a.target == Target::Global {
+            // Neighbouring lanes nearly always hit the allocation the previous lane hit.
+            let (base, end, host) = self.last_alloc.get();
+            let bytes = a.bytes as u64;
+            if a.addr >= base
+                && a.addr.wrapping_add(bytes) <= end
+                && a.addr.is_multiple_of(bytes.min(16))
+            {
+                return Ok((host + (a.addr - base) as usize) as *mut u8);
+            }
+        }
+        self.host_ptr_slow(w, ins, l, a)
+    }
+
+    #[inline(never)]
+    pub(super) fn host_ptr_slow(&self, w: &Warp, ins: &Instr, l: usize, a: Access) -> Res<*mut u8> {
+        let Access {
+            target,
+            addr,
+            bytes,
+            write,
+        } = a;
+        let align = bytes.min(16) as u64;
+        if !addr.is_multiple_of(align) {
+            return Err(Diagnostic::Misaligned {
+                address: addr,
+                bytes: bytes as u32,
+                space: match target {
+                    Target::Global => "global",
+                    Target::Shared => "shared",
+                    Target::Local => "local",
+                    Target::Param => "param",
+                }
+                .into(),
+                thread: w.tid[l],
+                block: self.ctaid,
+                line: ins.line,
+            });
+        }
+        let ok = |len: usize| {
+            addr.checked_add(bytes as u64)
+                .is_some_and(|e| e <= len as u64)
+        };
+        match target {
+            Target::Global => match self.p.mem.lookup_range(addr, bytes as u64) {
+                Some(r) => {
+                    self.last_alloc.set(r);
+                    Ok((r.2 + (addr - r.0) as usize) as *mut u8)
+                }
+                None => Err(self.oob(w, ins, l, a)),
+            },
+            Target::Shared if ok(self.smem_size) => Ok(self.smem_ptr.wrapping_add(addr as usize)),
+            Target::Local if ok(self.p.func.local_bytes) => {
+                let base = (w.lin0 as usize + l) * self.p.func.local_bytes;
+                Ok(self.local_ptr.wrapping_add(base + addr as usize))
+            }
+            Target::Param if !write && ok(self.p.params.len()) => {
+                Ok(self.p.params.as_ptr().wrapping_add(addr as usize) as *mut u8)
+            }
+            _ => Err(self.oob(w, ins, l, a)),
+        }
+    }
+
+    pub(super) fn shared_loc(&self, offset: u64) -> SharedLoc {
+        let (array, base) = self
+            .p
+            .func
+            .shared_vars
+            .iter()
+            .rev()
+            .find(|v| offset >= v.offset && (offset < v.offset + v.size || v.size == 0))
+            .map(|v| (v.name.clone(), v.offset))
+            .unwrap_or_else(|| ("shared memory".into(), 0));
+        SharedLoc {
+            array,
+            byte_offset: offset - base,
+            offset,
+        }
+    }
+
+    /// Records a shared access for the race and uninitialised-read checks.
+    #[inline(always)]
+    pub(super) fn check_shared(
+        &mut self,
+        w: &Warp,
+        ins: &Instr,
+        l: usize,
+        off: u64,
+        bytes: usize,
+        kind: u8,
+    ) -> Res<()> {
+        let me = Who {
+            tid: w.lin0 + l as u32,
+            wep: w.wep,
+            line: ins.line,
+        };
+        for k in 0..bytes {
+            let at = off as usize + k;
+            let found = match kind {
+                0 => self.shadow.read(at, me),
+                1 => self.shadow.write(at, me, false),
+                _ => self.shadow.write(at, me, true),
+            };
+            if let Some(f) = found {
+                return Err(self.shared_finding(w, ins, l, at, f));
+            }
+        }
+        Ok(())
+    }
+
+    #[cold]
+    pub(super) fn shared_finding(
+        &self,
+        w: &Warp,
+        ins: &Instr,
+        l: usize,
+        at: usize,
+        f: Finding,
+    ) -> Diagnostic {
+        let location = self.shared_loc(at as u64);
+        match f {
+            Finding::Uninit => Diagnostic::UninitSharedRead {
+                location,
+                thread: w.tid[l],
+                block: self.ctaid,
+                line: ins.line,
+            },
+            Finding::Race(other, line_a, kinds) => Diagnostic::SharedRace {
+                location,
+                thread_a: self.tid_of(other),
+                thread_b: w.tid[l],
+                kinds: kinds.into(),
+                block: self.ctaid,
+                line_a,
+                line: ins.line,
+            },
+        }
+    }
+
+    pub(super) fn tid_of(&self, lin: u32) -> Dim3 {
+        let (bx, by) = (self.p.block[0], self.p.block[1]);
+        [lin % bx, (lin / bx) % by, lin / (bx * by)]
+    }
+
+    pub(super) fn vec_len(ins: &Instr) -> usize {
+        match ins.extra {
+            Extra::Vec(n) => n as usize,
+            _ => 1,
+        }
+    }
+
+    pub(super) fn load(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        let n = Self::vec_len(ins);
+        let esize = ins.ty.bytes();
+        let bytes = esize * n;
+        let mut addrs = [0u64; 32];
+        let mut target0 = Target::Global;
+        lanes!(exec, l, {
+            let addr = self.val(w, &ins.src[0], l);
+            let (target, off) = Self::resolve(ins.space, addr);
+            target0 = target;
+            addrs[l] = off;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: false,
+                },
+            )?;
+            if target == Target::Shared {
+                self.check_shared(w, ins, l, off, bytes, 0)?;
+            }
+            for k in 0..n {
+                // SAFETY: host_ptr checked [off, off+bytes) lies in the target memory.
+                let raw = unsafe { read_raw(p.add(k * esize), esize) };
+                let v = if ins.ty.signed() {
+                    sx(raw, ins.ty) as u64
+                } else {
+                    raw
+                };
+                let dst = if n == 1 {
+                    &ins.dst[0]
+                } else {
+                    match &ins.dst[0] {
+                        Operand::Vector(v) => &v[k],
+                        _ => &ins.dst[0],
+                    }
+                };
+                Self::set(w, dst, l, v);
+            }
+        });
+        self.count_access(target0, exec, &addrs, bytes);
+        Ok(())
+    }
+
+    pub(super) fn store(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        let n = Self::vec_len(ins);
+        let esize = ins.ty.bytes();
+        let bytes = esize * n;
+        let mut addrs = [0u64; 32];
+        let mut target0 = Target::Global;
+        lanes!(exec, l, {
+            let addr = self.val(w, &ins.src[0], l);
+            let (target, off) = Self::resolve(ins.space, addr);
+            target0 = target;
+            addrs[l] = off;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: true,
+                },
+            )?;
+            if target == Target::Shared {
+                self.check_shared(w, ins, l, off, bytes, 1)?;
+            }
+            let src = ins.src.last().unwrap_or(&Operand::Sink);
+            for k in 0..n {
+                let o = match src {
+                    Operand::Vector(v) if n > 1 => &v[k],
+                    o => o,
+                };
+                let v = self.val(w, o, l);
+                // SAFETY: host_ptr checked the range; blocks writing the same global bytes
+                // concurrently is a race in the learner's kernel, as on a GPU.
+                unsafe { write_raw(p.add(k * esize), esize, v) };
+            }
+        });
+        self.count_access(target0, exec, &addrs, bytes);
+        Ok(())
+    }
+
+    pub(super) fn atomic(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        let Extra::Atom(aop) = ins.extra else {
+            unreachable!("atom op")
+        };
+        let ty = ins.ty;
+        let bytes = ty.bytes();
+        if bytes != 4 && bytes != 8 {
+            return Err(self.unsupported(ins));
+        }
+        let has_dst = ins.op == Op::Atom;
+        let (addr_op, srcs) = (&ins.src[0], &ins.src[1..]);
+        let mut addrs = [0u64; 32];
+        let mut target0 = Target::Global;
+        lanes!(exec, l, {
+            let addr = self.val(w, addr_op, l);
+            let (target, off) = Self::resolve(ins.space, addr);
+            target0 = target;
+            addrs[l] = off;
+            let p = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target,
+                    addr: off,
+                    bytes,
+                    write: true,
+                },
+            )?;
+            let b = srcs.first().map(|o| self.val(w, o, l)).unwrap_or(0);
+            let c = srcs.get(1).map(|o| self.val(w, o, l)).unwrap_or(0);
+            let old = if target == Target::Shared {
+                self.check_shared(w, ins, l, off, bytes, 2)?;
+                // SAFETY: checked range in this block's own shared memory.
+                let old = unsafe { read_raw(p, bytes) };
+                unsafe { write_raw(p, bytes, atom_apply(aop, ty, old, b, c)) };
+                old
+            } else if bytes == 4 {
+                // SAFETY: 4-byte aligned (checked) and inside a live allocation.
+                let a = unsafe { AtomicU32::from_ptr(p as *mut u32) };
+                let r = a.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |old| {
+                    Some(atom_apply(aop, ty, old as u64, b, c) as u32)
+                });
+                r.unwrap_or_else(|v| v) as u64
+            } else {
+                // SAFETY: 8-byte aligned (checked) and inside a live allocation.
+                let a = unsafe { AtomicU64::from_ptr(p as *mut u64) };
+                let r = a.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |old| {
+                    Some(atom_apply(aop, ty, old, b, c))
+                });
+                r.unwrap_or_else(|v| v)
+            };
+            if has_dst {
+                let v = if ty.signed() { sx(old, ty) as u64 } else { old };
+                Self::set(w, &ins.dst[0], l, v);
+            }
+        });
+        self.count_access(target0, exec, &addrs, bytes);
+        Ok(())
+    }
+
+    /// `cp.async.ca.shared.global [dst], [src], cp-size{, src-size}`: a plain copy, zero-filled
+    /// past src-size.
+    pub(super) fn cp_async(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
+        let size = self.val(w, &ins.src[2], 0) as usize;
+        lanes!(exec, l, {
+            let dst = self.val(w, &ins.src[0], l);
+            let src = self.val(w, &ins.src[1], l);
+            let src_size = ins
+                .src
+                .get(3)
+                .map(|o| self.val(w, o, l) as usize)
+                .unwrap_or(size)
+                .min(size);
+            let (dt, doff) = Self::resolve(Space::Shared, dst);
+            let d = self.host_ptr(
+                w,
+                ins,
+                l,
+                Access {
+                    target: dt,
+                    addr: doff,
+                    bytes: size,
+                    write: true,
+                },
+            )?;
+            self.check_shared(w, ins, l, doff, size, 1)?;
+            let mut buf = [0u8; 16];
+            if src_size > 0 {
+                let s = self.host_ptr(
+                    w,
+                    ins,
+                    l,
+                    Access {
+                        target: Target::Global,
+                        addr: src,
+                        bytes: src_size,
+                        write: false,
+                    },
+                )?;
+                // SAFETY: both ranges checked above.
+                unsafe { std::ptr::copy_nonoverlapping(s, buf.as_mut_ptr(), src_size.min(16)) };
+            }
+            unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), d, size.min(16)) };
+        });
+        Ok(())
+    }
+
+    /// Coalescing (global sectors) and bank conflicts (shared) for one warp access.
+    pub(super) fn count_access(
+        &mut self,
+        target: Target,
+        exec: u32,
+        addrs: &[u64; 32],
+        bytes: usize,
+    ) {
+        match target {
+            Target::Global => {
+                // Fast path: the active lanes read one contiguous run, lane after lane.
+                let first = exec.trailing_zeros() as usize;
+                let base = addrs[first];
+                let mut contiguous = true;
+                lanes!(exec, l, {
+                    contiguous &= addrs[l] == base.wrapping_add(((l - first) * bytes) as u64);
+                });
+                let last = 31 - exec.leading_zeros() as usize;
+                let dense = (exec >> first) as u64 == (1u64 << (last - first + 1)) - 1;
+                if contiguous && dense && addrs[last].checked_add(bytes as u64).is_some() {
+                    let end = addrs[last] + bytes as u64;
+                    self.counters.global_sectors += (end - 1) / 32 - base / 32 + 1;
+                    self.counters.global_sectors_min += (end - base).div_ceil(32);
+                    return;
+                }
+                let mut sectors = [0u64; 64];
+                let mut starts = [0u64; 32];
+                let (mut ns, mut na) = (0, 0);
+                lanes!(exec, l, {
+                    let a = addrs[l];
+                    starts[na] = a;
+                    na += 1;
+                    for s in [a / 32, (a + bytes as u64 - 1) / 32] {
+                        if ns < 64 {
+                            sectors[ns] = s;
+                            ns += 1;
+                        }
+                    }
+                });
+                let sectors = &mut sectors[..ns];
+                sectors.sort_unstable();
+                let mut touched = 0;
+                let mut last = u64::MAX;
+                for &s in sectors.iter() {
+                    if s != last {
+                        touched += 1;
+                        last = s;
+                    }
+                }
+                let starts = &mut starts[..na];
+                starts.sort_unstable();
+                let mut distinct = 0u64;
+                let mut last = u64::MAX;
+                for &a in starts.iter() {
+                    if a != last {
+                        distinct += 1;
+                        last = a;
+                    }
+                }
+                self.counters.global_sectors += touched;
+                self.counters.global_sectors_min += (distinct * bytes as u64).div_ceil(32);
+            }
+            Target::Shared => {
+                // 128 bytes per wavefront: wide accesses are split into phases of fewer lanes.
+                let per_phase = (128 / bytes.max(4)).clamp(1, 32);
+                let mut phase_start = 0;
+                while phase_start < 32 {
+                    let phase_mask = exec & (((1u64 << per_phase) - 1) << phase_start) as u32;
+                    // Fast path: no bank is asked for two different words.
+                    let mut first_word = [u64::MAX; 32];
+                    let mut clash = false;
+                    lanes!(phase_mask, l, {
+                        let word = addrs[l] / 4;
+                        let slot = &mut first_word[(word % 32) as usize];
+                        if *slot == u64::MAX {
+                            *slot = word;
+                        } else {
+                            clash |= *slot != word;
+                        }
+                    });
+                    if !clash {
+                        phase_start += per_phase;
+                        continue;
+                    }
+                    let mut words: [(u32, u64); 32] = [(0, 0); 32];
+                    let mut n = 0;
+                    lanes!(phase_mask, l, {
+                        let word = addrs[l] / 4;
+                        words[n] = ((word % 32) as u32, word);
+                        n += 1;
+                    });
+                    let words = &mut words[..n];
+                    words.sort_unstable();
+                    let mut worst = 0;
+                    let mut i = 0;
+                    while i < n {
+                        let bank = words[i].0;
+                        let mut distinct = 0;
+                        let mut last = u64::MAX;
+                        while i < n && words[i].0 == bank {
+                            if words[i].1 != last {
+                                distinct += 1;
+                                last = words[i].1;
+                            }
+                            i += 1;
+                        }
+                        worst = worst.max(distinct);
+                    }
+                    if worst > 1 {
+                        self.counters.shared_bank_conflicts += worst as u64 - 1;
+                    }
+                    phase_start += per_phase;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads a little-endian value of 1, 2, 4 or 8 bytes.
+///
+/// # Safety
+/// `p` must be valid for `size` bytes.
+#[inline(always)]
+pub(super) unsafe fn read_raw(p: *const u8, size: usize) -> u64 {
+    match size {
+        1 => *p as u64,
+        2 => (p as *const u16).read_unaligned() as u64,
+        4 => (p as *const u32).read_unaligned() as u64,
+        _ => (p as *const u64).read_unaligned(),
+    }
+}
+
+/// # Safety
+/// `p` must be valid for `size` bytes.
+#[inline(always)]
+pub(super) unsafe fn write_raw(p: *mut u8, size: usize, v: u64) {
+    match size {
+        1 => *p = v as u8,
+        2 => (p as *mut u16).write_unaligned(v as u16),
+        4 => (p as *mut u32).write_unaligned(v as u32),
+        _ => (p as *mut u64).write_unaligned(v),
+    }
+}
+
+fn atom_apply(op: AtomOp, ty: Ty, old: u64, b: u64, c: u64) -> u64 {
+    let v = match op {
+        AtomOp::Add => match ty {
+            Ty::F32 => fb(f(old) + f(b)),
+            Ty::F64 => db(d(old) + d(b)),
+            _ => old.wrapping_add(b),
+        },
+        AtomOp::Min | AtomOp::Max => {
+            let less = if ty.is_float() {
+                to_f64(b, ty) < to_f64(old, ty)
+            } else if ty.signed() {
+                sx(b, ty) < sx(old, ty)
+            } else {
+                zx(b, ty) < zx(old, ty)
+            };
+            if (op == AtomOp::Min) == less && zx(b, ty) != zx(old, ty) {
+                b
+            } else {
+                old
+            }
+        }
+        AtomOp::Inc => {
+            if zx(old, ty) >= zx(b, ty) {
+                0
+            } else {
+                old + 1
+            }
+        }
+        AtomOp::Dec => {
+            if zx(old, ty) == 0 || zx(old, ty) > zx(b, ty) {
+                b
+            } else {
+                old - 1
+            }
+        }
+        AtomOp::And => old & b,
+        AtomOp::Or => old | b,
+        AtomOp::Xor => old ^ b,
+        AtomOp::Exch => b,
+        AtomOp::Cas => {
+            if zx(old, ty) == zx(b, ty) {
+                c
+            } else {
+                old
+            }
+        }
+    };
+    zx(v, ty)
+}
