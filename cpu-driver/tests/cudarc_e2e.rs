@@ -20,14 +20,34 @@ extern "C" __global__ void oob(float* c, int n) {
 }
 "#;
 
+/// The driver library of this test's profile, or the release one; `cargo test` builds only
+/// the rlib, so build the release cdylib (as kernlings does) when neither is there.
 fn cdylib() -> PathBuf {
     // target/<profile>/deps/<test> -> target/<profile>/libkernlings_cpu_driver.so
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("libkernlings_cpu_driver.so")
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let target = profile_dir.parent().unwrap();
+    let candidates = [profile_dir.to_path_buf(), target.join("release")];
+    if let Some(lib) = candidates
+        .iter()
+        .map(|d| d.join("libkernlings_cpu_driver.so"))
+        .find(|l| l.exists())
+    {
+        return lib;
+    }
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "kernlings-cpu-driver",
+            "--target-dir",
+        ])
+        .arg(target)
+        .status()
+        .expect("running cargo to build the CPU driver");
+    assert!(status.success(), "cargo could not build the CPU driver");
+    target.join("release/libkernlings_cpu_driver.so")
 }
 
 #[test]
@@ -35,10 +55,7 @@ fn cudarc_safe_api_end_to_end() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let Some(nvrtc_dir) = common::nvrtc_dir() else {
-        eprintln!("SKIP: NVRTC not found");
-        return;
-    };
+    let nvrtc_dir = common::ensure_nvrtc_dir();
     let lib = cdylib();
     assert!(lib.exists(), "{} was not built", lib.display());
     let dir = std::env::temp_dir().join(format!("kernlings-e2e-{}", std::process::id()));

@@ -28,9 +28,7 @@ fn close(got: &[f32], want: &[f64], rtol: f64, atol: f64) {
 
 #[test]
 fn vector_add_all_sizes() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     for n in [1usize, 31, 32, 33, 1000, 1 << 20 | 3] {
         let a = randf(n, 1, -10.0, 10.0);
@@ -60,9 +58,7 @@ fn vector_add_all_sizes() {
 
 #[test]
 fn grid_stride_loop_covers_everything_with_a_small_grid() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     let n = 100_003;
     let a = randf(n, 3, -1.0, 1.0);
@@ -84,9 +80,7 @@ fn grid_stride_loop_covers_everything_with_a_small_grid() {
 
 #[test]
 fn grayscale_2d_grid() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     let (w, h) = (37usize, 21usize);
     let rgb: Vec<u8> = randu(w * h * 3, 5).iter().map(|v| *v as u8).collect();
@@ -116,9 +110,7 @@ fn grayscale_2d_grid() {
 
 #[test]
 fn float4_loads_and_stores() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     let n4 = 1001;
     let a = randf(n4 * 4, 6, -3.0, 3.0);
@@ -141,9 +133,7 @@ fn float4_loads_and_stores() {
 
 #[test]
 fn integer_ops_are_exact() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     let n = 4099;
     let a: Vec<i32> = randu(n, 7).iter().map(|v| *v as i32).collect();
@@ -176,9 +166,7 @@ fn integer_ops_are_exact() {
 
 #[test]
 fn float_math_within_tolerance() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     let n = 2000;
     let a = randf(n, 8, -4.0, 4.0);
@@ -225,7 +213,7 @@ fn float_math_within_tolerance() {
 }
 
 fn transpose(kernel: &str) -> LaunchReport {
-    let ptx = compile_file("shared.cu").expect("checked by caller");
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     let (rows, cols) = (67usize, 45usize);
     let a = randf(rows * cols, 9, -1.0, 1.0);
@@ -255,9 +243,6 @@ fn transpose(kernel: &str) -> LaunchReport {
 
 #[test]
 fn tiled_transpose_with_padding_has_no_bank_conflicts() {
-    if nvrtc().is_none() {
-        return;
-    }
     let padded = transpose("transpose_tiled");
     let unpadded = transpose("transpose_conflicts");
     assert_eq!(padded.counters.shared_bank_conflicts, 0);
@@ -270,9 +255,7 @@ fn tiled_transpose_with_padding_has_no_bank_conflicts() {
 
 #[test]
 fn tiled_matmul_odd_sizes() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     let (m, n, k) = (37usize, 29usize, 41usize);
     let a = randf(m * k, 10, -1.0, 1.0);
@@ -307,9 +290,7 @@ fn tiled_matmul_odd_sizes() {
 
 #[test]
 fn reductions_tree_and_shuffle() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     let n = 100_001;
     let a = randf(n, 12, -1.0, 2.0);
@@ -358,9 +339,7 @@ fn reductions_tree_and_shuffle() {
 
 #[test]
 fn atomics_on_ints_and_floats() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     let n = 5000;
     let a: Vec<i32> = randu(n, 13).iter().map(|v| (*v % 1000) as i32).collect();
@@ -394,9 +373,7 @@ fn atomics_on_ints_and_floats() {
 
 #[test]
 fn scans_hillis_steele_and_blelloch() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     for n in [1usize, 31, 200, 256] {
         let a: Vec<i32> = randu(n, 14)
@@ -436,9 +413,7 @@ fn scans_hillis_steele_and_blelloch() {
 
 #[test]
 fn shared_histogram_exact() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     let n = 70_000;
     let a = randu(n, 15);
@@ -457,9 +432,7 @@ fn shared_histogram_exact() {
 
 #[test]
 fn half_precision_math() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     use half::f16;
     let n = 300;
@@ -506,9 +479,7 @@ fn half_precision_math() {
 
 #[test]
 fn warp_vote_and_shuffles() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     let n = 100;
     let a: Vec<i32> = randu(n, 18)
@@ -540,9 +511,7 @@ fn warp_vote_and_shuffles() {
 
 #[test]
 fn ldmatrix_and_mma_sync_tile() {
-    let Some(ptx) = compile_file("tensor.cu") else {
-        return;
-    };
+    let ptx = compile_file("tensor.cu");
     let gpu = Gpu::new(&ptx);
     use half::f16;
     let a: Vec<f16> = randf(256, 19, -1.0, 1.0)
@@ -575,9 +544,7 @@ fn ldmatrix_and_mma_sync_tile() {
 
 #[test]
 fn wmma_tile_and_cp_async() {
-    let Some(ptx) = compile_file("tensor.cu") else {
-        return;
-    };
+    let ptx = compile_file("tensor.cu");
     let gpu = Gpu::new(&ptx);
     use half::f16;
     let a: Vec<f16> = randf(256, 21, -1.0, 1.0)
@@ -625,9 +592,7 @@ fn wmma_tile_and_cp_async() {
 
 #[test]
 fn local_memory_arrays() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     let n = 333;
     let a = randf(n, 24, -2.0, 2.0);
@@ -648,9 +613,7 @@ fn local_memory_arrays() {
 
 #[test]
 fn counters_see_uncoalesced_stores_and_divergence() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     let n = 64;
     let (din, dout) = (gpu.alloc::<f32>(n), gpu.alloc::<f32>(n * 32));
@@ -683,9 +646,7 @@ fn counters_see_uncoalesced_stores_and_divergence() {
 
 #[test]
 fn device_function_calls_are_inlined() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     assert!(
         ptx.contains("call.uni"),
         "the kernel should still contain calls"
@@ -724,9 +685,7 @@ fn device_function_calls_are_inlined() {
 
 #[test]
 fn syncwarp_orders_shared_accesses_within_a_warp() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     let a = randf(4 * 64, 26, -1.0, 1.0);
     let (din, dpart) = (gpu.upload(&a), gpu.alloc::<f32>(4));
@@ -750,9 +709,7 @@ fn syncwarp_orders_shared_accesses_within_a_warp() {
 
 #[test]
 fn bit_intrinsics() {
-    let Some(ptx) = compile_file("basics.cu") else {
-        return;
-    };
+    let ptx = compile_file("basics.cu");
     let gpu = Gpu::new(&ptx);
     let mut a: Vec<i32> = randu(200, 27)
         .iter()
@@ -785,9 +742,7 @@ fn bit_intrinsics() {
 
 #[test]
 fn packed_half_comparisons() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     use half::f16;
     let n = 100;
@@ -821,9 +776,7 @@ fn packed_half_comparisons() {
 
 #[test]
 fn syncthreads_count_and_or() {
-    let Some(ptx) = compile_file("shared.cu") else {
-        return;
-    };
+    let ptx = compile_file("shared.cu");
     let gpu = Gpu::new(&ptx);
     let a: Vec<i32> = randu(4 * 96, 30)
         .iter()

@@ -24,14 +24,18 @@ pub fn nvrtc_dirs() -> Vec<PathBuf> {
     {
         dirs.push(PathBuf::from(&root).join("lib64"));
     }
-    let cache = std::env::var("KERNLINGS_CACHE")
+    dirs.push(cache_dir().join("nvidia/cu13/lib"));
+    dirs
+}
+
+/// kernlings' cache, as harness/src/cpu_setup.rs defines it.
+fn cache_dir() -> PathBuf {
+    std::env::var("KERNLINGS_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
             PathBuf::from(std::env::var("HOME").unwrap_or_default())
                 .join(".cache/kernlings/cuda-13.0")
-        });
-    dirs.push(cache.join("nvidia/cu13/lib"));
-    dirs
+        })
 }
 
 pub fn nvrtc_dir() -> Option<PathBuf> {
@@ -63,35 +67,59 @@ type CompileFn = unsafe extern "C" fn(*mut c_void, c_int, *const *const c_char) 
 type SizeFn = unsafe extern "C" fn(*mut c_void, *mut usize) -> c_int;
 type GetFn = unsafe extern "C" fn(*mut c_void, *mut c_char) -> c_int;
 
-/// NVRTC, or `None` with the reason printed (tests then skip).
-pub fn nvrtc() -> Option<&'static Nvrtc> {
-    static N: OnceLock<Option<Nvrtc>> = OnceLock::new();
+/// NVRTC, installed into kernlings' cache from the pinned wheels when no copy is found (as
+/// kernlings itself does): these tests never skip for want of it.
+pub fn nvrtc() -> &'static Nvrtc {
+    static N: OnceLock<Nvrtc> = OnceLock::new();
     N.get_or_init(|| {
-        let Some(dir) = nvrtc_dir() else {
-            eprintln!("SKIP: NVRTC not found in {:?}", nvrtc_dirs());
-            return None;
-        };
+        let dir = ensure_nvrtc_dir();
         // NVRTC dlopens its builtins by soname: loading them first from the same directory
         // makes that lookup succeed without LD_LIBRARY_PATH.
         let builtins = unsafe { Library::new(dir.join("libnvrtc-builtins.so.13.0")) };
         let lib = unsafe { Library::new(dir.join("libnvrtc.so.13")) };
         match (builtins, lib) {
-            (Ok(b), Ok(l)) => Some(Nvrtc {
+            (Ok(b), Ok(l)) => Nvrtc {
                 _builtins: b,
                 lib: l,
-            }),
-            (b, l) => {
-                eprintln!(
-                    "SKIP: cannot load NVRTC from {}: {:?} {:?}",
-                    dir.display(),
-                    b.err(),
-                    l.err()
-                );
-                None
-            }
+            },
+            (b, l) => panic!(
+                "cannot load NVRTC from {}: {:?} {:?}",
+                dir.display(),
+                b.err(),
+                l.err()
+            ),
         }
     })
-    .as_ref()
+}
+
+/// The directory holding libnvrtc.so.13; installs the pinned wheels (nvrtc-wheels.txt) into
+/// the cache with pip first if there is none.
+pub fn ensure_nvrtc_dir() -> PathBuf {
+    static INSTALL: OnceLock<PathBuf> = OnceLock::new();
+    INSTALL
+        .get_or_init(|| {
+            if let Some(dir) = nvrtc_dir() {
+                return dir;
+            }
+            let wheels = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("nvrtc-wheels.txt");
+            let cache = cache_dir();
+            eprintln!(
+                "installing NVRTC for the tests: python3 -m pip install --target {} -r {}",
+                cache.display(),
+                wheels.display()
+            );
+            let status = std::process::Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "--target"])
+                .arg(&cache)
+                .arg("-r")
+                .arg(&wheels)
+                .status()
+                .expect("running python3 -m pip (python3 with pip is needed to fetch NVRTC)");
+            assert!(status.success(), "pip could not install NVRTC ({status})");
+            nvrtc_dir()
+                .unwrap_or_else(|| panic!("pip finished, but NVRTC is not in {}", cache.display()))
+        })
+        .clone()
 }
 
 impl Nvrtc {
@@ -145,17 +173,15 @@ impl Nvrtc {
     }
 }
 
-/// Compiles a test kernel file from tests/kernels, or `None` (skip) without NVRTC.
-pub fn compile_file(name: &str) -> Option<String> {
-    let n = nvrtc()?;
+/// Compiles a test kernel file from tests/kernels.
+pub fn compile_file(name: &str) -> String {
+    let n = nvrtc();
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/kernels")
         .join(name);
     let src = std::fs::read_to_string(&path).unwrap();
-    Some(
-        n.compile(&src)
-            .unwrap_or_else(|e| panic!("{name} does not compile:\n{e}")),
-    )
+    n.compile(&src)
+        .unwrap_or_else(|e| panic!("{name} does not compile:\n{e}"))
 }
 
 /// A kernel argument: a device pointer or a scalar, packed as its bytes.
