@@ -460,7 +460,7 @@ fn table(rows: &[Row]) -> String {
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
-            let fmt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+            let fmt = |v: Option<f64>| v.map(show::ratio).unwrap_or_else(|| "-".into());
             [
                 r.exercise.clone(),
                 r.what.clone(),

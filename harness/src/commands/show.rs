@@ -136,9 +136,9 @@ pub fn speed_line(o: &Outcome) -> Option<String> {
             String::new()
         };
         return Some(format!(
-            "{correct}speed {}, bar {:.2} {mark} ({}, {:.0}% of the device limit; median {:.1} µs vs {:.1} µs, {} samples)",
+            "{correct}speed {}, bar {} {mark} ({}, {:.0}% of the device limit; median {:.1} µs vs {:.1} µs, {} samples)",
             ratio_words(s),
-            s.bar,
+            ratio(s.bar),
             s.achieved,
             s.percent_of_limit,
             s.learner.median_us,
@@ -152,13 +152,25 @@ pub fn speed_line(o: &Outcome) -> Option<String> {
 
 /// The ratio in words that fit its baseline.
 pub fn ratio_words(s: &SpeedResult) -> String {
+    let r = ratio(s.ratio);
     match s.baseline.as_str() {
-        "copy" => format!("{:.2} of copy bandwidth", s.ratio),
-        "cublas" => format!("{:.2} of cuBLAS", s.ratio),
-        "naive" => format!("{:.2}× the naive kernel", s.ratio),
-        "cpu-naive" => format!("{:.2}× the naive Rust version", s.ratio),
-        other => format!("{:.2} of {other}", s.ratio),
+        "copy" => format!("{r} of copy bandwidth"),
+        "cublas" => format!("{r} of cuBLAS"),
+        "naive" => format!("{r}× the naive kernel"),
+        "cpu-naive" => format!("{r}× the naive Rust version"),
+        other => format!("{r} of {other}"),
     }
+}
+
+/// A ratio or a bar with two significant digits below 0.1 (a naive SGEMM runs at 0.0097 of
+/// cuBLAS: "0.01" would hide it), two decimals above.
+pub fn ratio(v: f64) -> String {
+    let decimals = if v > 0.0 && v < 0.1 {
+        (-v.log10()).ceil() as usize + 1
+    } else {
+        2
+    };
+    format!("{v:.decimals$}")
 }
 
 /// One line for the progress state and `list`.
@@ -173,9 +185,9 @@ pub fn one_line(o: &Outcome) -> String {
     match (&o.correctness, &o.speed) {
         (Correctness::Passed { .. }, Some(s)) => {
             format!(
-                "correct, {} (bar {:.2}{})",
+                "correct, {} (bar {}{})",
                 ratio_words(s),
-                s.bar,
+                ratio(s.bar),
                 if s.passed { "" } else { ", too slow" }
             )
         }
@@ -221,6 +233,15 @@ pub fn bar(done: usize, total: usize, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_ratios_keep_two_significant_digits() {
+        assert_eq!(ratio(0.0097), "0.0097");
+        assert_eq!(ratio(0.006), "0.0060");
+        assert_eq!(ratio(0.0123), "0.012");
+        assert_eq!(ratio(0.84), "0.84");
+        assert_eq!(ratio(389.38), "389.38");
+    }
     use crate::outcome::{BackendInfo, Timing};
 
     fn outcome(correctness: Correctness, speed: Option<(f64, f64)>) -> Outcome {
