@@ -309,6 +309,18 @@ pub extern "C" fn cuMemFree_v2(dptr: u64) -> CUresult {
     }
 }
 
+/// kernlings' own entry point (no CUDA function): forbid kernels a range inside an allocation,
+/// e.g. the guard zones around a grader's buffer, so an access there is an out-of-bounds
+/// error naming the thread. The grader looks it up with dlsym and calls it on the CPU only.
+#[no_mangle]
+pub extern "C" fn kernlingsMemProtect(dptr: u64, bytes: usize) -> CUresult {
+    if driver().mem.protect(dptr, bytes as u64) {
+        SUCCESS
+    } else {
+        INVALID_VALUE
+    }
+}
+
 #[no_mangle]
 pub extern "C" fn cuMemFreeAsync(dptr: u64, _stream: *mut c_void) -> CUresult {
     cuMemFree_v2(dptr)

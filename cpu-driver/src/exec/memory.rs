@@ -43,6 +43,10 @@ pub struct DeviceMemory {
 #[derive(Default)]
 struct Inner {
     allocs: BTreeMap<u64, Allocation>,
+    /// Ranges inside allocations that kernels may not touch (start -> end): the guard zones
+    /// the grader puts around each buffer, so a write one past the end is caught with its
+    /// thread instead of being found afterwards.
+    protected: BTreeMap<u64, u64>,
     next: u64,
 }
 
@@ -77,7 +81,28 @@ impl DeviceMemory {
 
     pub fn free(&self, addr: u64) -> bool {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.allocs.remove(&addr).is_some()
+        let Some(a) = g.allocs.remove(&addr) else {
+            return false;
+        };
+        let end = addr + a.len as u64;
+        g.protected
+            .retain(|start, _| *start < addr || *start >= end);
+        true
+    }
+
+    /// Forbid kernels `[addr, addr+len)`, which must lie in one allocation; host copies still
+    /// reach it. False when the range is not inside an allocation.
+    pub fn protect(&self, addr: u64, len: u64) -> bool {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inside = g
+            .allocs
+            .range(..=addr)
+            .next_back()
+            .is_some_and(|(base, a)| addr + len <= base + a.len as u64);
+        if inside && len > 0 {
+            g.protected.insert(addr, addr + len);
+        }
+        inside
     }
 
     /// Runs `f` on the host bytes of `[addr, addr+len)`, which must lie in one allocation.
@@ -99,18 +124,65 @@ impl DeviceMemory {
         Some(f(s))
     }
 
+    /// The ranges kernels may touch: each allocation less its protected parts.
     pub fn view(&self) -> MemView {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let ranges = g
-            .allocs
-            .iter_mut()
-            .map(|(b, a)| (*b, *b + a.len as u64, a.ptr() as usize))
-            .collect();
+        let Inner {
+            allocs, protected, ..
+        } = &mut *g;
+        let mut ranges = Vec::with_capacity(allocs.len());
+        for (&base, a) in allocs.iter_mut() {
+            let (end, host) = (base + a.len as u64, a.ptr() as usize);
+            let mut start = base;
+            for (&p_start, &p_end) in protected.range(base..end) {
+                if p_start > start {
+                    ranges.push((start, p_start, host + (start - base) as usize));
+                }
+                start = start.max(p_end);
+            }
+            if start < end {
+                ranges.push((start, end, host + (start - base) as usize));
+            }
+        }
         MemView { ranges }
+    }
+
+    #[cfg(test)]
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        self.view().ranges.iter().map(|r| (r.0, r.1)).collect()
     }
 
     pub fn total(&self) -> usize {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         g.allocs.values().map(|a| a.len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_guard_zones_leave_only_the_middle_to_kernels() {
+        let mem = DeviceMemory::default();
+        let base = mem.alloc(300);
+        assert!(mem.protect(base, 100));
+        assert!(mem.protect(base + 200, 100));
+        assert!(!mem.protect(base + 250, 100), "past the allocation's end");
+        assert_eq!(mem.ranges(), vec![(base + 100, base + 200)]);
+        let view = mem.view();
+        assert!(view.lookup_range(base + 100, 100).is_some());
+        assert!(
+            view.lookup_range(base + 96, 4).is_none(),
+            "the guard before"
+        );
+        assert!(
+            view.lookup_range(base + 200, 4).is_none(),
+            "one past the end"
+        );
+        // Host copies still reach the guard zones.
+        assert!(mem.with_bytes(base, 300, |b| b.len()).is_some());
+        assert!(mem.free(base));
+        assert!(mem.view().ranges.is_empty());
     }
 }

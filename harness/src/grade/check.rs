@@ -60,6 +60,26 @@ fn dump_output<T: Element>(
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// CPU backend: forbid kernels a buffer's guard zone, so an access there stops the launch with
+/// the thread, block and line that made it ("thread (5,0,0) of block (3,0,0) wrote c[1024], one
+/// past the end of c"), rather than being found in the guard afterwards as on a GPU.
+fn protect_on_cpu(ptr: u64, bytes: usize) -> anyhow::Result<()> {
+    type Protect = unsafe extern "C" fn(u64, usize) -> cudarc::driver::sys::CUresult;
+    // SAFETY: the CPU driver exports this symbol with this signature (cpu-driver/src/api.rs);
+    // cudarc has already loaded that library as its libcuda.
+    let status = unsafe {
+        let protect = cudarc::driver::sys::culib()
+            .get::<Protect>(b"kernlingsMemProtect")
+            .context("the CPU driver has no kernlingsMemProtect: rebuild it")?;
+        protect(ptr, bytes)
+    };
+    anyhow::ensure!(
+        status == cudarc::driver::sys::CUresult::CUDA_SUCCESS,
+        "the CPU driver refused to protect a guard zone ({status:?})"
+    );
+    Ok(())
+}
+
 pub struct CheckCtx {
     pub(super) cuda: Arc<CudaContext>,
     pub(super) stream: Arc<CudaStream>,
@@ -426,6 +446,11 @@ impl CheckCtx {
         host[GUARD..GUARD + data.len()].copy_from_slice(data);
         let slice = self.stream.clone_htod(&host)?;
         let ptr = slice.device_ptr(&self.stream).0 + (GUARD * std::mem::size_of::<T>()) as u64;
+        if self.backend == BackendKind::Cpu {
+            let guard_bytes = GUARD * std::mem::size_of::<T>();
+            protect_on_cpu(ptr - guard_bytes as u64, guard_bytes)?;
+            protect_on_cpu(ptr + std::mem::size_of_val(data) as u64, guard_bytes)?;
+        }
         self.buffers.borrow_mut().push(BufferInfo {
             name: name.to_string(),
             base: ptr,

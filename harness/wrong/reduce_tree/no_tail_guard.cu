@@ -1,4 +1,5 @@
-// expect: outside x was added
+// expect: past the end of x
+// expect-gpu: outside x was added
 // The second load has no bounds check: the last block reads past the end of x.
 #define BLOCK 256
 extern "C" __global__ void block_sum(const float* x, float* partial, int n)

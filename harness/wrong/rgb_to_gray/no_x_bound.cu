@@ -1,4 +1,5 @@
-// expect: wrote past the end of gray
+// expect: one past the end of rgb
+// expect-gpu: wrote past the end of gray
 // Only the bottom edge is checked: threads past the right edge spill into the next row,
 // and on the last row past the end of the image.
 extern "C" __global__ void rgb_to_gray(const float* rgb, float* gray, int width, int height) {

@@ -1,4 +1,5 @@
-// expect: every element of tile_sum is wrong
+// expect: past the end of in
+// expect-gpu: every element of tile_sum is wrong
 // tile_sums reads all 2048 elements of the last tile, even those past the end of in.
 #define BLOCK 256
 #define ITEMS 8

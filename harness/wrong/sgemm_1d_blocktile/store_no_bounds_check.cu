@@ -1,4 +1,5 @@
-// expect: wrote past the end of C
+// expect: one past the end of C
+// expect-gpu: wrote past the end of C
 // Known-wrong: stores all 8 results without checking that they fall inside C.
 // SGEMM, step 4: 1D block tiling: each thread computes TM = 8 elements of a column of C.
 //

@@ -1,4 +1,5 @@
-// expect: wrote past the end of C
+// expect: one past the end of A
+// expect-gpu: wrote past the end of C
 // Known-wrong: no bounds check: threads of the rounded-up grid read and write past A, B and C.
 // SGEMM, step 1: one thread per element of C, every operand straight from global memory.
 //

@@ -1,4 +1,5 @@
-// expect: every element of C is wrong
+// expect: one past the end of A
+// expect-gpu: every element of C is wrong
 // Known-wrong: tests k0 + tx <= K at the tile edge: one element past each row of A sneaks in (past the last row: the poison kernlings keeps around A).
 // SGEMM, step 3: stage 32x32 tiles of A and B in shared memory.
 //

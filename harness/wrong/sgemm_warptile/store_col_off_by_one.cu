@@ -1,4 +1,5 @@
-// expect: wrote past the end of C
+// expect: one past the end of C
+// expect-gpu: wrote past the end of C
 // Known-wrong: skips a float4 of C only when col > N: at col == N it writes past the end of the row.
 // SGEMM, step 6: float4 (128-bit) loads and warp tiling.
 //

@@ -1,4 +1,5 @@
-// expect: wrote past the end of out
+// expect: one past the end of in
+// expect-gpu: wrote past the end of out
 // Known-wrong: no bounds check, so the threads of the last tiles read and write past the matrix.
 // Transpose, step 1: one element per load and per store, straight from global memory.
 //
