@@ -382,12 +382,20 @@ fn panicked(stderr: &str) -> Failure {
     )
 }
 
+fn speed_baseline(req: &ChildRequest) -> Option<crate::curriculum::Baseline> {
+    req.request.exercise.speed.as_ref().map(|s| s.baseline)
+}
+
 /// Child side: grade a `.rs` exercise with its check.
 pub(super) fn run_check(
     req: &ChildRequest,
     check: super::checks::RustCheck,
 ) -> anyhow::Result<Outcome> {
+    // An exercise timed against a naive Rust version runs no kernels (module 00): naming the
+    // GPU or the PTX interpreter beside its speed-up would credit the wrong machine.
+    let cpu_only = speed_baseline(req) == Some(crate::curriculum::Baseline::CpuNaive);
     let device = match req.backend {
+        _ if cpu_only => "this machine's CPU (Rust, no kernels)".into(),
         BackendKind::Gpu => toolchain::real_gpu().unwrap_or_else(|| "NVIDIA GPU".into()),
         BackendKind::Cpu => "kernlings CPU driver (PTX interpreter)".into(),
     };
