@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, Local, NaiveDate, Utc};
 
-use crate::commands::Course;
+use crate::commands::{show, Course};
 use crate::curriculum::Curriculum;
 use crate::state::State;
 
@@ -233,12 +233,12 @@ pub fn render(
         for (ex, s) in speeds {
             let _ = writeln!(
                 out,
-                "| `{}` | {:.2} vs {} | {:.2} | {:.0}% | {} | {} | {} |",
+                "| `{}` | {} vs {} | {} | {} | {} | {} | {} |",
                 ex.name,
-                s.ratio,
+                show::ratio(s.ratio),
                 s.baseline,
-                s.bar,
-                s.percent_of_limit,
+                show::ratio(s.bar),
+                show::limit_percent(&s.baseline, s.percent_of_limit).unwrap_or_else(|| "-".into()),
                 s.achieved,
                 s.device,
                 local_day(s.at, tz)

@@ -136,11 +136,13 @@ pub fn speed_line(o: &Outcome) -> Option<String> {
             String::new()
         };
         return Some(format!(
-            "{correct}speed {}, bar {} {mark} ({}, {:.0}% of the device limit; median {:.1} µs vs {:.1} µs, {} samples)",
+            "{correct}speed {}, bar {} {mark} ({}{}; median {:.1} µs vs {:.1} µs, {} samples)",
             ratio_words(s),
             ratio(s.bar),
             s.achieved,
-            s.percent_of_limit,
+            limit_percent(&s.baseline, s.percent_of_limit)
+                .map(|p| format!(", {p} of the device limit"))
+                .unwrap_or_default(),
             s.learner.median_us,
             s.baseline_timing.median_us,
             s.learner.samples
@@ -160,6 +162,11 @@ pub fn ratio_words(s: &SpeedResult) -> String {
         "cpu-naive" => format!("{r}× the naive Rust version"),
         other => format!("{r} of {other}"),
     }
+}
+
+/// "87%" of the measured device limit; none for CPU exercises, which have no device limit.
+pub fn limit_percent(baseline: &str, percent: f64) -> Option<String> {
+    (baseline != "cpu-naive").then(|| format!("{percent:.0}%"))
 }
 
 /// A ratio or a bar with two significant digits below 0.1 (a naive SGEMM runs at 0.0097 of
