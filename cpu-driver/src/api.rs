@@ -527,13 +527,19 @@ pub unsafe extern "C" fn cuModuleLoadData(
         Ok(t) => t,
         Err(_) => return INVALID_IMAGE,
     };
-    match driver().load_module(text) {
-        Ok(m) => {
+    // Inline asm() reaches the parser unchecked: a parser panic must not unwind across the C
+    // boundary (that aborts the process), so it becomes a load error like any bad PTX.
+    match std::panic::catch_unwind(|| driver().load_module(text)) {
+        Ok(Ok(m)) => {
             out!(module, Box::into_raw(Box::new(m)) as *mut c_void);
             SUCCESS
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             eprintln!("kernlings CPU driver: cannot load PTX: {e}");
+            INVALID_PTX
+        }
+        Err(_) => {
+            eprintln!("kernlings CPU driver: the PTX parser failed on this module");
             INVALID_PTX
         }
     }
@@ -647,7 +653,7 @@ pub unsafe extern "C" fn cuFuncGetAttribute(
         3 => func.local_bytes as c_int,
         4 => (func.num_regs as c_int).min(255),
         5 | 6 => 90,
-        8 => 227 * 1024 - func.static_smem as c_int,
+        8 => (227 * 1024 as c_int).saturating_sub(func.static_smem as c_int),
         _ => 0,
     };
     out!(v, a);
@@ -1040,7 +1046,7 @@ pub unsafe extern "C" fn cuOccupancyAvailableDynamicSMemPerBlock(
     }
     out!(
         bytes,
-        227 * 1024 - (*(f as *const FunctionHandle)).func().static_smem
+        (227 * 1024usize).saturating_sub((*(f as *const FunctionHandle)).func().static_smem)
     );
     SUCCESS
 }

@@ -2,8 +2,6 @@
 //! The driver appends one JSON line per launch to the file named by `KERNLINGS_CPU_REPORT`
 //! (cpu-driver/src/report.rs writes the same field names), and this module turns a diagnostic
 //! into the learner's sentence, naming the exercise's buffers instead of addresses.
-// The grading child calls this module; until it is wired in, the binary does not.
-#![allow(dead_code)]
 
 use crate::outcome::LaunchCounters;
 use anyhow::Context;
@@ -125,11 +123,6 @@ pub fn read_reports(path: &Path) -> anyhow::Result<Vec<LaunchReport>> {
             })
         })
         .collect()
-}
-
-/// The report of the most recent launch, if any.
-pub fn last_report(path: &Path) -> anyhow::Result<Option<LaunchReport>> {
-    Ok(read_reports(path)?.pop())
 }
 
 fn dim(d: Dim3) -> String {

@@ -1,7 +1,5 @@
 //! Setting up the CPU backend: kernlings' own libcuda.so (the PTX interpreter) and a cached
 //! NVRTC, so kernels compile and run on a machine with no NVIDIA driver.
-// toolchain::prepare_child calls this module; until it is wired in, the binary does not.
-#![allow(dead_code)]
 
 use anyhow::{bail, Context};
 use std::io::{BufRead, Write};

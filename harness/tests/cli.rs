@@ -410,6 +410,18 @@ fn check_solutions_passes_on_a_sound_course() {
     assert_eq!(v["rows"].as_array().unwrap().len(), 2);
 }
 
+/// A learner's tree holds solved exercises: the gate grades the kept original stubs, so
+/// `cargo test` still passes after the learner has made progress.
+#[test]
+fn check_solutions_grades_the_kept_stub_in_a_learners_tree() {
+    let course = Course::new();
+    course.run(&["list"]).expect(0, &[]); // a learner's first command keeps the originals
+    course.write("exercises/01/second.cu", PASS); // ...who then solves an exercise in place
+    course
+        .run(&["check-solutions"])
+        .expect(0, &["stub (kept original)", "All 8 checks hold."]);
+}
+
 #[test]
 fn check_solutions_reports_every_violation() {
     let course = Course::new();

@@ -116,7 +116,7 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
     }
     if op == Op::Mma {
         // mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32: d, a, b, c types.
-        ins.ty = types[0];
+        ins.ty = *types.first().ok_or_else(unsupported)?;
         ins.ty2 = *types.get(1).ok_or_else(unsupported)?;
         if !(has("row") && has("col") && matches!(ins.ty2, Ty::F16 | Ty::Bf16)) || ins.ty != Ty::F32
         {
@@ -292,7 +292,7 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         }
         Op::WmmaMma => {
             // wmma.mma...m16n16k16.dtype.ctype, or .f32.bf16.bf16.f32 for bf16 inputs.
-            let d_ty = types[0];
+            let d_ty = *types.first().ok_or_else(unsupported)?;
             let c_ty = *types.last().ok_or_else(unsupported)?;
             ins.ty = d_ty;
             ins.ty2 = if has("bf16") { Ty::Bf16 } else { Ty::F16 };

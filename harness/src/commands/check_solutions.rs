@@ -222,6 +222,7 @@ fn lint(course: &Course, selected: &[&Exercise], whole: bool) -> Vec<String> {
     for ex in selected {
         let stub = curriculum::exercise_path(&course.root, ex);
         let solution = curriculum::solution_path(&course.root, ex);
+        let untouched = super::reset::kept_original(course, ex).unwrap_or_else(|| stub.clone());
         for path in [&stub, &solution] {
             if !path.is_file() {
                 out.push(format!(
@@ -231,12 +232,12 @@ fn lint(course: &Course, selected: &[&Exercise], whole: bool) -> Vec<String> {
                 ));
             }
         }
-        if let Ok(text) = fs::read_to_string(&stub) {
+        if let Ok(text) = fs::read_to_string(&untouched) {
             if !text.contains("TODO") {
                 out.push(format!(
                     "{}: the stub {} has no TODO telling the learner what to do",
                     ex.name,
-                    course.display_path(&stub)
+                    course.display_path(&untouched)
                 ));
             }
         }
@@ -290,11 +291,15 @@ fn jobs<'a>(course: &Course, selected: &[&'a Exercise], lint: &mut Vec<String>) 
                 expect: Expect::Pass,
             });
         }
-        let stub = curriculum::exercise_path(&course.root, ex);
+        // A learner's tree holds solved exercises: grade the kept original, the untouched stub.
+        let (what, stub) = match super::reset::kept_original(course, ex) {
+            Some(kept) => ("stub (kept original)", kept),
+            None => ("stub", curriculum::exercise_path(&course.root, ex)),
+        };
         if stub.is_file() {
             jobs.push(Job {
                 ex,
-                what: "stub".into(),
+                what: what.into(),
                 source: stub,
                 expect: Expect::Fail,
             });

@@ -31,8 +31,17 @@ pub struct Course {
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let course = Course::open(&cli.global)?;
-    reset::save_originals(&course)?;
-    match cli.command.unwrap_or(Command::Watch) {
+    let command = cli.command.unwrap_or(Command::Watch);
+    // A learner's first command keeps the untouched stubs, so `reset` can restore them and
+    // `check-solutions` grades them rather than solved ones. The instructor's commands keep
+    // nothing: an author editing a stub must have the edit graded, not a stale copy.
+    if !matches!(
+        command,
+        Command::CheckSolutions { .. } | Command::BuildGraders { .. }
+    ) {
+        reset::save_originals(&course)?;
+    }
+    match command {
         Command::Watch => crate::watch::run(&course),
         Command::Verify { json, prebuilt } => verify::run(&course, json, prebuilt.prebuilt),
         Command::Run { name, prebuilt } => run_one(&course, &name, prebuilt.prebuilt),
@@ -66,8 +75,9 @@ impl Course {
                 find_root(&std::env::current_dir().context("cannot read the current directory")?)?
             }
         };
-        if let Some(t) = global.timeout.filter(|t| !(*t > 0.0 && t.is_finite())) {
-            bail!("--timeout must be a positive number of seconds, not {t}");
+        // A day bounds it so the watchdog's Duration can always hold it.
+        if let Some(t) = global.timeout.filter(|t| !(*t > 0.0 && *t <= 86_400.0)) {
+            bail!("--timeout must be a positive number of seconds, at most 86400, not {t}");
         }
         let curriculum = Curriculum::load(&root, &grade::checks::names().collect::<Vec<_>>())?;
         Ok(Course {

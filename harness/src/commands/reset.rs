@@ -36,6 +36,12 @@ pub fn save_originals(course: &Course) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The kept original of an exercise, once a learner's command has saved it: the untouched stub
+/// even after the learner has solved the exercise in place.
+pub fn kept_original(course: &Course, ex: &Exercise) -> Option<PathBuf> {
+    Some(originals(&course.root).join(&ex.file)).filter(|p| p.is_file())
+}
+
 pub fn run(course: &Course, name: &str) -> anyhow::Result<ExitCode> {
     let ex = course.exercise(name)?;
     let path = curriculum::exercise_path(&course.root, ex);

@@ -40,12 +40,17 @@ pub fn i32s(rng: &mut InputRng, n: usize, lo: i32, hi: i32) -> Vec<i32> {
     (0..n).map(|_| rng.gen_range(lo..hi)).collect()
 }
 
-/// The seed of one case's input stream: the run's seed mixed with the case's label (FNV-1a),
-/// stable across runs, platforms and backends.
-pub fn case_seed(seed: u64, label: &str) -> u64 {
-    label.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
+/// FNV-1a: a hash that never changes between Rust releases or platforms.
+pub fn fnv1a(start: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(start ^ 0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// The seed of one case's input stream: the run's seed mixed with the case's label, stable
+/// across runs, platforms and backends.
+pub fn case_seed(seed: u64, label: &str) -> u64 {
+    fnv1a(seed, label.as_bytes())
 }
 
 /// A fresh seed for a grading run (printed, so `--seed` can replay it).

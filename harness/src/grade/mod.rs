@@ -3,10 +3,6 @@
 //!
 //! Check authors: read `check.rs` (the API) and `checks/vector_add.rs` (the model check).
 
-// The CLI (its own branch) is what calls `grade` and `build_graders`; until it is merged the
-// binary reaches them only from tests. Delete this line at the merge.
-#![cfg_attr(not(test), allow(dead_code))]
-
 mod check;
 pub mod checks;
 mod child;
@@ -25,17 +21,12 @@ use std::time::Duration;
 use crate::curriculum::Exercise;
 use crate::toolchain::BackendChoice;
 
-// The API check authors import from `crate::grade`; not every piece is used by module 01.
-#[allow(unused_imports)]
+// The API check authors import from `crate::grade`.
 pub use check::{blocks_for, Arg, CheckCtx, DevBuf, Kernel, Launch};
 pub use child::{child_main, display_path};
-#[allow(unused_imports)]
-pub use compare::{Failure, Shape};
-#[allow(unused_imports)]
+pub use compare::Failure;
 pub use element::Element;
-#[allow(unused_imports)] // see the cfg_attr above
 pub use parent::grade;
-#[allow(unused_imports)]
 pub use rust_exercise::{build_graders, RustCtx};
 pub use speed::Work;
 

@@ -4,7 +4,6 @@
 //! grader binary on them, and checks its outputs: the learner's code never gives its own
 //! verdict. The protocol is in harness/rust-graders/protocol.rs.
 
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -113,10 +112,9 @@ fn key(display: &str) -> String {
         .collect()
 }
 
+/// Stable across kernlings builds, so prebuilt graders stay valid (unlike `DefaultHasher`).
 fn hash(text: &str) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    format!("{:016x}", h.finish())
+    format!("{:016x}", inputs::fnv1a(0, text.as_bytes()))
 }
 
 fn build(
@@ -196,6 +194,7 @@ pub struct RustCtx {
     /// The learner's file as the compiler names it, and as the learner knows it.
     source: (String, String),
     exercise: Exercise,
+    seed: u64,
     rng: InputRng,
     scratch: PathBuf,
     timing: bool,
@@ -222,7 +221,6 @@ impl GraderRun {
     }
 
     /// `(learner, baseline)` samples in microseconds, when the grader timed them.
-    #[allow(dead_code)] // check-author API: module 01 does not need it, later modules do
     pub fn timings(&self) -> Option<(Vec<f64>, Vec<f64>)> {
         let text = std::fs::read_to_string(self.dir.join("timings.txt")).ok()?;
         let line = |name: &str| -> Option<Vec<f64>> {
@@ -242,21 +240,21 @@ impl RustCtx {
     }
 
     /// The size of the timed case, when speed is to be measured in this run.
-    #[allow(dead_code)] // check-author API: module 01 does not need it, later modules do
     pub fn speed_size(&self) -> Option<Vec<usize>> {
         let bar = self.exercise.speed.as_ref()?;
         self.timing.then(|| bar.size.clone())
     }
 
     pub fn tolerance(&self) -> Tolerance {
-        self.exercise.tolerance.unwrap_or(Tolerance {
-            rtol: 1e-5,
-            atol: 1e-6,
-        })
+        self.exercise
+            .tolerance
+            .unwrap_or(super::check::DEFAULT_TOLERANCE)
     }
 
+    /// As `CheckCtx::case`: each case's inputs come from a stream of its own.
     pub fn case(&mut self, label: impl Into<String>) {
         self.case = label.into();
+        self.rng = inputs::rng(inputs::case_seed(self.seed, &self.case));
     }
 
     pub fn random_f32(&mut self, n: usize) -> Vec<f32> {
@@ -336,7 +334,6 @@ impl RustCtx {
 
     /// Record a CPU speed result from the grader's timings (learner vs the naive baseline,
     /// timed in the grader's one process).
-    #[allow(dead_code)] // check-author API: module 01 does not need it, later modules do
     pub fn record_cpu_speed(
         &mut self,
         run: &GraderRun,
@@ -419,6 +416,7 @@ pub(super) fn run_check(
             display_path(&r.root, &r.source),
         ),
         exercise: r.exercise.clone(),
+        seed: req.seed,
         rng: inputs::rng(req.seed),
         scratch,
         timing: r.speed && outcome.speed_skipped.is_none(),

@@ -118,7 +118,13 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
             }
             Event::Key(Key::Quit) => break false,
             Event::InputClosed => break true,
-            Event::Key(key) => app.key(key, &mut screen)?,
+            Event::Key(key) => {
+                // A key that grades (r, or n to a new exercise) makes a pending save's grade moot.
+                if matches!(key, Key::Rerun | Key::Next) {
+                    saved_at = None;
+                }
+                app.key(key, &mut screen)?
+            }
         }
     };
     drop(screen);

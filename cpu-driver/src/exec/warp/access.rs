@@ -74,7 +74,7 @@ impl BlockRunner<'_> {
             let (base, end, host) = self.last_alloc.get();
             let bytes = a.bytes as u64;
             if a.addr >= base
-                && a.addr.wrapping_add(bytes) <= end
+                && a.addr.checked_add(bytes).is_some_and(|e| e <= end)
                 && a.addr.is_multiple_of(bytes.min(16))
             {
                 return Ok((host + (a.addr - base) as usize) as *mut u8);
