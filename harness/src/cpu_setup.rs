@@ -57,22 +57,19 @@ pub fn cache_dir() -> PathBuf {
 
 /// An installed toolkit first (CUDA_HOME, /usr/local/cuda), then the cache.
 fn find_nvrtc() -> Option<(PathBuf, PathBuf)> {
-    let toolkits = std::env::var_os("CUDA_HOME")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([PathBuf::from("/usr/local/cuda")]);
-    for root in toolkits {
-        let (lib, inc) = (root.join("lib64"), root.join("include"));
-        if has_nvrtc(&lib) && inc.join("cuda_fp16.h").exists() {
-            return Some((lib, inc));
-        }
+    let root = crate::toolchain::cuda_home();
+    let (lib, inc) = (root.join("lib64"), root.join("include"));
+    if has_nvrtc(&lib) && inc.join("cuda_fp16.h").exists() {
+        return Some((lib, inc));
     }
     let wheel = cache_dir().join("nvidia").join("cu13");
     let (lib, inc) = (wheel.join("lib"), wheel.join("include"));
     (has_nvrtc(&lib) && inc.join("cuda_fp16.h").exists()).then_some((lib, inc))
 }
 
-fn find_or_install_nvrtc(interactive: bool) -> anyhow::Result<(PathBuf, PathBuf)> {
+/// NVRTC's library and include directories: a CUDA toolkit, else kernlings' cache, else the
+/// pinned wheels installed into the cache. Both backends compile with it.
+pub fn find_or_install_nvrtc(interactive: bool) -> anyhow::Result<(PathBuf, PathBuf)> {
     if let Some(found) = find_nvrtc() {
         return Ok(found);
     }
@@ -82,7 +79,7 @@ fn find_or_install_nvrtc(interactive: bool) -> anyhow::Result<(PathBuf, PathBuf)
         cache.display(),
         wheels().join(" ")
     );
-    eprintln!("kernlings needs NVRTC (NVIDIA's CUDA compiler library, about 150 MB) to grade kernels without a GPU.");
+    eprintln!("kernlings needs NVRTC (NVIDIA's CUDA compiler library, about 150 MB) to compile kernels, and found no CUDA toolkit.");
     if interactive {
         eprint!("Install it with `{command}`? [Y/n] ");
         std::io::stderr().flush().ok();

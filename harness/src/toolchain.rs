@@ -49,7 +49,7 @@ pub struct ChildSetup {
 /// Pick the backend for `choice` and prepare the child's environment.
 pub fn prepare_child(choice: BackendChoice) -> anyhow::Result<ChildSetup> {
     match (choice, real_gpu()) {
-        (BackendChoice::Gpu | BackendChoice::Auto, Some(_)) => Ok(gpu_setup()),
+        (BackendChoice::Gpu | BackendChoice::Auto, Some(_)) => gpu_setup(),
         (BackendChoice::Gpu, None) => bail!(
             "--backend gpu: no working NVIDIA GPU found (libcuda.so.1 missing, cuInit failed, or \
              no device). Run without --backend to grade on the CPU backend."
@@ -100,26 +100,22 @@ fn probe_driver() -> Option<String> {
     }
 }
 
-fn gpu_setup() -> ChildSetup {
-    let home = cuda_home();
-    let include = home.join("include");
-    let lib = home.join("lib64");
-    let mut env = Vec::new();
-    if lib.is_dir() {
-        env.push((
+/// The real driver is found by the loader; NVRTC comes from a toolkit or, on a machine with a
+/// driver but no toolkit, from kernlings' cache (installed like the CPU backend's).
+fn gpu_setup() -> anyhow::Result<ChildSetup> {
+    let (lib, include) = crate::cpu_setup::find_or_install_nvrtc(std::io::stdin().is_terminal())?;
+    Ok(ChildSetup {
+        backend: BackendKind::Gpu,
+        env: vec![(
             "LD_LIBRARY_PATH".into(),
             prepend_path(&[lib], "LD_LIBRARY_PATH"),
-        ));
-    }
-    ChildSetup {
-        backend: BackendKind::Gpu,
-        env,
-        include_dirs: include.is_dir().then_some(include).into_iter().collect(),
-    }
+        )],
+        include_dirs: vec![include],
+    })
 }
 
 /// The CUDA toolkit: `CUDA_HOME`, then `CUDA_PATH`, then the usual place.
-fn cuda_home() -> PathBuf {
+pub fn cuda_home() -> PathBuf {
     ["CUDA_HOME", "CUDA_PATH"]
         .iter()
         .filter_map(std::env::var_os)
@@ -129,7 +125,7 @@ fn cuda_home() -> PathBuf {
 }
 
 fn cpu_setup() -> anyhow::Result<ChildSetup> {
-    let backend = cpu_backend(std::io::stdin().is_terminal())?;
+    let backend = crate::cpu_setup::prepare(std::io::stdin().is_terminal())?;
     Ok(ChildSetup {
         backend: BackendKind::Cpu,
         env: vec![(
@@ -138,10 +134,6 @@ fn cpu_setup() -> anyhow::Result<ChildSetup> {
         )],
         include_dirs: vec![backend.include_dir],
     })
-}
-
-fn cpu_backend(interactive: bool) -> anyhow::Result<crate::cpu_setup::CpuBackend> {
-    crate::cpu_setup::prepare(interactive)
 }
 
 /// `dirs` in front of the current value of the path-list variable `var`.
