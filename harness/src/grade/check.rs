@@ -17,11 +17,15 @@ use super::compare::{self, Failure, Shape};
 use super::cuda_error::{cpu_backend_failure, kernel_failure};
 use super::element::Element;
 use super::inputs::{self, InputRng};
-use super::speed::{self, Work};
+use super::speed::{self, Timed, Work};
+use super::timed::{self, Bound, Recorded, Reference};
 use crate::cpu_report::{self, BufferInfo};
 use crate::curriculum::{Exercise, Tolerance};
 use crate::outcome::{LaunchCounters, SpeedResult};
 use crate::toolchain::BackendKind;
+
+/// Where speed is not measured, how often a "timed" case repeats its launch.
+const UNTIMED_REPEATS: usize = 2;
 
 /// f32 elementwise, GRADING.md's starting point, when the curriculum names none.
 pub(super) const DEFAULT_TOLERANCE: Tolerance = Tolerance {
@@ -100,6 +104,9 @@ pub struct CheckCtx {
     cpu_reports_seen: usize,
     buffers: std::cell::RefCell<Vec<BufferInfo>>,
     pub(super) counters: Vec<LaunchCounters>,
+    /// What the outputs of the last checked launch were held to: the timed launches of the
+    /// same buffers are held to it too.
+    references: Vec<Box<dyn Reference>>,
 }
 
 /// A kernel of the learner's file, looked up by its `extern "C"` name.
@@ -181,6 +188,10 @@ pub trait AnyBuf {
     fn poison(&self, stream: &Arc<CudaStream>) -> Result<(), DriverError>;
     /// After a launch: guard zones untouched, inputs still holding their values?
     fn verify(&self, stream: &Arc<CudaStream>) -> Result<Option<Failure>, DriverError>;
+    /// Whether the kernel writes results here that a check compares (not inputs, not scratch).
+    fn is_result(&self) -> bool;
+    /// How the timing loop puts this buffer back before each launch: `None` to leave it.
+    fn timed_reset(&self, stream: &Arc<CudaStream>) -> anyhow::Result<Option<timed::Reset>>;
 }
 
 /// Elements of poison before and after every buffer. A write past the end rarely faults on a
@@ -191,6 +202,23 @@ pub const GUARD: usize = 4096;
 impl<T: Element> AnyBuf for DevBuf<T> {
     fn device_ptr(&self) -> u64 {
         self.ptr
+    }
+
+    fn is_result(&self) -> bool {
+        self.original.is_none() && self.reset != Reset::Keep
+    }
+
+    fn timed_reset(&self, stream: &Arc<CudaStream>) -> anyhow::Result<Option<timed::Reset>> {
+        let bytes = self.len * std::mem::size_of::<T>();
+        Ok(match (self.reset, &self.original) {
+            (Reset::Poison, Some(_)) => None,
+            (Reset::Zero, _) => Some(timed::zero_reset(self.ptr, bytes)),
+            // Scratch too: a sequence that skipped its first launches when timed would
+            // otherwise find the previous run's intermediate results waiting.
+            (Reset::Poison, None) | (Reset::Keep, _) => {
+                Some(timed::poison_reset::<T>(stream, self.ptr, self.len)?)
+            }
+        })
     }
 
     fn poison(&self, stream: &Arc<CudaStream>) -> Result<(), DriverError> {
@@ -295,6 +323,7 @@ impl CheckCtx {
             cpu_reports_seen: 0,
             buffers: Default::default(),
             counters: Vec::new(),
+            references: Vec::new(),
         }
     }
 
@@ -303,10 +332,16 @@ impl CheckCtx {
         self.exercise.sizes.clone()
     }
 
-    /// The size of the timed case, when speed is to be measured in this run.
+    /// The size of the timed case: the bar's when speed is measured in this run. Otherwise
+    /// (the CPU backend, `--no-speed`) an exercise with a bar still gets its "timed" case at
+    /// its last (largest) correctness size, where the launch is repeated untimed and held to
+    /// account like timed launches are, so a kernel that idles on repeats fails everywhere.
     pub fn speed_size(&self) -> Option<Vec<usize>> {
         let bar = self.exercise.speed.as_ref()?;
-        self.timing.then(|| bar.size.clone())
+        if self.timing {
+            return Some(bar.size.clone());
+        }
+        self.exercise.sizes.last().cloned()
     }
 
     pub fn tolerance(&self) -> Tolerance {
@@ -473,6 +508,7 @@ impl CheckCtx {
         args: &[Arg],
     ) -> anyhow::Result<()> {
         let failed = |e: DriverError| anyhow::Error::from(kernel_failure(&kernel.name, e));
+        self.references.clear();
         for arg in args {
             if let Arg::Buf(b) = arg {
                 b.poison(&self.stream)
@@ -587,6 +623,7 @@ impl CheckCtx {
             )?;
         }
         let line = compare::compare(&out.name, out.shape, &got, want, tol)?;
+        self.hold_timed_to(out, want, tol);
         self.cases.push(if self.case.is_empty() {
             line
         } else {
@@ -595,26 +632,62 @@ impl CheckCtx {
         Ok(())
     }
 
+    /// What the timed launches of `out` must produce: `expect` calls this; a check that
+    /// compares an output its own way (with its own words) calls it after that comparison.
+    pub fn hold_timed_to<T: Element>(&mut self, out: &DevBuf<T>, want: &[T], tol: Tolerance) {
+        self.record(out, want, Bound::Uniform(tol));
+    }
+
+    fn record<T: Element>(&mut self, out: &DevBuf<T>, want: &[T], bound: Bound) {
+        self.references.retain(|r| r.ptr() != out.ptr);
+        self.references.push(Box::new(Recorded {
+            name: out.name.clone(),
+            ptr: out.ptr,
+            shape: out.shape,
+            want: want.to_vec(),
+            bound,
+        }));
+    }
+
+    /// `expect` with a bound of its own for every element (`bounds[i]`: the error a correct
+    /// kernel can make there), explained to the learner by `rule`.
+    pub fn expect_bounded<T: Element>(
+        &mut self,
+        out: &DevBuf<T>,
+        want: &[T],
+        bounds: Vec<f64>,
+        rule: String,
+    ) -> anyhow::Result<()> {
+        let got = self.read(out)?;
+        let line =
+            compare::compare_bounded(&out.name, out.shape, &got, want, |i| bounds[i], &rule)?;
+        self.record(out, want, Bound::PerElement { bounds, rule });
+        self.cases.push(format!("{}: {line}", self.case));
+        Ok(())
+    }
+
+    /// A kernel of the harness's own (a baseline, a GPU-side reference), compiled from `source`.
+    pub fn harness_kernel(&self, source: &str, name: &str) -> anyhow::Result<Kernel> {
+        let ptx = cudarc::nvrtc::compile_ptx(source)
+            .with_context(|| format!("compiling the harness's kernel {name}"))?;
+        let module = self.cuda.load_module(ptx)?;
+        Ok(Kernel {
+            name: name.to_string(),
+            func: module.load_function(name)?,
+        })
+    }
+
     /// Time `learner` against the exercise's baseline and record the speed result.
     /// `work` says what one launch moves or computes; `naive` is the harness's own kernel
-    /// launch for a `naive` baseline.
+    /// launch for a `naive` baseline. Every launch the timing loop makes is held to the
+    /// references the outputs were `expect`ed against in this case (see `timed`).
     pub fn measure_speed(
         &mut self,
         learner: Launch,
         work: Work,
         naive: Option<Launch>,
     ) -> anyhow::Result<()> {
-        let Some(bar) = self.exercise.speed.clone().filter(|_| self.timing) else {
-            return Ok(());
-        };
-        self.speed = Some(speed::measure(
-            self,
-            &bar,
-            std::slice::from_ref(&learner),
-            work,
-            naive,
-        )?);
-        Ok(())
+        self.measure(std::slice::from_ref(&learner), work, naive, None)
     }
 
     /// `measure_speed` for a computation made of several launches in a row (a multi-launch
@@ -625,11 +698,107 @@ impl CheckCtx {
         work: Work,
         naive: Option<Launch>,
     ) -> anyhow::Result<()> {
-        let Some(bar) = self.exercise.speed.clone().filter(|_| self.timing) else {
+        self.measure(learner, work, naive, None)
+    }
+
+    /// `measure_speed` against a baseline the check builds itself (an unfused attention made
+    /// of several harness launches, on buffers of its own).
+    pub fn measure_speed_with(
+        &mut self,
+        learner: &[Launch],
+        work: Work,
+        baseline: Timed,
+    ) -> anyhow::Result<()> {
+        self.measure(learner, work, None, Some(baseline))
+    }
+
+    fn measure(
+        &mut self,
+        learner: &[Launch],
+        work: Work,
+        naive: Option<Launch>,
+        custom: Option<Timed>,
+    ) -> anyhow::Result<()> {
+        let Some(bar) = self.exercise.speed.clone() else {
             return Ok(());
         };
-        self.speed = Some(speed::measure(self, &bar, learner, work, naive)?);
+        let mut accountant = self.accountant(learner)?;
+        if !self.timing {
+            for repeat in 0..UNTIMED_REPEATS {
+                accountant.before()?;
+                for l in learner {
+                    self.launch_async(l.kernel, l.cfg, l.args)
+                        .and_then(|()| self.stream.synchronize())
+                        .map_err(|e| kernel_failure(&l.kernel.name, e))?;
+                }
+                accountant.after(Some(repeat), true)?;
+            }
+            drop(accountant);
+            self.cases.push(format!(
+                "{}: the launch repeated {UNTIMED_REPEATS} times on the same buffers, every \
+                 output held to the checked run (speed not measured)",
+                self.case
+            ));
+            return Ok(());
+        }
+        let (result, checked) =
+            speed::measure(self, &bar, learner, work, naive, custom, accountant)?;
+        self.cases.push(format!(
+            "{}: every timed launch checked ({} launches, {} of them element by element)",
+            self.case, checked.0, checked.1
+        ));
+        // Several timed shapes: the exercise is as fast as its slowest shape, against its bar.
+        let worse =
+            |new: &SpeedResult, old: &SpeedResult| new.ratio / new.bar < old.ratio / old.bar;
+        if self.speed.as_ref().is_none_or(|old| worse(&result, old)) {
+            self.speed = Some(result);
+        }
         Ok(())
+    }
+
+    /// The resets and references for the buffers of `learner`'s launches.
+    fn accountant<'a>(&'a self, learner: &'a [Launch]) -> anyhow::Result<timed::Accountant<'a>> {
+        let bufs: Vec<&dyn AnyBuf> = learner
+            .iter()
+            .flat_map(|l| l.args.iter())
+            .filter_map(|a| match a {
+                Arg::Buf(b) => Some(*b),
+                _ => None,
+            })
+            .collect();
+        let mut resets = Vec::new();
+        let mut references: Vec<&dyn Reference> = Vec::new();
+        for b in &bufs {
+            let ptr = b.device_ptr();
+            if references.iter().any(|r| r.ptr() == ptr) {
+                continue;
+            }
+            resets.extend(b.timed_reset(&self.stream)?);
+            if let Some(r) = self.references.iter().find(|r| r.ptr() == ptr) {
+                references.push(r.as_ref());
+            } else if b.is_result() {
+                anyhow::bail!(
+                    "kernlings bug: an output of the timed launch was not checked first (call \
+                     `expect` on every output of the checked launch before `measure_speed`)"
+                );
+            }
+        }
+        let stream = self.stream.clone();
+        let verify = Box::new(move || {
+            for b in &bufs {
+                if let Some(f) = b.verify(&stream)? {
+                    return Ok(Some(f));
+                }
+            }
+            Ok(None)
+        });
+        Ok(timed::Accountant::new(
+            self.stream.clone(),
+            resets,
+            references,
+            verify,
+            speed::MIN_SAMPLES,
+        ))
     }
 }
 

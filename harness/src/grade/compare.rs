@@ -54,20 +54,44 @@ pub fn compare<T: Element>(
     want: &[T],
     tol: Tolerance,
 ) -> Result<String, Failure> {
+    let rule = format!(
+        "tolerance: |got - expected| <= {:e} + {:e} * |expected|",
+        tol.atol, tol.rtol
+    );
+    compare_bounded(
+        name,
+        shape,
+        got,
+        want,
+        |i| tol.atol + tol.rtol * want[i].to_f64().abs(),
+        &rule,
+    )
+}
+
+/// `compare` with a bound of its own for each float element (`bound(i)`), explained by `rule`.
+pub fn compare_bounded<T: Element>(
+    name: &str,
+    shape: Shape,
+    got: &[T],
+    want: &[T],
+    bound: impl Fn(usize) -> f64,
+    rule: &str,
+) -> Result<String, Failure> {
     assert_eq!(
         got.len(),
         want.len(),
         "{name}: output and reference differ in length"
     );
     let n = want.len();
-    let ok = |g: T, w: T| {
+    let ok = |i: usize| {
+        let (g, w) = (got[i], want[i]);
         if T::EXACT {
             return g.bits() == w.bits();
         }
         let (g, w) = (g.to_f64(), w.to_f64());
-        (g.is_nan() && w.is_nan()) || (g - w).abs() <= tol.atol + tol.rtol * w.abs()
+        (g.is_nan() && w.is_nan()) || (g - w).abs() <= bound(i)
     };
-    let wrong: Vec<usize> = (0..n).filter(|&i| !ok(got[i], want[i])).collect();
+    let wrong: Vec<usize> = (0..n).filter(|&i| !ok(i)).collect();
     if wrong.is_empty() {
         return Ok(format!("{name}: all {n} elements match"));
     }
@@ -98,11 +122,7 @@ pub fn compare<T: Element>(
         details += &line;
     }
     if !T::EXACT {
-        let _ = writeln!(
-            details,
-            "tolerance: |got - expected| <= {:e} + {:e} * |expected|",
-            tol.atol, tol.rtol
-        );
+        let _ = writeln!(details, "{rule}");
     }
     Err(Failure { summary, details })
 }
@@ -130,7 +150,7 @@ pub fn describe_unwritten(name: &str, shape: Shape, n: usize, unwritten: &[usize
             (true, _) => format!("{} was", at(name, shape, a)),
             (false, Shape::Linear) => format!("{name}[{a}..{b}] were"),
             (false, Shape::Grid { .. }) => {
-                format!("{}..{} were", at(name, shape, a), index(shape, b))
+                format!("{}..{} were", at(name, shape, a), locate(shape, b))
             }
         };
         let ask = if k == 0 {
@@ -167,7 +187,8 @@ fn rectangle(cells: &[usize], cols: usize) -> Option<(usize, usize, usize, usize
     ((r1 - r0 + 1) * (c1 - c0 + 1) == cells.len()).then_some((r0, r1, c0, c1))
 }
 
-fn index(shape: Shape, i: usize) -> String {
+/// `[17]` or `(row 3, col 17)`: where element `i` sits, for messages.
+pub fn locate(shape: Shape, i: usize) -> String {
     match shape {
         Shape::Linear => format!("[{i}]"),
         Shape::Grid { cols, .. } => format!("(row {}, col {})", i / cols, i % cols),
@@ -175,7 +196,7 @@ fn index(shape: Shape, i: usize) -> String {
 }
 
 fn at(name: &str, shape: Shape, i: usize) -> String {
-    format!("{name}{}", index(shape, i))
+    format!("{name}{}", locate(shape, i))
 }
 
 fn mismatch_table<T: Element>(

@@ -14,6 +14,7 @@ mod inputs;
 mod parent;
 mod rust_exercise;
 mod speed;
+mod timed;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -4,10 +4,9 @@
 //! own histogram with one global atomic per element: privatization's gain is the ratio.
 
 use cudarc::driver::LaunchConfig;
-use cudarc::nvrtc::compile_ptx;
 
 use crate::args;
-use crate::grade::{CheckCtx, Kernel, Launch, Work};
+use crate::grade::{CheckCtx, Launch, Work};
 use crate::toolchain::BackendKind;
 
 const BINS: usize = 256;
@@ -39,19 +38,28 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         shared_mem_bytes: 0,
     };
     let timed = ctx.speed_size();
-    let mut cases: Vec<(usize, bool)> = ctx
+    let mut cases: Vec<(usize, Data)> = ctx
         .sizes()
         .into_iter()
-        .flat_map(|s| [(s[0], false), (s[0], true)])
+        .flat_map(|s| [(s[0], Data::Uniform), (s[0], Data::Skewed)])
         .collect();
-    cases.extend(timed.as_ref().map(|t| (t[0], true)));
-    for (n, skewed) in cases {
-        let shape = if skewed { "skewed" } else { "uniform" };
-        ctx.case(format!("n = {n}, {shape} data"));
-        let data = if skewed {
-            skewed_values(ctx, n)
-        } else {
-            uniform_values(ctx, n)
+    // Every block sees more than 65536 copies of one value: 16-bit packed counters overflow.
+    cases.push((
+        grid as usize * (u16::MAX as usize + 1 + 1000),
+        Data::OneValue,
+    ));
+    cases.extend(
+        timed
+            .as_ref()
+            .filter(|t| !ctx.sizes().contains(t))
+            .map(|t| (t[0], Data::Skewed)),
+    );
+    for (n, kind) in cases {
+        ctx.case(format!("n = {n}, {} data", kind.name()));
+        let data = match kind {
+            Data::Uniform => uniform_values(ctx, n),
+            Data::Skewed => skewed_values(ctx, n),
+            Data::OneValue => vec![ctx.random_i32(1, 0, BINS as i32)[0] as u32; n],
         };
         let mut want = vec![0u32; BINS];
         for &v in &data {
@@ -62,9 +70,11 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         ctx.launch(&kernel, cfg, args![&ddata, &bins, n as i32])?;
         ctx.expect(&bins, &want).map_err(|e| explain(e, n))?;
 
-        if skewed && timed.as_ref().is_some_and(|t| t[0] == n) {
-            ctx.case(format!("timed, n = {n}, {shape} data"));
-            let naive = naive_kernel(ctx)?;
+        if kind == Data::Skewed && timed.as_ref().is_some_and(|t| t[0] == n) {
+            ctx.case(format!("timed, n = {n}, {} data", kind.name()));
+            let naive = ctx.harness_kernel(NAIVE, "histogram_global")?;
+            // The baseline's own copy of the data: the learner's kernel may rewrite its input.
+            let naive_data = ctx.input("data", &data)?;
             let naive_bins = ctx.accumulator::<u32>("bins", BINS)?;
             let learner = Launch {
                 kernel: &kernel,
@@ -74,12 +84,29 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
             let baseline = Launch {
                 kernel: &naive,
                 cfg,
-                args: args![&ddata, &naive_bins, n as i32],
+                args: args![&naive_data, &naive_bins, n as i32],
             };
             ctx.measure_speed(learner, Work::Bytes(4 * n as u64), Some(baseline))?;
         }
     }
     Ok(())
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Data {
+    Uniform,
+    Skewed,
+    OneValue,
+}
+
+impl Data {
+    fn name(self) -> &'static str {
+        match self {
+            Data::Uniform => "uniform",
+            Data::Skewed => "skewed",
+            Data::OneValue => "one-value",
+        }
+    }
 }
 
 /// Values in 0..256 from a random sub-range, so not every bin is hit in every case.
@@ -103,15 +130,6 @@ fn skewed_values(ctx: &mut CheckCtx, n: usize) -> Vec<u32> {
         .zip(coin)
         .map(|(v, c)| if c < cut { hot } else { v as u32 })
         .collect()
-}
-
-fn naive_kernel(ctx: &CheckCtx) -> anyhow::Result<Kernel> {
-    let ptx = compile_ptx(NAIVE)?;
-    let module = ctx.cuda.load_module(ptx)?;
-    Ok(Kernel {
-        name: "histogram_global".into(),
-        func: module.load_function("histogram_global")?,
-    })
 }
 
 /// Counts that sum to more or fewer than n say more than the table does.

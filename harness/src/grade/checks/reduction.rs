@@ -14,7 +14,7 @@ use cudarc::driver::LaunchConfig;
 use crate::args;
 use crate::curriculum::Tolerance;
 use crate::grade::compare::{self, Failure, Shape};
-use crate::grade::{blocks_for, CheckCtx, Element, Launch, Work};
+use crate::grade::{blocks_for, CheckCtx, DevBuf, Element, Launch, Work};
 use crate::toolchain::BackendKind;
 
 const BLOCK: u32 = 256;
@@ -27,10 +27,12 @@ const GRID_CPU: u32 = 64;
 
 pub fn check_atomic(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let kernel = ctx.kernel("reduce_atomic")?;
-    for size in ctx.sizes() {
+    let sizes = ctx.sizes();
+    let largest = largest(&sizes);
+    for size in sizes {
         let n = size[0];
         ctx.case(format!("n = {n}"));
-        let x = ctx.random_f32(n);
+        let x = values(ctx, n, n == largest);
         let dx = ctx.input("x", &x)?;
         let sum = ctx.accumulator::<f32>("sum", 1)?;
         let cfg = LaunchConfig {
@@ -39,7 +41,7 @@ pub fn check_atomic(ctx: &mut CheckCtx) -> anyhow::Result<()> {
             shared_mem_bytes: 0,
         };
         ctx.launch(&kernel, cfg, args![&dx, &sum, n as i32])?;
-        expect_sum(ctx, &x, ctx.read(&sum)?[0])?;
+        expect_sum(ctx, &x, &sum)?;
     }
     Ok(())
 }
@@ -48,11 +50,14 @@ pub fn check_block_sum(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let kernel = ctx.kernel("block_sum")?;
     let timed = ctx.speed_size();
     let mut sizes = ctx.sizes();
-    sizes.extend(timed.clone());
+    let largest = largest(&sizes);
+    // Where speed is not measured the "timed" case reuses a correctness size: run it once.
+    sizes.extend(timed.clone().filter(|t| !ctx.sizes().contains(t)));
     for size in sizes {
         let n = size[0];
+        let is_timed = timed.as_ref().is_some_and(|t| t[0] == n);
         ctx.case(format!("n = {n}"));
-        let x = ctx.random_f32(n);
+        let x = values(ctx, n, n == largest || is_timed);
         let blocks = n.div_ceil(PER_BLOCK).max(1);
         let dx = ctx.input("x", &x)?;
         let partial = ctx.output::<f32>("partial", blocks)?;
@@ -68,7 +73,7 @@ pub fn check_block_sum(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         let worst = chunks.iter().map(|c| abs_sum(c)).fold(0.0, f64::max);
         let tol = Tolerance {
             rtol: 0.0,
-            atol: allowed_error(PER_BLOCK.min(n), worst),
+            atol: allowed_error(PER_BLOCK.min(n), worst, &x),
         };
         // n = 0 never happens; n >= 1 gives at least one block and one reference value.
         let got = ctx.read(&partial)?;
@@ -85,8 +90,9 @@ pub fn check_block_sum(ctx: &mut CheckCtx) -> anyhow::Result<()> {
                 f
             })?;
         ctx.cases.push(format!("{}: {line}", ctx.case));
+        ctx.hold_timed_to(&partial, &want, tol);
 
-        if timed.as_ref().is_some_and(|t| t[0] == n) {
+        if is_timed {
             ctx.case(format!("timed, n = {n}"));
             let learner = Launch {
                 kernel: &kernel,
@@ -112,19 +118,21 @@ pub fn check_grid(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     };
     let timed = ctx.speed_size();
     let mut sizes = ctx.sizes();
-    sizes.extend(timed.clone());
+    let largest = largest(&sizes);
+    // Where speed is not measured the "timed" case reuses a correctness size: run it once.
+    sizes.extend(timed.clone().filter(|t| !ctx.sizes().contains(t)));
     for size in sizes {
         let n = size[0];
+        let is_timed = timed.as_ref().is_some_and(|t| t[0] == n);
         ctx.case(format!("n = {n} on {} threads", grid * BLOCK));
-        let x = ctx.random_f32(n);
+        let x = values(ctx, n, n == largest || is_timed);
         let dx = ctx.input("x", &x)?;
         let sum = ctx.accumulator::<f32>("sum", 1)?;
         ctx.launch(&kernel, cfg, args![&dx, &sum, n as i32])?;
-        expect_sum(ctx, &x, ctx.read(&sum)?[0])?;
+        expect_sum(ctx, &x, &sum)?;
 
-        if timed.as_ref().is_some_and(|t| t[0] == n) {
+        if is_timed {
             ctx.case(format!("timed, n = {n}"));
-            // The timing loop does not reset *sum between launches; only the time matters.
             let learner = Launch {
                 kernel: &kernel,
                 cfg,
@@ -150,25 +158,71 @@ fn abs_sum(x: &[f32]) -> f64 {
 }
 
 /// How far a correct f32 sum of `n` values may land from the exact one (see the module doc).
-fn allowed_error(n: usize, abs_sum: f64) -> f64 {
+/// Sums of small integers are exact in any order: no error is allowed there.
+fn allowed_error(n: usize, abs_sum: f64, x: &[f32]) -> f64 {
+    if is_exact(x) {
+        return 0.0;
+    }
     f32::EPSILON as f64 * (2.0 * (n as f64).sqrt() + 8.0) * abs_sum
 }
 
+fn largest(sizes: &[Vec<usize>]) -> usize {
+    sizes.iter().map(|s| s[0]).max().unwrap_or(0)
+}
+
+/// The largest correctness case and the timed one hold small non-zero integers: every partial
+/// sum any summation order forms is an integer far below 2^24, so each f32 addition is exact
+/// and the sum must be exact. A kernel that drops a few tail elements or reads 7/8 of a large
+/// input cannot hide inside a rounding tolerance. The other cases are random floats.
+fn values(ctx: &mut CheckCtx, n: usize, exact: bool) -> Vec<f32> {
+    if !exact {
+        return ctx.random_f32(n);
+    }
+    // A small bias keeps the expected sum away from 0 (about 4 * bias * n) yet below 2^23
+    // up to n = 2^26 for bias <= 0.03.
+    let bias = ctx.random_i32(1, 5, 31)[0] as f64 / 1000.0;
+    let signs = ctx.random_i32(n, 0, 1 << 20);
+    let mags = ctx.random_i32(n, 1, 4);
+    let cut = ((0.5 + bias) * (1 << 20) as f64) as i32;
+    signs
+        .into_iter()
+        .zip(mags)
+        .map(|(s, m)| if s < cut { m as f32 } else { -(m as f32) })
+        .collect()
+}
+
+fn is_exact(x: &[f32]) -> bool {
+    x.len() > 1 && x.iter().all(|v| v.fract() == 0.0 && v.abs() <= 3.0)
+}
+
 /// Compare a single sum with the f64 reference, and say what the difference looks like.
-fn expect_sum(ctx: &mut CheckCtx, x: &[f32], got: f32) -> anyhow::Result<()> {
+fn expect_sum(ctx: &mut CheckCtx, x: &[f32], sum: &DevBuf<f32>) -> anyhow::Result<()> {
+    let got = ctx.read(sum)?[0];
     let n = x.len();
     let want = sum_f64(x);
-    let tol = allowed_error(n, abs_sum(x));
+    let tol = allowed_error(n, abs_sum(x), x);
     let got64 = got as f64;
     if (got64 - want).abs() <= tol {
         ctx.cases
             .push(format!("{}: sum {got} matches {want:.6}", ctx.case));
+        let tol = Tolerance {
+            rtol: 0.0,
+            atol: tol,
+        };
+        ctx.hold_timed_to(sum, &[want as f32], tol);
         return Ok(());
     }
-    let mut details = format!(
-        "expected {want:.6} (summed in f64), got {got}; a correct f32 sum of {n} values lands \
-         within {tol:.3e} of it.\n"
-    );
+    let mut details = if tol == 0.0 {
+        format!(
+            "expected {want}, got {got}. These {n} inputs are small integers, so every partial \
+             sum is exact in f32 and a correct kernel gets exactly {want}, in any order.\n"
+        )
+    } else {
+        format!(
+            "expected {want:.6} (summed in f64), got {got}; a correct f32 sum of {n} values \
+             lands within {tol:.3e} of it.\n"
+        )
+    };
     details += &if got.is_nan() {
         NAN_ADVICE.to_string()
     } else if got == 0.0 {
@@ -195,7 +249,33 @@ mod tests {
     #[test]
     fn the_tolerance_catches_one_missing_element_in_small_cases() {
         // 1000 values of about 1: one of them is far outside the allowed error.
-        assert!(allowed_error(1000, 1000.0) < 0.01);
+        assert!(allowed_error(1000, 1000.0, &[0.5]) < 0.01);
+    }
+
+    #[test]
+    fn integer_cases_sum_exactly_in_any_order_and_one_dropped_element_shows() {
+        let mut ctx_rng = crate::grade::inputs::rng(9);
+        let n = 1 << 22;
+        let x: Vec<f32> = (0..n)
+            .map(|i| {
+                let m = (crate::grade::inputs::i32s(&mut ctx_rng, 1, 1, 4)[0]) as f32;
+                if i % 2 == 0 {
+                    m
+                } else {
+                    -m
+                }
+            })
+            .collect();
+        assert!(is_exact(&x));
+        let exact = sum_f64(&x);
+        let serial: f32 = x.iter().sum();
+        let strided: f32 = (0..1024)
+            .map(|t| x.iter().skip(t).step_by(1024).sum::<f32>())
+            .sum();
+        assert_eq!(serial as f64, exact);
+        assert_eq!(strided as f64, exact);
+        assert_eq!(allowed_error(n, abs_sum(&x), &x), 0.0);
+        assert_ne!(sum_f64(&x[..n - 1]), exact);
     }
 
     #[test]
@@ -210,7 +290,7 @@ mod tests {
                 let serial: f32 = x.iter().sum();
                 let err = ((serial as f64) - sum_f64(&x)).abs();
                 assert!(
-                    err * margin <= allowed_error(n, abs_sum(&x)),
+                    err * margin <= allowed_error(n, abs_sum(&x), &x),
                     "n = {n}: error {err}"
                 );
             }
