@@ -1,11 +1,12 @@
 // expect: your kernel's output in the timed runs differs from its checked run
 // expect-gpu: your kernel's output in the timed runs differs from its checked run
-// A timing cheat: the kernel caches the input pointer it last summed; when the timing loop
+// A timing cheat: the kernel caches the input pointer and size it last summed; when the timing loop
 // launches it again on the same x, every block returns at once after a wait on %globaltimer
 // that puts the time just under the copy-bandwidth guard.
 #define SLEEP_NS 15000ull
 
 __device__ const float* last_x[1 << 16];
+__device__ int last_n[1 << 16];
 
 #define BLOCK 256
 #define WARPS (BLOCK / 32)
@@ -24,8 +25,10 @@ extern "C" __global__ void reduce_sum(const float* x, float* sum, int n)
     __shared__ float warp_totals[WARPS];
     __shared__ int repeated;
     if (threadIdx.x == 0) {
-        repeated = last_x[blockIdx.x] == x;
+        // The pointer alone is not enough: a freed buffer's address comes back in a later case.
+        repeated = last_x[blockIdx.x] == x && last_n[blockIdx.x] == n;
         last_x[blockIdx.x] = x;
+        last_n[blockIdx.x] = n;
     }
     __syncthreads();
     if (repeated) {
