@@ -554,7 +554,13 @@ fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
         skipped: false,
         verdict: String::new(),
         ratio: None,
-        bar: job.ex.speed.as_ref().filter(|_| timed).map(|s| s.bar),
+        // A calibration row always shows the bar it is calibrated against.
+        bar: job
+            .ex
+            .speed
+            .as_ref()
+            .filter(|_| timed || job.calib.is_some())
+            .map(|s| s.bar),
         device: None,
         outcome: None,
     };
@@ -909,12 +915,9 @@ fn figure_problems(ex: &Exercise, text: &str) -> Vec<String> {
                     ))
                 }
             };
-            // Equal at the precision the stub states it (45% is 0.45; 0.4 is not 0.45).
-            let decimals = f.number.split_once('.').map_or(0, |(_, d)| d.len());
-            let scale = if f.unit == Unit::Percent { 100.0 } else { 1.0 };
-            let rounded = format!("{:.decimals$}", bar * scale);
-            let written = format!("{:.decimals$}", stated * scale);
-            (rounded != written).then(|| {
+            // The bar itself, not a rounding of it: "0.5 of cuBLAS" misleads when the bar is 0.45.
+            let same = (stated - bar).abs() <= 1e-9 * bar.abs().max(1.0);
+            (!same).then(|| {
                 format!(
                     "{}: states \"{}\" ({}), but curriculum.toml's bar for {} is {}",
                     f.line,
@@ -1133,6 +1136,117 @@ mod tests {
     fn cpu_only_line_counts() {
         assert!(cpu_only_line(1).starts_with("1 known-wrong version is"));
         assert!(cpu_only_line(7).starts_with("7 known-wrong versions are caught only by the CPU"));
+    }
+
+    #[test]
+    fn calibration_headers() {
+        let h = parse_calib_header("// calibrate: pass\n// source: siboehm k5\n").unwrap();
+        assert_eq!(
+            (h.rung, h.source.as_str(), h.cpu.as_deref()),
+            (Rung::Pass, "siboehm k5", None)
+        );
+        assert_eq!(h.expect(true, true), Expect::PassTimed);
+        assert_eq!(h.expect(false, true), Expect::Correct);
+        assert_eq!(h.expect(true, false), Expect::Correct);
+        let slow = "// calibrate: Too Slow\n// source: k1\n// expect-cpu: not coalesced\n";
+        let h = parse_calib_header(slow).unwrap();
+        assert_eq!(h.expect(true, true), Expect::TooSlow);
+        assert_eq!(
+            h.expect(false, true),
+            Expect::FailWith("not coalesced".into())
+        );
+        let h = parse_calib_header("// calibrate: too slow\n// source: k3\n").unwrap();
+        assert_eq!(h.expect(false, true), Expect::Correct);
+
+        assert!(parse_calib_header("// calibrate: fast\n// source: x").is_err());
+        assert!(parse_calib_header("// calibrate: pass\n").is_err());
+        assert!(parse_calib_header("// calibrate: pass\n// source:  \n").is_err());
+        assert!(parse_calib_header("// source: x\n// calibrate: pass").is_err());
+        let cpu_on_pass = "// calibrate: pass\n// source: x\n// expect-cpu: words";
+        assert!(parse_calib_header(cpu_on_pass)
+            .unwrap_err()
+            .contains("too slow"));
+        assert!(parse_calib_header("// calibrate: too slow\n// source: x\n// expect: y").is_err());
+    }
+
+    #[test]
+    fn a_calibration_kernel_must_be_timed_on_a_gpu() {
+        let (ok, text) = verdict(&Expect::PassTimed, &outcome(correct(), None), true);
+        assert!(!ok && text.contains("not measured"), "{text}");
+        let (ok, text) = verdict(
+            &Expect::PassTimed,
+            &outcome(correct(), Some((0.07, false))),
+            true,
+        );
+        assert!(!ok && text.contains("must pass its bar"), "{text}");
+        assert!(
+            verdict(
+                &Expect::PassTimed,
+                &outcome(correct(), Some((0.09, true))),
+                true
+            )
+            .0
+        );
+        let (ok, text) = verdict(&Expect::Correct, &outcome(wrong("C is wrong"), None), true);
+        assert!(!ok && text.contains("must be correct"), "{text}");
+        assert!(verdict(&Expect::Correct, &outcome(correct(), None), true).0);
+    }
+
+    #[test]
+    fn figures_are_found_in_comments_only() {
+        let text = "// Aim: 35% of it, 0.45 of cuBLAS, 7x the naive loop, 1.5× more.\n\
+                    // Not figures: 32x32 tiles, 0xffu, 2/3 of the copy, 8 x 8, sm_90%, 2^26x.\n\
+                    int x = i % 32; float y = 3x;\n\
+                    //! and 0.5 of the copy bandwidth\n";
+        let found = figures(text);
+        let found: Vec<(usize, &str, Unit)> = found
+            .iter()
+            .map(|f| (f.line, f.number.as_str(), f.unit))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (1, "35", Unit::Percent),
+                (1, "0.45", Unit::Ratio),
+                (1, "7", Unit::Times),
+                (1, "1.5", Unit::Times),
+                (4, "0.5", Unit::Ratio),
+            ]
+        );
+    }
+
+    fn exercise(speed: &str) -> Exercise {
+        toml::from_str(&format!(
+            "name = \"sgemm_2d_blocktile\"\nmodule = \"03\"\nfile = \"x.cu\"\nkind = \"cuda\"\n\
+             hints = []\ncheck = \"c\"\n{speed}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stated_figure_must_be_the_bar() {
+        let ex = exercise("speed = { baseline = \"cublas\", bar = 0.45, size = [1] }");
+        let stub = "// one\n// Aim: well above step 4 (bar: about 35% of cuBLAS).\n";
+        let problems = figure_problems(&ex, stub);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("2: states \"35%\" (0.35), but curriculum.toml's bar for sgemm_2d_blocktile is 0.45"),
+            "{}",
+            problems[0]
+        );
+        assert!(figure_problems(&ex, "// bar: 45% of cuBLAS, i.e. 0.45 of cuBLAS\n").is_empty());
+        // A rounding of the bar is not the bar: 0.5 is not 0.45.
+        assert_eq!(figure_problems(&ex, "// 0.5 of cuBLAS\n").len(), 1);
+        // A multiple is not a fraction of cuBLAS.
+        let kind = figure_problems(&ex, "// 2x step 4\n");
+        assert!(kind[0].contains("another kind"), "{kind:?}");
+
+        let cpu = exercise("speed = { baseline = \"cpu-naive\", bar = 4.5, size = [1] }");
+        assert!(figure_problems(&cpu, "//! the bar is 4.5x the naive loop\n").is_empty());
+        assert!(figure_problems(&cpu, "//! the bar is 7x the naive loop\n")[0].contains("is 4.50"));
+
+        let none = exercise("");
+        assert!(figure_problems(&none, "// 80% of copy\n")[0].contains("has no speed bar"));
     }
 
     #[test]
