@@ -21,9 +21,8 @@
 //! 2. Tiles: split the three loops into TILE-sized chunks, so the same tile of B is reused by
 //!    many rows while it is still in cache.
 //!
-//! Goal: several times faster than the naive loop at 512 x 512 (kernlings times both in the
-//! same run, prints the ratio and the bar; the reference solution lands around 4-6x), correct
-//! for any m, k, n — including 1 and sizes that are not a multiple of TILE.
+//! Goal: faster than the naive loop at 512 x 512 by the bar kernlings prints (it times both in
+//! the same run and prints the ratio and the bar), correct for any m, k, n — including 1 and sizes that are not a multiple of TILE.
 
 const TILE: usize = 64;
 

@@ -11,8 +11,8 @@
 //! (A dot product `sum += a * b` does not vectorize either: float addition is not
 //! associative, and the compiler may not reorder your sum. The i, p, j order has no sum.)
 //!
-//! Goal: well past 00.1 — the bar is 7x the naive loop at 512 x 512, out of reach of a scalar
-//! inner loop (the reference solution lands around 9x; your 00.1 version around 4-6x).
+//! Goal: well past 00.1 — the bar kernlings prints for this step (a multiple of the naive loop
+//! at 512 x 512) is set out of reach of a scalar inner loop.
 //! (In a disassembly, a vectorized inner loop shows `mulps`/`addps` on x86, `fmul v.4s` on Arm.)
 
 const TILE: usize = 64;

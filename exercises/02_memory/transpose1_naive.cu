@@ -17,7 +17,7 @@
 // of your two accesses, the load or the store, is coalesced (a warp's 32 lanes touching 32
 // neighbouring floats) and which is not.
 // Aim: correct first. On a GPU the harness also times you against a device-to-device copy of
-// the same bytes; this step's bar is low (about a fifth of copy bandwidth).
+// the same bytes and prints your fraction of it next to this step's bar, which is low.
 
 #define TILE 32
 #define BLOCK_ROWS 8

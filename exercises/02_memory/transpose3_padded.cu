@@ -9,8 +9,9 @@
 // words of one column, 32 words apart: all in the same bank. That read is replayed 32 times.
 // Change the tile's layout so that the words of a column fall into 32 different banks.
 //
-// Aim: on an H200, 80% of copy bandwidth or more. On the CPU backend the harness counts bank
-// conflicts: this step must have none.
+// Aim: close to copy bandwidth; the harness prints this step's bar, which a tile with bank
+// conflicts stays under. On the CPU backend the harness counts bank conflicts: this step must
+// have none.
 
 #define TILE 32
 #define BLOCK_ROWS 8

@@ -12,9 +12,9 @@
 //   3. one atomicAdd(sum, ...) per block: 1024 atomics in all instead of one per element.
 //
 // What it runs into: a reduction reads every byte once and does one addition per 4 bytes,
-// so the device's read bandwidth is the only limit. Aim for 85% of it or more (the harness
-// measures the copy bandwidth in the same run and prints your percentage). A plain scalar
-// loop gets close; loading float4 (16 bytes per instruction) keeps more bytes in flight.
+// so the device's read bandwidth is the only limit. Aim close to it (the harness measures the
+// copy bandwidth in the same run and prints your fraction and the bar). A plain scalar loop
+// gets close; loading float4 (16 bytes per instruction) keeps more bytes in flight.
 
 #define BLOCK 256
 #define WARPS (BLOCK / 32)

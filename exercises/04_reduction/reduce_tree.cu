@@ -13,8 +13,8 @@
 // Threads only see each other's shared-memory writes after a barrier.
 //
 // What it runs into: with one atomic per element gone, this kernel only reads global memory
-// once per element. On a GPU it should get to about half of the copy bandwidth; the harness
-// prints the figure.
+// once per element. On a GPU the harness prints your fraction of the copy bandwidth and this
+// step's bar.
 
 #define BLOCK 256
 

@@ -14,8 +14,8 @@
 // block_inclusive_scan below is given: you wrote its like in the last two exercises.
 //
 // What it runs into: memory. Launch 1 reads n ints, launch 3 reads n and writes n: 3n ints
-// moved where a copy moves 2n, so 2/3 of the copy bandwidth is this design's ceiling. Aim for
-// 50% of copy or more: every thread should have several loads in flight (load all of a
+// moved where a copy moves 2n, so 2/3 of the copy bandwidth is this design's ceiling. The
+// harness prints the bar: every thread should have several loads in flight (load all of a
 // thread's elements before you start adding or scanning them).
 
 #define BLOCK 256

@@ -90,6 +90,9 @@ pub struct SpeedBar {
     pub bar: f64,
     /// Problem size for the timed case.
     pub size: Vec<usize>,
+    /// The step's idea in one line, shown with a near miss ("look at ...").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idea: Option<String>,
 }
 
 /// The manifest's file name, at the repository root.

@@ -445,6 +445,79 @@ fn check_solutions_reports_every_violation() {
     );
 }
 
+/// Calibration kernels: a rung's own kernel that fails is a violation, and every one is listed
+/// again in the calibration table (and the JSON) with its bar.
+#[test]
+fn check_solutions_reports_a_failing_calibration_kernel() {
+    let course = Course::new();
+    let toml = course.read("curriculum.toml").replace(
+        "name = \"first\"\nmodule = \"01\"\nfile = \"01/first.cu\"\nkind = \"cuda\"\n",
+        "name = \"first\"\nmodule = \"01\"\nfile = \"01/first.cu\"\nkind = \"cuda\"\n\
+         speed = { baseline = \"copy\", bar = 0.5, size = [1] }\n",
+    );
+    assert!(toml.contains("bar = 0.5"));
+    course.write("curriculum.toml", &toml);
+    std::fs::create_dir_all(course.path("harness/calibration/first")).unwrap();
+    course.write(
+        "harness/calibration/first/canonical.cu",
+        "// calibrate: pass\n// source: a test\n// FIXTURE_PASS\n",
+    );
+    course.write(
+        "harness/calibration/first/broken.cu",
+        "// calibrate: pass\n// source: a test, with no marker: wrong values\n",
+    );
+    course.write(
+        "harness/calibration/first/rung_below.cu",
+        "// calibrate: too slow\n// source: a test\n// FIXTURE_PASS\n",
+    );
+    let run = course.run(&["check-solutions", "--exercise", "first"]);
+    run.expect(
+        1,
+        &[
+            "calib/canonical",
+            "first (calib/broken): must be correct, but: wrong values",
+            "calibration (the literature's kernel for each rung):",
+            "first    | rung_below | too slow",
+            "1 violation(s).",
+        ],
+    );
+    let json = course.run(&["check-solutions", "--json", "--exercise", "first"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(v["passed"], false);
+    let calib = v["calibration"].as_array().unwrap();
+    assert_eq!(calib.len(), 3);
+    assert_eq!(calib[0]["kernel"], "broken");
+    assert_eq!(calib[0]["ok"], false);
+    assert_eq!(calib[0]["bar"], 0.5);
+}
+
+/// A stub that states a speed the curriculum does not grade fails the lint, with file:line.
+#[test]
+fn check_solutions_lints_a_stated_figure_against_the_bar() {
+    let course = Course::new();
+    let toml = course.read("curriculum.toml").replace(
+        "name = \"second\"\nmodule = \"01\"\nfile = \"01/second.cu\"\nkind = \"cuda\"\n",
+        "name = \"second\"\nmodule = \"01\"\nfile = \"01/second.cu\"\nkind = \"cuda\"\n\
+         speed = { baseline = \"copy\", bar = 0.5, size = [1] }\n",
+    );
+    course.write("curriculum.toml", &toml);
+    let stub = course.read("exercises/01/second.cu");
+    course.write(
+        "exercises/01/second.cu",
+        &format!("{stub}// Aim: 50% of copy bandwidth (0.5 of copy).\n// Aim: 80% of copy.\n"),
+    );
+    let lines = stub.lines().count();
+    let run = course.run(&["check-solutions", "--exercise", "second"]);
+    run.expect(
+        1,
+        &[&format!(
+            "lint: exercises/01/second.cu:{}: states \"80%\" (0.80), but curriculum.toml's bar for second is 0.50",
+            lines + 2
+        )],
+    );
+    assert!(!run.stdout().contains(&format!("second.cu:{}:", lines + 1)));
+}
+
 /// Reads a child's stdout on a thread, so a test can wait for text to appear.
 struct Stream(Arc<Mutex<String>>);
 

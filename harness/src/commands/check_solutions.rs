@@ -13,6 +13,22 @@
 //! `// expect-gpu: too slow` grades it with speed on and requires correct values under the bar;
 //! `// expect-gpu: not on a GPU — <reason>` skips it on a GPU (a race that may pass by luck), and
 //! the run says how many such versions only the CPU backend catches.
+//!
+//! A calibration kernel is `harness/calibration/<exercise>/<name>.cu`: the literature's kernel
+//! for a rung, written in the exercise's frame, which is how a bar is set and kept honest.
+//!
+//! ```text
+//! // calibrate: pass          (or `too slow`: the previous rung's idea, in this rung's frame)
+//! // source: siboehm/SGEMM_CUDA kernel 5, 2D blocktiling; the stub's launch bounds
+//! // expect-cpu: not coalesced   (optional, `too slow` only: what the CPU counters say instead)
+//! ```
+//!
+//! On the CPU backend both must be correct (or fail with the `expect-cpu` words); on a GPU a
+//! `pass` kernel must pass its bar and a `too slow` one must be correct and under it. The run
+//! ends with a table of each one's ratio, bar and margin.
+//!
+//! The stubs state no figure the harness does not enforce: every `<n>%`, `<n>x` or
+//! `<n> of copy|cuBLAS|naive` in a stub's comments must be the exercise's bar.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -24,7 +40,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::{exit, show, Course};
-use crate::curriculum::{self, Exercise, ExerciseKind};
+use crate::curriculum::{self, Baseline, Exercise, ExerciseKind};
 use crate::grade;
 use crate::outcome::{Correctness, Outcome};
 
@@ -38,6 +54,23 @@ struct Report {
     passed: bool,
     lint: Vec<String>,
     rows: Vec<Row>,
+    /// The calibration kernels' rows again, with their margins to the bar.
+    calibration: Vec<CalibSummary>,
+}
+
+/// One calibration kernel's result, for the table that bars are set from.
+#[derive(Serialize)]
+struct CalibSummary {
+    exercise: String,
+    kernel: String,
+    /// "pass" or "too slow".
+    expected: String,
+    source: String,
+    ok: bool,
+    ratio: Option<f64>,
+    bar: Option<f64>,
+    /// (ratio - bar) / bar in percent: positive above the bar.
+    margin_percent: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -62,6 +95,8 @@ struct Job<'a> {
     what: String,
     source: PathBuf,
     expect: Expect,
+    /// Set for a calibration kernel.
+    calib: Option<CalibHeader>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -70,6 +105,10 @@ enum Expect {
     Fail,
     /// Fail, with these words somewhere in the failure text.
     FailWith(String),
+    /// Passes, and on a GPU with speed on it must have been timed (a calibration kernel).
+    PassTimed,
+    /// Correct values; speed is not judged (the CPU backend, or --no-speed).
+    Correct,
     /// Correct values, but under the speed bar.
     TooSlow,
     /// Not graded on this backend, for this reason.
@@ -132,6 +171,82 @@ fn parse_header(text: &str) -> Result<WrongHeader, String> {
     })
 }
 
+/// What a calibration kernel is: the rung's own kernel, or the rung below it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Rung {
+    Pass,
+    TooSlow,
+}
+
+/// The three header lines of `harness/calibration/<exercise>/<name>.cu`.
+#[derive(Debug, Clone, PartialEq)]
+struct CalibHeader {
+    rung: Rung,
+    source: String,
+    /// `// expect-cpu: <words>`: a too-slow kernel the CPU backend's counters reject.
+    cpu: Option<String>,
+}
+
+const CALIB_FORMAT: &str = "the first line must be `// calibrate: pass` or      `// calibrate: too slow`, the second `// source: <paper or repo, kernel, what was adapted>`,      and an optional third `// expect-cpu: <words>` (too slow only)";
+
+fn parse_calib_header(text: &str) -> Result<CalibHeader, String> {
+    let mut lines = text.lines().map(str::trim);
+    let rung = match lines
+        .next()
+        .and_then(|l| l.strip_prefix("// calibrate:"))
+        .map(|r| r.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("pass") => Rung::Pass,
+        Some("too slow") => Rung::TooSlow,
+        _ => return Err(CALIB_FORMAT.to_string()),
+    };
+    let source = lines
+        .next()
+        .and_then(|l| l.strip_prefix("// source:"))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| CALIB_FORMAT.to_string())?
+        .to_string();
+    let third = lines.next().unwrap_or("");
+    let cpu = match third.strip_prefix("// expect-cpu:").map(str::trim) {
+        Some("") => return Err(CALIB_FORMAT.to_string()),
+        Some(_) if rung == Rung::Pass => {
+            return Err(
+                "`// expect-cpu:` is for `too slow` kernels: a rung's own kernel \
+                        must pass on every backend"
+                    .to_string(),
+            )
+        }
+        Some(words) => Some(words.to_string()),
+        None if third.starts_with("// expect") => return Err(CALIB_FORMAT.to_string()),
+        None => None,
+    };
+    Ok(CalibHeader { rung, source, cpu })
+}
+
+impl CalibHeader {
+    /// What must happen on this backend: speed is judged only on a GPU with speed on.
+    fn expect(&self, on_gpu: bool, speed: bool) -> Expect {
+        match (self.rung, on_gpu && speed) {
+            (Rung::Pass, true) => Expect::PassTimed,
+            (Rung::TooSlow, true) => Expect::TooSlow,
+            (Rung::TooSlow, false) if !on_gpu => match &self.cpu {
+                Some(words) => Expect::FailWith(words.clone()),
+                None => Expect::Correct,
+            },
+            _ => Expect::Correct,
+        }
+    }
+
+    fn expected(&self) -> &'static str {
+        match self.rung {
+            Rung::Pass => "pass",
+            Rung::TooSlow => "too slow",
+        }
+    }
+}
+
 fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
     let head = s.get(..prefix.len())?;
     head.eq_ignore_ascii_case(prefix)
@@ -189,13 +304,20 @@ pub fn run(
     progress.finish_and_clear();
 
     let passed = lint.is_empty() && rows.iter().all(|r| r.ok);
+    let calibration = calib_summary(&jobs, &rows);
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&Report { passed, lint, rows })?
-        );
+        let report = Report {
+            passed,
+            lint,
+            rows,
+            calibration,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", table(&rows));
+        if !calibration.is_empty() {
+            print!("{}", calib_table(&calibration));
+        }
         for problem in &lint {
             println!("{} {problem}", show::red("lint:"));
         }
@@ -240,6 +362,12 @@ fn lint(course: &Course, selected: &[&Exercise], whole: bool) -> Vec<String> {
                     course.display_path(&untouched)
                 ));
             }
+            let shown = course.display_path(&untouched);
+            out.extend(
+                figure_problems(ex, &text)
+                    .into_iter()
+                    .map(|p| format!("{shown}:{p}")),
+            );
         }
     }
     if whole {
@@ -263,12 +391,18 @@ fn lint(course: &Course, selected: &[&Exercise], whole: bool) -> Vec<String> {
                 }
             }
         }
-        if let Ok(dirs) = fs::read_dir(wrong_dir(&course.root)) {
+        for (dir, shown) in [
+            (wrong_dir(&course.root), "harness/wrong"),
+            (calib_dir(&course.root), "harness/calibration"),
+        ] {
+            let Ok(dirs) = fs::read_dir(dir) else {
+                continue;
+            };
             for dir in dirs.flatten() {
                 let name = dir.file_name().to_string_lossy().into_owned();
                 if course.curriculum.exercise(&name).is_none() {
                     out.push(format!(
-                        "harness/wrong/{name} names no exercise in curriculum.toml"
+                        "{shown}/{name} names no exercise in curriculum.toml"
                     ));
                 }
             }
@@ -289,6 +423,7 @@ fn jobs<'a>(course: &Course, selected: &[&'a Exercise], lint: &mut Vec<String>) 
                 what: "solution".into(),
                 source: solution,
                 expect: Expect::Pass,
+                calib: None,
             });
         }
         // A learner's tree holds solved exercises: grade the kept original, the untouched stub.
@@ -302,6 +437,7 @@ fn jobs<'a>(course: &Course, selected: &[&'a Exercise], lint: &mut Vec<String>) 
                 what: what.into(),
                 source: stub,
                 expect: Expect::Fail,
+                calib: None,
             });
         }
         let wanted = match ex.kind {
@@ -338,16 +474,78 @@ fn jobs<'a>(course: &Course, selected: &[&'a Exercise], lint: &mut Vec<String>) 
                 what: format!("wrong/{stem}"),
                 source: case.clone(),
                 expect: header.expect(on_gpu, speed),
+                calib: None,
+            });
+        }
+        let mut kernels = files_under(&calib_dir(&course.root).join(&ex.name));
+        kernels.sort();
+        for kernel in kernels {
+            let shown = course.display_path(&kernel);
+            if ex.kind != ExerciseKind::Cuda || kernel.extension().is_none_or(|e| e != "cu") {
+                lint.push(format!(
+                    "{shown}: calibration kernels are .cu files of CUDA exercises"
+                ));
+                continue;
+            }
+            let header = match parse_calib_header(&fs::read_to_string(&kernel).unwrap_or_default())
+            {
+                Ok(h) => h,
+                Err(problem) => {
+                    lint.push(format!("{shown}: {problem}"));
+                    continue;
+                }
+            };
+            if ex.speed.is_none() {
+                lint.push(format!(
+                    "{shown}: {} has no speed bar to calibrate",
+                    ex.name
+                ));
+                continue;
+            }
+            let stem = kernel.file_stem().unwrap_or_default().to_string_lossy();
+            jobs.push(Job {
+                ex,
+                what: format!("calib/{stem}"),
+                source: kernel.clone(),
+                expect: header.expect(on_gpu, speed),
+                calib: Some(header),
             });
         }
     }
     jobs
 }
 
+/// The calibration rows, in job order, with their margins.
+fn calib_summary(jobs: &[Job], rows: &[Row]) -> Vec<CalibSummary> {
+    jobs.iter()
+        .zip(rows)
+        .filter_map(|(job, row)| {
+            let header = job.calib.as_ref()?;
+            let margin = match (row.ratio, row.bar) {
+                (Some(r), Some(b)) if b > 0.0 => Some((r - b) / b * 100.0),
+                _ => None,
+            };
+            Some(CalibSummary {
+                exercise: row.exercise.clone(),
+                kernel: row.what.trim_start_matches("calib/").to_string(),
+                expected: header.expected().to_string(),
+                source: header.source.clone(),
+                ok: row.ok,
+                ratio: row.ratio,
+                bar: row.bar,
+                margin_percent: margin,
+            })
+        })
+        .collect()
+}
+
 fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
     let mut request = course.request(job.ex, job.source.clone(), prebuilt);
     // Timing is what proves a solution or a too-slow kernel; any other only has to fail.
-    let timed = matches!(job.expect, Expect::Pass | Expect::TooSlow);
+    let timed = matches!(
+        job.expect,
+        Expect::Pass | Expect::PassTimed | Expect::TooSlow
+    );
     request.speed &= timed;
     let mut row = Row {
         exercise: job.ex.name.clone(),
@@ -356,7 +554,13 @@ fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
         skipped: false,
         verdict: String::new(),
         ratio: None,
-        bar: job.ex.speed.as_ref().filter(|_| timed).map(|s| s.bar),
+        // A calibration row always shows the bar it is calibrated against.
+        bar: job
+            .ex
+            .speed
+            .as_ref()
+            .filter(|_| timed || job.calib.is_some())
+            .map(|s| s.bar),
         device: None,
         outcome: None,
     };
@@ -378,6 +582,14 @@ fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
     }
     row.device = Some(outcome.backend.device.clone());
     (row.ok, row.verdict) = verdict(&job.expect, &outcome, job.ex.speed.is_some());
+    let idea = job.ex.speed.as_ref().and_then(|b| b.idea.as_deref());
+    if let Some(near) = outcome
+        .speed
+        .as_ref()
+        .and_then(|s| show::near_miss(s, idea))
+    {
+        let _ = write!(row.verdict, "; {near}");
+    }
     row.outcome = Some(outcome);
     row
 }
@@ -393,6 +605,22 @@ fn verdict(expect: &Expect, outcome: &Outcome, has_bar: bool) -> (bool, String) 
         }
         (Expect::Pass, true) => (true, format!("passes: {line}")),
         (Expect::Pass, false) => (false, format!("solution fails: {line}")),
+        (Expect::PassTimed, true) if outcome.speed.is_none() => (
+            false,
+            format!(
+                "correct, but speed was not measured ({}), so it cannot pass its bar",
+                outcome
+                    .speed_skipped
+                    .as_deref()
+                    .unwrap_or("no reason given")
+            ),
+        ),
+        (Expect::PassTimed, true) => (true, format!("passes: {line}")),
+        (Expect::PassTimed, false) => (false, format!("must pass its bar, but: {line}")),
+        (Expect::Correct, _) if outcome.correctness.passed() => {
+            (true, format!("passes correctness: {line}"))
+        }
+        (Expect::Correct, _) => (false, format!("must be correct, but: {line}")),
         (Expect::TooSlow, _) => match (&outcome.correctness, &outcome.speed) {
             (Correctness::Passed { .. }, Some(s)) if !s.passed => {
                 (true, format!("fails on speed: {line}"))
@@ -536,8 +764,179 @@ fn table(rows: &[Row]) -> String {
     out
 }
 
+/// The calibration summary: what bars are set from.
+fn calib_table(rows: &[CalibSummary]) -> String {
+    let fmt = |v: Option<f64>| v.map(show::ratio).unwrap_or_else(|| "-".into());
+    let headers = [
+        "exercise", "kernel", "expected", "ratio", "bar", "margin %", "ok",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.exercise.clone(),
+                r.kernel.clone(),
+                r.expected.clone(),
+                fmt(r.ratio),
+                fmt(r.bar),
+                r.margin_percent
+                    .map(|m| format!("{m:+.1}"))
+                    .unwrap_or_else(|| "-".into()),
+                if r.ok { "ok" } else { "VIOLATION" }.into(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:w$}"))
+            .collect();
+        format!("{}\n", parts.join(" | ").trim_end())
+    };
+    let mut out = String::from("\ncalibration (the literature's kernel for each rung):\n");
+    out.push_str(&line(&headers.map(String::from)));
+    out.push_str(&line(&widths.map(|w| "-".repeat(w))));
+    for (row, cell) in rows.iter().zip(&cells) {
+        let text = line(cell);
+        out.push_str(&if row.ok { text } else { show::red(&text) });
+    }
+    out
+}
+
+/// A speed figure a stub's comment states, and its 1-based line.
+#[derive(Debug, PartialEq)]
+struct Figure {
+    line: usize,
+    /// As written, e.g. "35%", "0.45 of cuBLAS", "7x".
+    text: String,
+    /// The number as written, without its unit.
+    number: String,
+    unit: Unit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Unit {
+    /// `<n>%`: a fraction of copy bandwidth or cuBLAS.
+    Percent,
+    /// `<n> of copy|cuBLAS|naive`.
+    Ratio,
+    /// `<n>x` or `<n>×`: a multiple of a naive version.
+    Times,
+}
+
+/// The speed figures in the `//` comments of `text`. A number joined to a letter, `.`, `/`
+/// or `^` before it (`sm_90`, `2/3`, `2^26`) or to a letter or digit after its `x` (`32x32`,
+/// `0xff`) is not one.
+fn figures(text: &str) -> Vec<Figure> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(at) = line.find("//") else {
+            continue;
+        };
+        let comment: Vec<char> = line[at..].chars().collect();
+        let mut j = 0;
+        while j < comment.len() {
+            let starts = comment[j].is_ascii_digit()
+                && (j == 0
+                    || !(comment[j - 1].is_alphanumeric() || "._/^".contains(comment[j - 1])));
+            if !starts {
+                j += 1;
+                continue;
+            }
+            let mut end = j;
+            while end < comment.len() && (comment[end].is_ascii_digit() || comment[end] == '.') {
+                end += 1;
+            }
+            let number: String = comment[j..end].iter().collect::<String>();
+            let number = number.trim_end_matches('.').to_string();
+            let rest: String = comment[end..].iter().collect();
+            let next_ok = |k: usize| comment.get(k).is_none_or(|c| !c.is_alphanumeric());
+            let found = if rest.starts_with('%') {
+                Some((Unit::Percent, number.len() + 1))
+            } else if (rest.starts_with('x') || rest.starts_with('×')) && next_ok(end + 1) {
+                Some((Unit::Times, number.len() + 1))
+            } else {
+                let lower = rest.to_lowercase();
+                ["copy", "cublas", "naive"]
+                    .iter()
+                    .find_map(|what| {
+                        [" of ", " of the "].iter().find_map(|of| {
+                            let phrase = format!("{of}{what}");
+                            lower.starts_with(&phrase).then_some(phrase.chars().count())
+                        })
+                    })
+                    .map(|len| (Unit::Ratio, number.len() + len))
+            };
+            if let Some((unit, len)) = found {
+                out.push(Figure {
+                    line: i + 1,
+                    text: comment[j..(j + len).min(comment.len())].iter().collect(),
+                    number,
+                    unit,
+                });
+            }
+            j = end.max(j + 1);
+        }
+    }
+    out
+}
+
+/// `<line>: <problem>` for every figure in a stub that is not the exercise's bar as the harness
+/// prints it: a stated speed that nothing enforces drifts from the bar that is graded.
+fn figure_problems(ex: &Exercise, text: &str) -> Vec<String> {
+    figures(text)
+        .into_iter()
+        .filter_map(|f| {
+            let Some(speed) = &ex.speed else {
+                return Some(format!(
+                    "{}: states \"{}\", but {} has no speed bar; say it without a figure",
+                    f.line, f.text, ex.name
+                ));
+            };
+            let times_bar = matches!(speed.baseline, Baseline::Naive | Baseline::CpuNaive);
+            let (stated, bar) = match f.unit {
+                Unit::Percent if !times_bar => (f.number.parse::<f64>().ok()? / 100.0, speed.bar),
+                Unit::Ratio if !times_bar => (f.number.parse::<f64>().ok()?, speed.bar),
+                Unit::Times if times_bar => (f.number.parse::<f64>().ok()?, speed.bar),
+                _ => {
+                    return Some(format!(
+                        "{}: states \"{}\", a figure of another kind than {}'s bar ({})",
+                        f.line,
+                        f.text,
+                        ex.name,
+                        show::ratio(speed.bar)
+                    ))
+                }
+            };
+            // The bar itself, not a rounding of it: "0.5 of cuBLAS" misleads when the bar is 0.45.
+            let same = (stated - bar).abs() <= 1e-9 * bar.abs().max(1.0);
+            (!same).then(|| {
+                format!(
+                    "{}: states \"{}\" ({}), but curriculum.toml's bar for {} is {}",
+                    f.line,
+                    f.text,
+                    show::ratio(stated),
+                    ex.name,
+                    show::ratio(bar)
+                )
+            })
+        })
+        .collect()
+}
+
 fn wrong_dir(root: &Path) -> PathBuf {
     root.join("harness").join("wrong")
+}
+
+fn calib_dir(root: &Path) -> PathBuf {
+    root.join("harness").join("calibration")
 }
 
 /// Every file under `dir`, recursively; nothing when it does not exist.
@@ -737,6 +1136,117 @@ mod tests {
     fn cpu_only_line_counts() {
         assert!(cpu_only_line(1).starts_with("1 known-wrong version is"));
         assert!(cpu_only_line(7).starts_with("7 known-wrong versions are caught only by the CPU"));
+    }
+
+    #[test]
+    fn calibration_headers() {
+        let h = parse_calib_header("// calibrate: pass\n// source: siboehm k5\n").unwrap();
+        assert_eq!(
+            (h.rung, h.source.as_str(), h.cpu.as_deref()),
+            (Rung::Pass, "siboehm k5", None)
+        );
+        assert_eq!(h.expect(true, true), Expect::PassTimed);
+        assert_eq!(h.expect(false, true), Expect::Correct);
+        assert_eq!(h.expect(true, false), Expect::Correct);
+        let slow = "// calibrate: Too Slow\n// source: k1\n// expect-cpu: not coalesced\n";
+        let h = parse_calib_header(slow).unwrap();
+        assert_eq!(h.expect(true, true), Expect::TooSlow);
+        assert_eq!(
+            h.expect(false, true),
+            Expect::FailWith("not coalesced".into())
+        );
+        let h = parse_calib_header("// calibrate: too slow\n// source: k3\n").unwrap();
+        assert_eq!(h.expect(false, true), Expect::Correct);
+
+        assert!(parse_calib_header("// calibrate: fast\n// source: x").is_err());
+        assert!(parse_calib_header("// calibrate: pass\n").is_err());
+        assert!(parse_calib_header("// calibrate: pass\n// source:  \n").is_err());
+        assert!(parse_calib_header("// source: x\n// calibrate: pass").is_err());
+        let cpu_on_pass = "// calibrate: pass\n// source: x\n// expect-cpu: words";
+        assert!(parse_calib_header(cpu_on_pass)
+            .unwrap_err()
+            .contains("too slow"));
+        assert!(parse_calib_header("// calibrate: too slow\n// source: x\n// expect: y").is_err());
+    }
+
+    #[test]
+    fn a_calibration_kernel_must_be_timed_on_a_gpu() {
+        let (ok, text) = verdict(&Expect::PassTimed, &outcome(correct(), None), true);
+        assert!(!ok && text.contains("not measured"), "{text}");
+        let (ok, text) = verdict(
+            &Expect::PassTimed,
+            &outcome(correct(), Some((0.07, false))),
+            true,
+        );
+        assert!(!ok && text.contains("must pass its bar"), "{text}");
+        assert!(
+            verdict(
+                &Expect::PassTimed,
+                &outcome(correct(), Some((0.09, true))),
+                true
+            )
+            .0
+        );
+        let (ok, text) = verdict(&Expect::Correct, &outcome(wrong("C is wrong"), None), true);
+        assert!(!ok && text.contains("must be correct"), "{text}");
+        assert!(verdict(&Expect::Correct, &outcome(correct(), None), true).0);
+    }
+
+    #[test]
+    fn figures_are_found_in_comments_only() {
+        let text = "// Aim: 35% of it, 0.45 of cuBLAS, 7x the naive loop, 1.5× more.\n\
+                    // Not figures: 32x32 tiles, 0xffu, 2/3 of the copy, 8 x 8, sm_90%, 2^26x.\n\
+                    int x = i % 32; float y = 3x;\n\
+                    //! and 0.5 of the copy bandwidth\n";
+        let found = figures(text);
+        let found: Vec<(usize, &str, Unit)> = found
+            .iter()
+            .map(|f| (f.line, f.number.as_str(), f.unit))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (1, "35", Unit::Percent),
+                (1, "0.45", Unit::Ratio),
+                (1, "7", Unit::Times),
+                (1, "1.5", Unit::Times),
+                (4, "0.5", Unit::Ratio),
+            ]
+        );
+    }
+
+    fn exercise(speed: &str) -> Exercise {
+        toml::from_str(&format!(
+            "name = \"sgemm_2d_blocktile\"\nmodule = \"03\"\nfile = \"x.cu\"\nkind = \"cuda\"\n\
+             hints = []\ncheck = \"c\"\n{speed}"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stated_figure_must_be_the_bar() {
+        let ex = exercise("speed = { baseline = \"cublas\", bar = 0.45, size = [1] }");
+        let stub = "// one\n// Aim: well above step 4 (bar: about 35% of cuBLAS).\n";
+        let problems = figure_problems(&ex, stub);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("2: states \"35%\" (0.35), but curriculum.toml's bar for sgemm_2d_blocktile is 0.45"),
+            "{}",
+            problems[0]
+        );
+        assert!(figure_problems(&ex, "// bar: 45% of cuBLAS, i.e. 0.45 of cuBLAS\n").is_empty());
+        // A rounding of the bar is not the bar: 0.5 is not 0.45.
+        assert_eq!(figure_problems(&ex, "// 0.5 of cuBLAS\n").len(), 1);
+        // A multiple is not a fraction of cuBLAS.
+        let kind = figure_problems(&ex, "// 2x step 4\n");
+        assert!(kind[0].contains("another kind"), "{kind:?}");
+
+        let cpu = exercise("speed = { baseline = \"cpu-naive\", bar = 4.5, size = [1] }");
+        assert!(figure_problems(&cpu, "//! the bar is 4.5x the naive loop\n").is_empty());
+        assert!(figure_problems(&cpu, "//! the bar is 7x the naive loop\n")[0].contains("is 4.50"));
+
+        let none = exercise("");
+        assert!(figure_problems(&none, "// 80% of copy\n")[0].contains("has no speed bar"));
     }
 
     #[test]

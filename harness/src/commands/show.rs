@@ -111,6 +111,13 @@ pub fn outcome(ex: &Exercise, o: &Outcome) -> String {
     if let Some(line) = speed_line(o) {
         let _ = writeln!(out, "  {line}");
     }
+    if let Some(line) = o
+        .speed
+        .as_ref()
+        .and_then(|s| near_miss(s, ex.speed.as_ref().and_then(|b| b.idea.as_deref())))
+    {
+        let _ = writeln!(out, "  {}", yellow(&line));
+    }
     if let Some(counters) = counters(o) {
         out.push_str(&counters);
     }
@@ -150,6 +157,26 @@ pub fn speed_line(o: &Outcome) -> Option<String> {
     }
     // The grader words it as a whole sentence ("speed is not measured on the CPU backend: ...").
     o.speed_skipped.as_deref().map(dim)
+}
+
+/// How close under the bar counts as a near miss: within 5% of it.
+pub const NEAR_MISS: f64 = 0.95;
+
+/// "near miss: 0.43 of cuBLAS, bar 0.45 — look at <idea>", for a speed verdict just under the
+/// bar: such a kernel usually has the step's idea half done, not a wrong one.
+pub fn near_miss(s: &SpeedResult, idea: Option<&str>) -> Option<String> {
+    if s.passed || s.ratio < NEAR_MISS * s.bar {
+        return None;
+    }
+    let look = idea.map_or_else(
+        || "look at this step's idea in the exercise's header".to_string(),
+        |i| format!("look at {i}"),
+    );
+    Some(format!(
+        "near miss: {}, bar {} — {look}",
+        ratio_words(s),
+        ratio(s.bar)
+    ))
 }
 
 /// The ratio in words that fit its baseline.
@@ -294,6 +321,30 @@ mod tests {
             one_line(&o),
             "correct, 0.62 of copy bandwidth (bar 0.75, too slow)"
         );
+    }
+
+    #[test]
+    fn a_near_miss_names_the_idea_to_look_at() {
+        let speed = |ratio| {
+            outcome(correct_for_near_miss(), Some((ratio, 0.45)))
+                .speed
+                .unwrap()
+        };
+        let idea = Some("register arrays");
+        assert_eq!(
+            near_miss(&speed(0.43), idea).as_deref(),
+            Some("near miss: 0.43 of copy bandwidth, bar 0.45 — look at register arrays")
+        );
+        // 5% under the bar is the edge; further under, or passing, is no near miss.
+        assert!(near_miss(&speed(0.428), idea).is_some());
+        assert!(near_miss(&speed(0.42), idea).is_none());
+        assert!(near_miss(&speed(0.46), idea).is_none());
+        let generic = near_miss(&speed(0.44), None).unwrap();
+        assert!(generic.contains("this step's idea"), "{generic}");
+    }
+
+    fn correct_for_near_miss() -> Correctness {
+        Correctness::Passed { cases: vec![] }
     }
 
     #[test]
