@@ -640,7 +640,7 @@ mod tests {
         assert!(path.is_file());
         // `.kernlings` itself a file: kept, and a fresh directory made.
         let other = tempfile::tempdir().unwrap();
-        fs::write(other.path().join(".kernlings"), &fs::read(&path).unwrap()).unwrap();
+        fs::write(other.path().join(".kernlings"), fs::read(&path).unwrap()).unwrap();
         State::fresh().save(other.path()).unwrap();
         assert!(other.path().join(".kernlings").is_dir());
         let kept = State::kept(other.path()).unwrap();
