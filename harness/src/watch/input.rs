@@ -56,7 +56,7 @@ impl Screen {
     }
 
     /// Redraws everything: in place on a terminal, a separated block in line mode.
-    pub fn show(&mut self, lines: &[Line]) {
+    pub fn show(&mut self, lines: &[Line], width: usize) {
         let mut out = std::io::stdout().lock();
         if !self.raw {
             let _ = writeln!(out, "----");
@@ -72,7 +72,11 @@ impl Screen {
                 let _ = out.queue(Print("\r\n"));
             }
             paint(&mut out, line);
-            let _ = out.queue(terminal::Clear(terminal::ClearType::UntilNewLine));
+            // After a full-width line the cursor sits on its last column: clearing from there
+            // would erase that column.
+            if line.text().chars().count() < width {
+                let _ = out.queue(terminal::Clear(terminal::ClearType::UntilNewLine));
+            }
         }
         let _ = out.queue(terminal::Clear(terminal::ClearType::FromCursorDown));
         let _ = out.flush();

@@ -138,6 +138,7 @@ impl ListView {
         curriculum: &Curriculum,
         state: &State,
         current: usize,
+        screen_width: usize,
         rows: usize,
     ) -> Vec<Line> {
         let done: Vec<bool> = curriculum
@@ -146,12 +147,10 @@ impl ListView {
             .map(|e| state.is_done(&e.name))
             .collect();
         let visible = self.visible(&done);
-        let width = curriculum
-            .exercises
-            .iter()
-            .map(|e| e.name.len())
-            .max()
-            .unwrap_or(0);
+        let widest = |f: fn(&crate::curriculum::Exercise) -> usize| {
+            curriculum.exercises.iter().map(f).max().unwrap_or(0)
+        };
+        let (width, module_width) = (widest(|e| e.name.len()), widest(|e| e.module.len()));
         let mut out = vec![Line::new(
             Style::Bold,
             format!(
@@ -160,7 +159,12 @@ impl ListView {
                 self.filter.word()
             ),
         )];
-        let rows = rows.saturating_sub(1 + self.message.len()).max(1);
+        let message: Vec<Line> = self
+            .message
+            .iter()
+            .flat_map(|m| super::view::wrap(Style::Yellow, m, screen_width))
+            .collect();
+        let rows = rows.saturating_sub(1 + message.len()).max(1);
         let at = visible
             .iter()
             .position(|&i| i == self.selected)
@@ -178,7 +182,10 @@ impl ListView {
                 } else {
                     Style::Plain
                 },
-                format!("{cursor}{marker} {} {:width$}  ", ex.module, ex.name),
+                format!(
+                    "{cursor}{marker} {:module_width$} {:width$}  ",
+                    ex.module, ex.name
+                ),
             )
             .push(if done[i] { Style::Green } else { Style::Yellow }, status);
             if let Some(last) = entry.last {
@@ -189,9 +196,7 @@ impl ListView {
             }
             out.push(line);
         }
-        for m in &self.message {
-            out.push(Line::new(Style::Yellow, m.clone()));
-        }
+        out.extend(message);
         out
     }
 }

@@ -421,7 +421,7 @@ impl App {
     fn draw(&mut self, screen: &mut input::Screen) {
         let (width, height) = screen.size();
         let lines = self.render(width, height);
-        screen.show(&lines);
+        screen.show(&lines, width);
     }
 
     /// The whole screen for a terminal of `width` × `height` (no height: line mode).
@@ -435,7 +435,13 @@ impl App {
             let rows = height.map_or(usize::MAX, |h| {
                 h.saturating_sub(parts.top.len() + FOOTER_LINES)
             });
-            parts.before = list.render(&self.course.curriculum, &self.state, self.current, rows);
+            parts.before = list.render(
+                &self.course.curriculum,
+                &self.state,
+                self.current,
+                width,
+                rows,
+            );
             parts.footer = self.footer(
                 width,
                 "↑↓/j k move · Enter make current · f filter · r reset · q back",
@@ -474,9 +480,11 @@ impl App {
                     Style::Bold,
                     format!("Module {}: {}", module.id, module.title),
                 ));
-                parts
-                    .before
-                    .extend(view::wrap(Style::Plain, &module.intro, width));
+                parts.before.extend(view::wrap(
+                    Style::Plain,
+                    &view::reflow(&module.intro),
+                    width,
+                ));
                 parts
                     .before
                     .push(Line::new(Style::Dim, "(i hides this introduction)"));
@@ -522,7 +530,12 @@ impl App {
             }
             Shown::Graded(o) => o,
         };
-        parts.top.push(view::verdict(&ex.name, outcome));
+        let (style, words) = view::verdict(&ex.name, outcome);
+        parts.top.extend(
+            view::wrap(style, &words, width)
+                .into_iter()
+                .take(VERDICT_LINES),
+        );
         for line in view::essentials(outcome) {
             parts.before.extend(view::wrap(Style::Plain, &line, width));
         }
@@ -551,13 +564,11 @@ impl App {
                     ));
             }
         }
-        parts.after.push(Line::new(
-            Style::Dim,
-            format!(
-                "replay these inputs: kernlings run {} --seed {}",
-                ex.name, outcome.seed
-            ),
-        ));
+        let replay = format!(
+            "graded on {}; replay these inputs: kernlings run {} --seed {}",
+            outcome.backend.device, ex.name, outcome.seed
+        );
+        parts.after.extend(view::wrap(Style::Dim, &replay, width));
     }
 
     /// A rule, the exercise and its file (a link), progress, and the keys.
@@ -603,6 +614,8 @@ impl App {
 
 /// The footer's lines: the rule, the exercise, progress, the keys.
 const FOOTER_LINES: usize = 4;
+/// A verdict longer than this (a long failure summary) is cut: details come below it.
+const VERDICT_LINES: usize = 3;
 /// The rule's width where the screen has none (line mode).
 const RULE_MAX: usize = 80;
 

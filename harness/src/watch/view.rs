@@ -83,17 +83,62 @@ impl Line {
     }
 }
 
-/// Splits text (ANSI colours removed) into lines of at most `width` columns, one style.
+/// Splits text (ANSI colours removed) into lines of at most `width` columns, one style,
+/// breaking between words where it can and keeping each line's indentation.
 pub fn wrap(style: Style, text: &str, width: usize) -> Vec<Line> {
-    let width = width.max(1);
+    let width = width.max(8);
     let mut out = Vec::new();
     for raw in strip_ansi(text).lines() {
-        let chars: Vec<char> = raw.trim_end().chars().collect();
-        if chars.is_empty() {
-            out.push(Line::default());
+        let raw = raw.trim_end();
+        let indent: String = raw.chars().take_while(|c| *c == ' ').collect();
+        let mut line = String::new();
+        let mut len = 0;
+        for word in raw[indent.len()..].split(' ') {
+            let n = word.chars().count();
+            if len > 0 && len + 1 + n > width {
+                out.push(Line::new(style, std::mem::take(&mut line)));
+                len = 0;
+            }
+            if len == 0 {
+                line.push_str(&indent);
+                len = indent.len();
+            } else {
+                line.push(' ');
+                len += 1;
+            }
+            // A word longer than the line is cut where the line ends.
+            let mut chars = word.chars().peekable();
+            while chars.peek().is_some() {
+                if len >= width {
+                    out.push(Line::new(style, std::mem::take(&mut line)));
+                    len = 0;
+                }
+                line.push(chars.next().expect("peeked"));
+                len += 1;
+            }
         }
-        for chunk in chars.chunks(width) {
-            out.push(Line::new(style, chunk.iter().collect::<String>()));
+        out.push(Line::new(style, line));
+    }
+    out
+}
+
+/// Joins the hard-wrapped lines of prose (a module intro) into paragraphs, so `wrap` can fill
+/// them to the screen's width. Blank lines, list items and indented lines keep their breaks.
+pub fn reflow(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.trim_end().lines() {
+        let joins = !out.is_empty()
+            && !out.ends_with('\n')
+            && !line.trim().is_empty()
+            && !line.starts_with([' ', '-', '*']);
+        if joins {
+            out.push(' ');
+        } else if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(line.trim_end());
+        if line.trim().is_empty() {
+            out.push('\n');
         }
     }
     out
@@ -130,8 +175,8 @@ pub fn strip_ansi(text: &str) -> String {
     out
 }
 
-/// The verdict line of a graded attempt.
-pub fn verdict(name: &str, o: &Outcome) -> Line {
+/// The verdict of a graded attempt, in words and a style.
+pub fn verdict(name: &str, o: &Outcome) -> (Style, String) {
     let (style, words) = match &o.correctness {
         Correctness::Passed { .. } if o.passed() => (Style::Green, format!("✓ {name} passed")),
         Correctness::Passed { .. } => (
@@ -144,10 +189,7 @@ pub fn verdict(name: &str, o: &Outcome) -> Line {
             (Style::Red, format!("✗ {name}: {first}"))
         }
     };
-    Line::new(style, words).push(
-        Style::Dim,
-        format!("  ({}, seed {})", o.backend.device, o.seed),
-    )
+    (style, words)
 }
 
 /// The essentials under the verdict, collapsed: one line for the checks that passed, one for
@@ -268,9 +310,17 @@ mod tests {
         let line = Line::new(Style::Bold, "abcdef").push(Style::Dim, "ghij");
         assert_eq!(line.clone().truncate(10).text(), "abcdefghij");
         assert_eq!(line.truncate(8).text(), "abcdefg…");
-        let lines = wrap(Style::Plain, "\x1b[31mabcdefgh\x1b[0m\n\nxy", 3);
+        let lines = wrap(
+            Style::Plain,
+            "\x1b[31mabcdefghijk\x1b[0m\n\n  xy zw uv ab cd",
+            8,
+        );
         let texts: Vec<_> = lines.iter().map(Line::text).collect();
-        assert_eq!(texts, ["abc", "def", "gh", "", "xy"]);
+        assert_eq!(texts, ["abcdefgh", "ijk", "", "  xy zw", "  uv ab", "  cd"]);
+        assert_eq!(
+            reflow("one two\nthree\n\n- item\n  more\nnext"),
+            "one two three\n\n- item\n  more\nnext"
+        );
         assert_eq!(strip_ansi("\x1b]8;;file:///a\x1b\\a\x1b]8;;\x1b\\"), "a");
     }
 
