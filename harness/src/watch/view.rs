@@ -90,14 +90,22 @@ pub fn wrap(style: Style, text: &str, width: usize) -> Vec<Line> {
     let mut out = Vec::new();
     for raw in strip_ansi(text).lines() {
         let raw = raw.trim_end();
-        let indent: String = raw.chars().take_while(|c| *c == ' ').collect();
+        let lead: String = raw.chars().take_while(|c| *c == ' ').collect();
+        // A list item's later lines hang under its text.
+        let hang = if raw[lead.len()..].starts_with("- ") {
+            "  "
+        } else {
+            ""
+        };
+        let mut indent = lead.clone();
         let mut line = String::new();
         let mut len = 0;
-        for word in raw[indent.len()..].split(' ') {
+        for word in raw[lead.len()..].split(' ') {
             let n = word.chars().count();
             if len > 0 && len + 1 + n > width {
                 out.push(Line::new(style, std::mem::take(&mut line)));
                 len = 0;
+                indent = format!("{lead}{hang}");
             }
             if len == 0 {
                 line.push_str(&indent);
@@ -112,6 +120,7 @@ pub fn wrap(style: Style, text: &str, width: usize) -> Vec<Line> {
                 if len >= width {
                     out.push(Line::new(style, std::mem::take(&mut line)));
                     len = 0;
+                    indent = format!("{lead}{hang}");
                 }
                 line.push(chars.next().expect("peeked"));
                 len += 1;
@@ -122,23 +131,29 @@ pub fn wrap(style: Style, text: &str, width: usize) -> Vec<Line> {
     out
 }
 
-/// Joins the hard-wrapped lines of prose (a module intro) into paragraphs, so `wrap` can fill
-/// them to the screen's width. Blank lines, list items and indented lines keep their breaks.
+/// Joins the hard-wrapped lines of prose (a module intro) into paragraphs and list items, so
+/// `wrap` can fill them to the screen's width. A blank line or a `- ` item starts anew; an
+/// indented line continues the item above it.
 pub fn reflow(text: &str) -> String {
     let mut out = String::new();
-    for line in text.trim_end().lines() {
-        let joins = !out.is_empty()
-            && !out.ends_with('\n')
-            && !line.trim().is_empty()
-            && !line.starts_with([' ', '-', '*']);
+    // What the previous line was: nothing to join to, a paragraph, or a list item.
+    let (mut in_paragraph, mut in_item) = (false, false);
+    for (i, line) in text.trim_end().lines().enumerate() {
+        let line = line.trim_end();
+        let item = line.starts_with("- ") || line.starts_with("* ");
+        let indented = line.starts_with(' ');
+        let joins =
+            !line.is_empty() && !item && ((indented && in_item) || (!indented && in_paragraph));
         if joins {
             out.push(' ');
-        } else if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(line.trim_end());
-        if line.trim().is_empty() {
-            out.push('\n');
+            out.push_str(line.trim_start());
+        } else {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(line);
+            in_item = item;
+            in_paragraph = !line.is_empty() && !item && !indented;
         }
     }
     out
@@ -318,9 +333,12 @@ mod tests {
         let texts: Vec<_> = lines.iter().map(Line::text).collect();
         assert_eq!(texts, ["abcdefgh", "ijk", "", "  xy zw", "  uv ab", "  cd"]);
         assert_eq!(
-            reflow("one two\nthree\n\n- item\n  more\nnext"),
-            "one two three\n\n- item\n  more\nnext"
+            reflow("one two\nthree\n\n- item\n  more\n- two\nnext\nline"),
+            "one two three\n\n- item more\n- two\nnext line"
         );
+        let item = wrap(Style::Plain, "- aaaa bbbb cccc", 10);
+        let texts: Vec<_> = item.iter().map(Line::text).collect();
+        assert_eq!(texts, ["- aaaa", "  bbbb", "  cccc"]);
         assert_eq!(strip_ansi("\x1b]8;;file:///a\x1b\\a\x1b]8;;\x1b\\"), "a");
     }
 
