@@ -10,6 +10,7 @@ mod input;
 mod list;
 mod view;
 
+use std::cell::Cell;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Sender};
@@ -26,8 +27,9 @@ use view::{Line, Parts, Style};
 
 /// Editors save in bursts (write, rename, chmod): grade once the file has been quiet this long.
 const DEBOUNCE: Duration = Duration::from_millis(200);
-/// How long `q` waits for a cancelled grading child to be gone before leaving anyway.
-const QUIT_GRACE: Duration = Duration::from_secs(2);
+/// How long `q` waits for a cancelled grading run to end (its child is killed within
+/// milliseconds; a `.rs` grader's build is not, and dies with kernlings instead).
+const QUIT_GRACE: Duration = Duration::from_millis(500);
 
 pub enum Event {
     Key(Key),
@@ -90,6 +92,8 @@ struct App {
     shown: Option<Shown>,
     details: bool,
     scroll: usize,
+    /// How many lines the last drawing could scroll through: `j` stops at the last one.
+    scrollable: Cell<usize>,
     hints_shown: usize,
     /// Whether the current module's intro is on screen (`i` toggles it).
     intro: bool,
@@ -227,6 +231,7 @@ impl App {
             shown: None,
             details: false,
             scroll: 0,
+            scrollable: Cell::new(0),
             hints_shown: 0,
             intro: false,
             notices: state::take_notices(),
@@ -358,7 +363,9 @@ impl App {
                 self.details = !self.details;
                 self.scroll = 0;
             }
-            Key::Char('j') | Key::Down => self.scroll += 1,
+            Key::Char('j') | Key::Down => {
+                self.scroll = (self.scroll + 1).min(self.scrollable.get().saturating_sub(1))
+            }
             Key::Char('k') | Key::Up => self.scroll = self.scroll.saturating_sub(1),
             Key::Char('i') => self.intro = !self.intro,
             Key::Char('l') => self.list = Some(ListView::new(self.current)),
@@ -470,6 +477,7 @@ impl App {
             (None, false) => "h hint · d details · l list · r re-run · q quit",
         };
         parts.footer = self.footer(width, keys);
+        self.scrollable.set(parts.flexible.len());
         view::layout(width, height, parts, self.scroll)
     }
 
