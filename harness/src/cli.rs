@@ -75,6 +75,11 @@ pub enum Command {
     List,
     /// Restore an exercise's original stub (your version is kept in .kernlings/backups/).
     Reset { name: String },
+    /// Your progress state's kept copies (moved aside when unreadable): list or restore them.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
     /// Write PROGRESS.md: this week's work, progress per module, best speeds, check-in.
     Report,
     /// Instructor: lint the curriculum, grade every solution, stub and known-wrong kernel.
@@ -93,6 +98,15 @@ pub enum Command {
     },
     /// Instructor: build the grader binaries of the `.rs` exercises into DIR (for `--prebuilt`).
     BuildGraders { dir: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// List the kept copies, newest first, with how many exercises each has done.
+    List,
+    /// Make a kept copy the progress state again (the newest, or NAME as `list` shows it);
+    /// the state it replaces is kept in turn.
+    Restore { name: Option<String> },
 }
 
 #[derive(Debug, Clone, Args)]

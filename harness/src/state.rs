@@ -1,12 +1,17 @@
 //! The learner's progress: `.kernlings/state.json`.
 //!
-//! Written atomically (temp file, fsync, rename) so a crash or Ctrl-C mid-write leaves either
-//! the old file or the new one. A file that cannot be read is moved aside, never dropped.
+//! Every read-modify-write holds an exclusive lock on `.kernlings/state.lock`, so `watch` and
+//! a `run` in another terminal never lose each other's attempts. Writes are atomic (temp file,
+//! fsync, rename): a crash mid-write leaves the old file or the new one. A state that cannot be
+//! read is moved aside under a name the learner is told, never dropped, and
+//! `kernlings state restore` brings it back.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,6 +22,12 @@ use crate::outcome::Outcome;
 
 /// Bumped when the layout changes in a way older builds cannot read.
 pub const VERSION: u32 = 1;
+/// The prefix of a state that could not be read, kept next to where it was.
+pub const UNREADABLE: &str = "unreadable-";
+/// The prefix of a state that `kernlings state restore` replaced.
+pub const REPLACED: &str = "replaced-";
+/// A writer's temp file: `state.json.tmp-<pid>`.
+const TMP_PREFIX: &str = "state.json.tmp-";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -29,6 +40,9 @@ pub struct State {
     /// Attempts and passes per local day, for the weekly report.
     #[serde(default)]
     pub days: BTreeMap<NaiveDate, DayActivity>,
+    /// Modules whose intro `watch` has shown, so it is shown once, when the module starts.
+    #[serde(default)]
+    pub intros_seen: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -69,40 +83,144 @@ pub struct DayActivity {
     pub passes: u32,
 }
 
+/// What was moved aside, for the learner. Line commands print it on stderr at once; `watch`
+/// holds it and shows it in its top area, where a redraw cannot wipe it.
+static NOTICES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static HOLD_NOTICES: AtomicBool = AtomicBool::new(false);
+
+/// From now on, notices wait for `take_notices` instead of going to stderr.
+pub fn hold_notices() {
+    HOLD_NOTICES.store(true, Ordering::Relaxed);
+}
+
+pub fn take_notices() -> Vec<String> {
+    std::mem::take(&mut *NOTICES.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+fn notice(text: String) {
+    if HOLD_NOTICES.load(Ordering::Relaxed) {
+        NOTICES.lock().unwrap_or_else(|e| e.into_inner()).push(text);
+    } else {
+        eprintln!("kernlings: {text}");
+    }
+}
+
+/// An exclusive hold on the progress state, released when dropped (closing the file unlocks).
+pub struct Lock {
+    _file: fs::File,
+}
+
+/// `.kernlings/`, created if missing. Something else in its place (a file) is moved aside, so
+/// kernlings can keep progress again, and the learner is told where it went.
+pub fn state_dir(root: &Path) -> anyhow::Result<PathBuf> {
+    let dir = root.join(".kernlings");
+    match fs::metadata(&dir) {
+        Ok(meta) if meta.is_dir() => return Ok(dir),
+        Ok(_) => {
+            if let Some(aside) = move_aside(&dir)? {
+                notice(format!(
+                    "{} is not a directory, so kernlings could not keep your progress in it.\n  \
+                     It is kept as {}; starting a fresh {}. `kernlings state list` shows kept copies.",
+                    dir.display(),
+                    aside.display(),
+                    dir.display()
+                ));
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    }
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Renames `path` to `<path>.unreadable-<time>`, a name not taken yet. `None` when another
+/// kernlings moved it first.
+fn move_aside(path: &Path) -> anyhow::Result<Option<PathBuf>> {
+    move_to_kept(path, UNREADABLE)
+}
+
+fn move_to_kept(path: &Path, prefix: &str) -> anyhow::Result<Option<PathBuf>> {
+    let name = path
+        .file_name()
+        .expect("state paths have a file name")
+        .to_string_lossy();
+    let stamp = Utc::now().format("%Y%m%d-%H%M%S-%3f");
+    let mut aside = path.with_file_name(format!("{name}.{prefix}{stamp}"));
+    let mut n = 1;
+    while aside.exists() {
+        n += 1;
+        aside = path.with_file_name(format!("{name}.{prefix}{stamp}-{n}"));
+    }
+    match fs::rename(path, &aside) {
+        Ok(()) => Ok(Some(aside)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot move {} aside to {}",
+                path.display(),
+                aside.display()
+            )
+        }),
+    }
+}
+
 impl State {
     pub fn path(root: &Path) -> PathBuf {
         root.join(".kernlings").join("state.json")
     }
 
-    /// Reads the state; a missing file is a fresh start. A file that does not parse (or comes
-    /// from a newer kernlings) is renamed to `state.json.unreadable-<time>` and reported on
-    /// stderr, and the learner starts from a fresh state.
+    /// Waits for other kernlings processes to finish their read-modify-write. Temp files left
+    /// by a writer that was killed are removed: with the lock held, nobody is writing one.
+    pub fn lock(root: &Path) -> anyhow::Result<Lock> {
+        let dir = state_dir(root)?;
+        let path = dir.join("state.lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(Lock { _file: file })
+    }
+
+    /// Reads the state; a missing file is a fresh start.
     pub fn load(root: &Path) -> anyhow::Result<State> {
+        let lock = State::lock(root)?;
+        State::read(root, &lock)
+    }
+
+    /// A state that cannot be used (bad JSON or UTF-8, a newer kernlings's, a directory) is
+    /// renamed to `state.json.unreadable-<time>`, the learner is told, and progress starts
+    /// fresh; `kernlings state restore` brings the kept copy back.
+    fn read(root: &Path, _lock: &Lock) -> anyhow::Result<State> {
         let path = State::path(root);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::fresh()),
+        let problem = match fs::read(&path) {
+            Ok(bytes) => match parse(&bytes) {
+                Ok(state) => return Ok(state),
+                Err(problem) => problem,
+            },
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(State::fresh()),
+            Err(_) if path.is_dir() => "it is a directory, not a file".to_string(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let problem = match serde_json::from_str::<State>(&text) {
-            Ok(state) if state.version <= VERSION => return Ok(state),
-            Ok(state) => format!(
-                "it was written by a newer kernlings (state version {}, this one reads {VERSION})",
-                state.version
-            ),
-            Err(e) => format!("it does not parse ({e})"),
-        };
-        let aside = path.with_file_name(format!(
-            "state.json.unreadable-{}",
-            Utc::now().format("%Y%m%d-%H%M%S")
-        ));
-        fs::rename(&path, &aside)
-            .with_context(|| format!("cannot move {} aside", path.display()))?;
-        eprintln!(
-            "kernlings: could not use {}: {problem}.\n  It is kept as {}; starting from a fresh progress state.",
-            path.display(),
-            aside.display()
-        );
+        if let Some(aside) = move_aside(&path)? {
+            notice(format!(
+                "could not use {}: {problem}.\n  It is kept as {}; starting from a fresh progress \
+                 state. Once it is fixed, `kernlings state restore` brings it back.",
+                path.display(),
+                aside.display()
+            ));
+        }
         Ok(State::fresh())
     }
 
@@ -113,12 +231,18 @@ impl State {
         }
     }
 
-    /// Writes atomically: a temp file in the same directory, fsync, rename, fsync the directory.
+    /// Writes under the lock (see `update` for a read-modify-write).
+    #[cfg(test)]
     pub fn save(&self, root: &Path) -> anyhow::Result<()> {
+        let lock = State::lock(root)?;
+        self.write(root, &lock)
+    }
+
+    /// Writes atomically: a temp file in the same directory, fsync, rename, fsync the directory.
+    fn write(&self, root: &Path, _lock: &Lock) -> anyhow::Result<()> {
         let path = State::path(root);
         let dir = path.parent().expect("state path has a parent");
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let tmp = dir.join(format!("state.json.tmp-{}", std::process::id()));
+        let tmp = dir.join(format!("{TMP_PREFIX}{}", std::process::id()));
         let json = serde_json::to_string_pretty(self).context("serializing progress state")?;
         let write = || -> std::io::Result<()> {
             let mut file = fs::File::create(&tmp)?;
@@ -131,13 +255,80 @@ impl State {
         write().with_context(|| format!("cannot write {}", path.display()))
     }
 
-    /// Load, change, save: a short read-modify-write so `watch` and a `run` in another terminal
-    /// lose as little as possible of each other's progress.
+    /// Load, change, save, all under the lock: `watch` and a `run` in another terminal never
+    /// lose each other's progress.
     pub fn update<T>(root: &Path, change: impl FnOnce(&mut State) -> T) -> anyhow::Result<T> {
-        let mut state = State::load(root)?;
+        let lock = State::lock(root)?;
+        let mut state = State::read(root, &lock)?;
         let out = change(&mut state);
-        state.save(root)?;
+        state.write(root, &lock)?;
         Ok(out)
+    }
+
+    /// Copies of the state kept aside, newest first.
+    pub fn kept(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+        let dir = state_dir(root)?;
+        let mut kept = Vec::new();
+        for (folder, stem) in [(dir.as_path(), "state.json."), (root, ".kernlings.")] {
+            let entries = fs::read_dir(folder)
+                .with_context(|| format!("cannot read {}", folder.display()))?;
+            for entry in entries {
+                let entry = entry.with_context(|| format!("cannot read {}", folder.display()))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Some(rest) = name.strip_prefix(stem) else {
+                    continue;
+                };
+                let stamp = rest
+                    .strip_prefix(UNREADABLE)
+                    .or_else(|| rest.strip_prefix(REPLACED));
+                if let Some(stamp) = stamp.filter(|_| entry.path().is_file()) {
+                    kept.push((stamp.to_string(), entry.path()));
+                }
+            }
+        }
+        // The stamps are `%Y%m%d-%H%M%S-%3f`: their order is the time order.
+        kept.sort();
+        Ok(kept.into_iter().rev().map(|(_, path)| path).collect())
+    }
+
+    /// Puts a kept copy back as the state: `which` names one (as `state list` shows it), else
+    /// the newest. The state it replaces is kept in turn, so a restore can be undone the same
+    /// way. Returns the restored copy's path and where the replaced state went.
+    pub fn restore(root: &Path, which: Option<&str>) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
+        let lock = State::lock(root)?;
+        let kept = State::kept(root)?;
+        let chosen = match which {
+            Some(name) => kept
+                .iter()
+                .find(|p| p.file_name().is_some_and(|f| f.to_string_lossy() == name))
+                .with_context(|| {
+                    format!("no kept copy named `{name}`: `kernlings state list` shows them")
+                })?,
+            None => kept.first().with_context(|| {
+                format!(
+                    "no kept copies of your progress in {}",
+                    root.join(".kernlings").display()
+                )
+            })?,
+        };
+        let bytes =
+            fs::read(chosen).with_context(|| format!("cannot read {}", chosen.display()))?;
+        let state = parse(&bytes).map_err(|problem| {
+            anyhow::anyhow!(
+                "{} cannot be restored: {problem}. Fix it in an editor, then run `kernlings state \
+                 restore {}` again.",
+                chosen.display(),
+                chosen.file_name().unwrap_or_default().to_string_lossy()
+            )
+        })?;
+        let path = State::path(root);
+        let replaced = match path.exists() {
+            true => move_to_kept(&path, REPLACED)?,
+            false => None,
+        };
+        state.write(root, &lock)?;
+        fs::remove_file(chosen).with_context(|| format!("cannot remove {}", chosen.display()))?;
+        Ok((chosen.clone(), replaced))
     }
 
     pub fn exercise(&self, name: &str) -> ExerciseState {
@@ -234,6 +425,18 @@ impl State {
     }
 }
 
+/// A state this build can use, or why not, in words for the learner.
+pub fn parse(bytes: &[u8]) -> Result<State, String> {
+    match serde_json::from_slice::<State>(bytes) {
+        Ok(state) if state.version <= VERSION => Ok(state),
+        Ok(state) => Err(format!(
+            "it was written by a newer kernlings (state version {}, this one reads {VERSION})",
+            state.version
+        )),
+        Err(e) => Err(format!("it does not parse ({e})")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +481,16 @@ mod tests {
         }
     }
 
+    /// The files in `.kernlings/`, sorted.
+    fn names(root: &Path) -> Vec<String> {
+        let mut names: Vec<_> = fs::read_dir(root.join(".kernlings"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
     fn day() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
     }
@@ -310,10 +523,11 @@ mod tests {
                 passes: 2
             }
         );
-        let leftovers: Vec<_> = fs::read_dir(dir.path().join(".kernlings"))
-            .unwrap()
-            .collect();
-        assert_eq!(leftovers.len(), 1, "no temp file left behind");
+        assert_eq!(
+            names(dir.path()),
+            ["state.json", "state.lock"],
+            "no temp file left behind"
+        );
     }
 
     #[test]
@@ -325,9 +539,9 @@ mod tests {
         let state = State::load(dir.path()).unwrap();
         assert_eq!(state, State::fresh());
         assert!(!path.exists());
-        let aside: Vec<_> = fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
+        let aside: Vec<_> = names(dir.path())
+            .into_iter()
+            .filter(|n| n != "state.lock")
             .collect();
         assert_eq!(aside.len(), 1);
         assert!(aside[0].starts_with("state.json.unreadable-"), "{aside:?}");
@@ -358,6 +572,85 @@ mod tests {
             State::load(dir.path()).unwrap().current.as_deref(),
             Some("b")
         );
+        assert!(!stale.exists(), "a killed writer's temp file is removed");
+    }
+
+    #[test]
+    fn concurrent_updates_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let root = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        State::update(&root, |s| {
+                            s.record(&outcome("a", false, None), "x".into(), Utc::now(), day())
+                        })
+                        .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(State::load(dir.path()).unwrap().exercise("a").attempts, 40);
+    }
+
+    #[test]
+    fn unreadable_states_are_kept_and_restored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = State::fresh();
+        state.current = Some("a".into());
+        let good = serde_json::to_vec(&state).unwrap();
+        let path = State::path(dir.path());
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // Bad UTF-8 inside a string: moved aside like bad JSON, not an error.
+        fs::write(&path, b"{\"version\":1,\"current\":\"\xff\"}").unwrap();
+        assert_eq!(State::load(dir.path()).unwrap(), State::fresh());
+        let kept = State::kept(dir.path()).unwrap();
+        assert_eq!(kept.len(), 1);
+        let err = State::restore(dir.path(), None).unwrap_err().to_string();
+        assert!(
+            err.contains("cannot be restored: it does not parse"),
+            "{err}"
+        );
+        // Fixed by hand, it comes back; the state it replaces is kept in turn.
+        fs::write(&kept[0], &good).unwrap();
+        State::fresh().save(dir.path()).unwrap();
+        let (restored, replaced) = State::restore(dir.path(), None).unwrap();
+        assert_eq!(restored, kept[0]);
+        assert!(!restored.exists());
+        assert_eq!(
+            State::load(dir.path()).unwrap().current.as_deref(),
+            Some("a")
+        );
+        let replaced = replaced.unwrap();
+        assert_eq!(State::kept(dir.path()).unwrap(), [replaced]);
+    }
+
+    #[test]
+    fn a_directory_in_the_way_is_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = State::path(dir.path());
+        fs::create_dir_all(&path).unwrap();
+        assert_eq!(State::load(dir.path()).unwrap(), State::fresh());
+        assert!(!path.exists());
+        State::fresh().save(dir.path()).unwrap();
+        assert!(path.is_file());
+        // `.kernlings` itself a file: kept, and a fresh directory made.
+        let other = tempfile::tempdir().unwrap();
+        fs::write(other.path().join(".kernlings"), fs::read(&path).unwrap()).unwrap();
+        State::fresh().save(other.path()).unwrap();
+        assert!(other.path().join(".kernlings").is_dir());
+        let kept = State::kept(other.path()).unwrap();
+        assert_eq!(kept.len(), 1);
+        assert!(kept[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".kernlings.unreadable-"));
+        State::restore(other.path(), None).unwrap();
     }
 
     #[test]

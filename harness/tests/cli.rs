@@ -349,6 +349,145 @@ fn corrupt_state_is_moved_aside_with_a_message() {
     );
 }
 
+/// The files in `.kernlings/` whose names start with `prefix`.
+fn kept(course: &Course, prefix: &str) -> Vec<String> {
+    std::fs::read_dir(course.path(".kernlings"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(prefix))
+        .collect()
+}
+
+#[test]
+fn non_utf8_state_is_moved_aside_not_an_error() {
+    let course = Course::new();
+    course.run(&["run", "first"]).expect(1, &[]);
+    std::fs::write(
+        course.path(".kernlings/state.json"),
+        b"{\"version\":1,\xff\xfe}",
+    )
+    .unwrap();
+    let run = course.run(&["list"]);
+    run.expect(0, &["0/3 done"]);
+    assert!(
+        run.stderr().contains("it does not parse"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(kept(&course, "state.json.unreadable-").len(), 1);
+}
+
+#[test]
+fn kernlings_dir_as_a_file_is_kept_and_named() {
+    let course = Course::new();
+    course.write(".kernlings", "not a directory");
+    let run = course.run(&["list"]);
+    run.expect(0, &["0/3 done"]);
+    let err = run.stderr();
+    assert!(err.contains(".kernlings is not a directory"), "{err}");
+    assert!(err.contains(".kernlings.unreadable-"), "{err}");
+    assert!(course.path(".kernlings").is_dir());
+    course.run(&["state", "list"]).expect(
+        0,
+        &[".kernlings.unreadable-", "fix it first: it does not parse"],
+    );
+}
+
+#[test]
+fn state_json_as_a_directory_is_moved_aside() {
+    let course = Course::new();
+    std::fs::create_dir_all(course.path(".kernlings/state.json")).unwrap();
+    let run = course.run(&["run", "first"]);
+    run.expect(1, &["✗ first: wrong values"]);
+    assert!(
+        run.stderr().contains("it is a directory"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(course.state()["exercises"]["first"]["attempts"], 1);
+}
+
+#[test]
+fn stale_temp_files_are_removed() {
+    let course = Course::new();
+    std::fs::create_dir_all(course.path(".kernlings")).unwrap();
+    course.write(".kernlings/state.json.tmp-999999", "half a state");
+    course.run(&["list"]).expect(0, &[]);
+    assert!(!course.path(".kernlings/state.json.tmp-999999").exists());
+}
+
+#[test]
+fn two_processes_at_once_lose_no_attempt() {
+    let course = Arc::new(Course::new());
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let course = course.clone();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    course.run(&["run", "first"]).expect(1, &[]);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    assert_eq!(course.state()["exercises"]["first"]["attempts"], 40);
+}
+
+#[test]
+fn restore_brings_a_kept_state_back() {
+    let course = Course::new();
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &[]);
+    let good = course.read(".kernlings/state.json");
+    // A truncated file: moved aside; restoring it as it is says what to fix.
+    course.write(".kernlings/state.json", &good[..good.len() / 2]);
+    course.run(&["list"]).expect(0, &["0/3 done"]);
+    let aside = kept(&course, "state.json.unreadable-");
+    assert_eq!(aside.len(), 1);
+    let run = course.run(&["state", "restore"]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr()
+            .contains("cannot be restored: it does not parse"),
+        "{}",
+        run.stderr()
+    );
+    // Fixed by hand, it comes back; the state it replaces is kept in turn.
+    course.write(&format!(".kernlings/{}", aside[0]), &good);
+    course.run(&["run", "second"]).expect(1, &[]);
+    course
+        .run(&["state", "list"])
+        .expect(0, &[&aside[0], "1 of 3 exercises done"]);
+    course.run(&["state", "restore", &aside[0]]).expect(
+        0,
+        &["Restored", "1 of 3 exercises done", "state.json.replaced-"],
+    );
+    course.run(&["list"]).expect(0, &["1/3 done"]);
+    assert!(kept(&course, "state.json.unreadable-").is_empty());
+    assert_eq!(kept(&course, "state.json.replaced-").len(), 1);
+}
+
+#[test]
+fn corrupt_state_in_watch_is_shown_on_screen() {
+    let course = Course::new();
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &[]);
+    course.write(".kernlings/state.json", "{ not json");
+    let mut cmd = course.cmd(&[]);
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let out = Stream::new(child.stdout.take().unwrap());
+    out.wait_for("✓ first passed", 1);
+    let text = out.text();
+    assert!(text.contains("state.json.unreadable-"), "{text}");
+    assert!(text.contains("kernlings state restore"), "{text}");
+    writeln!(stdin, "q").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
 #[test]
 fn malformed_curriculum_is_a_clear_error() {
     let course = Course::new();
@@ -575,7 +714,12 @@ fn watch_without_a_terminal_uses_line_mode() {
     writeln!(stdin, "h").unwrap();
     out.wait_for("Hint 1/2 for first:", 1);
     writeln!(stdin, "l").unwrap();
-    out.wait_for("▶ first", 1);
+    out.wait_for(">▶ 01 first", 1);
+    // The list is interactive: j moves, q goes back to the exercise.
+    writeln!(stdin, "j").unwrap();
+    out.wait_for(">  01 second", 1);
+    writeln!(stdin, "q").unwrap();
+    out.wait_for("Hint 1/2 for first:", 2);
 
     // Saving the file re-grades it; passing never moves on by itself.
     course.write("exercises/01/first.cu", PASS);

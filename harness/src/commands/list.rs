@@ -13,7 +13,7 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The list, also shown by `watch` on `l`.
+/// The list, printed; watch has its own, interactive one.
 pub fn render(curriculum: &Curriculum, state: &State) -> String {
     let current = state.current(curriculum).map(|e| e.name.as_str());
     let width = curriculum

@@ -4,8 +4,9 @@
 mod check_solutions;
 pub mod hint;
 pub mod list;
-mod reset;
+pub mod reset;
 pub mod show;
+mod state_cmd;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hint { name, all } => hint::run(&course, name.as_deref(), all),
         Command::List => list::run(&course),
         Command::Reset { name } => reset::run(&course, &name),
+        Command::State { action } => state_cmd::run(&course, &action),
         Command::Report => crate::report::write(&course),
         Command::CheckSolutions {
             json,
@@ -143,11 +145,22 @@ impl Course {
     /// Grades the learner's copy of `ex` and records the attempt in the progress state.
     /// A missing file is not graded: the learner is told how to restore it.
     pub fn attempt(&self, ex: &Exercise, prebuilt: Option<PathBuf>) -> anyhow::Result<Attempt> {
+        self.attempt_cancellable(ex, prebuilt, &grade::Cancel::default())
+    }
+
+    /// `attempt`, stopped early through `cancel` (watch's keys): then the error is
+    /// `grade::Cancelled` and nothing is recorded.
+    pub fn attempt_cancellable(
+        &self,
+        ex: &Exercise,
+        prebuilt: Option<PathBuf>,
+        cancel: &grade::Cancel,
+    ) -> anyhow::Result<Attempt> {
         let path = curriculum::exercise_path(&self.root, ex);
         if !path.exists() {
             return Ok(Attempt::Missing(path));
         }
-        let outcome = grade::grade(&self.request(ex, path, prebuilt))
+        let outcome = grade::grade_cancellable(&self.request(ex, path, prebuilt), cancel)
             .with_context(|| format!("grading `{}`", ex.name))?;
         let now = Utc::now();
         let day = now.with_timezone(&Local).date_naive();

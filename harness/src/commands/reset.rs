@@ -20,6 +20,9 @@ fn originals(root: &Path) -> PathBuf {
 
 /// Keeps an original of each exercise not yet kept, so `reset` works later, in git or not.
 pub fn save_originals(course: &Course) -> anyhow::Result<()> {
+    // A `.kernlings` that is not a directory is moved aside here, with a message, rather than
+    // failing below with a bare "Not a directory".
+    crate::state::state_dir(&course.root)?;
     for ex in &course.curriculum.exercises {
         let saved = originals(&course.root).join(&ex.file);
         if saved.exists() {
@@ -29,7 +32,7 @@ pub fn save_originals(course: &Course) -> anyhow::Result<()> {
         let Some(bytes) = git_head(course, ex).or_else(|| fs::read(&path).ok()) else {
             continue;
         };
-        fs::create_dir_all(saved.parent().expect("a file has a parent"))?;
+        create_parent(&saved)?;
         fs::write(&saved, bytes)
             .with_context(|| format!("cannot save the original of {}", path.display()))?;
     }
@@ -43,15 +46,25 @@ pub fn kept_original(course: &Course, ex: &Exercise) -> Option<PathBuf> {
 }
 
 pub fn run(course: &Course, name: &str) -> anyhow::Result<ExitCode> {
-    let ex = course.exercise(name)?;
+    for line in reset(course, course.exercise(name)?)? {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Restores the stub, keeping the learner's version; returns what it did, in sentences (the
+/// last one in green). Shared by `reset` and watch's list.
+pub fn reset(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<String>> {
     let path = curriculum::exercise_path(&course.root, ex);
     let shown = course.display_path(&path);
     let original = original(course, ex)?;
     let current = fs::read(&path).ok();
     if current.as_deref() == Some(original.as_slice()) {
-        println!("{shown} is already the original stub; nothing changed.");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(vec![format!(
+            "{shown} is already the original stub; nothing changed."
+        )]);
     }
+    let mut said = Vec::new();
     if let Some(current) = current {
         let stamp = Local::now().format("%Y%m%d-%H%M%S-%3f");
         let backup = course
@@ -59,21 +72,24 @@ pub fn run(course: &Course, name: &str) -> anyhow::Result<ExitCode> {
             .join(".kernlings")
             .join("backups")
             .join(format!("{}.{stamp}", ex.file));
-        fs::create_dir_all(backup.parent().expect("a file has a parent"))?;
-        fs::write(&backup, current)
-            .with_context(|| format!("cannot back up {}", path.display()))?;
-        println!(
+        create_parent(&backup)?;
+        fs::write(&backup, current).with_context(|| {
+            format!("cannot back up {} to {}", path.display(), backup.display())
+        })?;
+        said.push(format!(
             "Your version of {shown} is saved as {}.",
             course.display_path(&backup)
-        );
+        ));
     }
-    fs::create_dir_all(path.parent().expect("a file has a parent"))?;
+    create_parent(&path)?;
     fs::write(&path, original).with_context(|| format!("cannot write {}", path.display()))?;
-    println!(
-        "{}",
-        show::green(&format!("Reset {shown} to the original stub."))
-    );
-    Ok(ExitCode::SUCCESS)
+    said.push(show::green(&format!("Reset {shown} to the original stub.")));
+    Ok(said)
+}
+
+fn create_parent(path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().expect("a file has a parent");
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
 fn original(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<u8>> {

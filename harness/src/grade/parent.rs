@@ -5,7 +5,8 @@ use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,38 @@ const OUTPUT_KEEP_BYTES: usize = 64 << 10;
 /// The device named in outcomes of checks that run nothing.
 pub(super) const NO_DEVICE: &str = "no device (fixture check)";
 
+/// Stops a grading run from another thread (watch's `q` and `r`): the child is killed at the
+/// next watchdog tick and the run ends with `Cancelled`.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The error of a run stopped through its `Cancel`: not an attempt, nothing is recorded.
+#[derive(Debug)]
+pub struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("grading was cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
 pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
+    grade_cancellable(req, &Cancel::default())
+}
+
+pub fn grade_cancellable(req: &GradeRequest, cancel: &Cancel) -> anyhow::Result<Outcome> {
     // A check that reads only the file (the test fixture) needs no backend at all.
     let source_only = matches!(
         checks::find(&req.exercise.check),
@@ -66,6 +98,10 @@ pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
             }
         },
     };
+    // Building a `.rs` grader can take a while: a cancel during it stops here.
+    if cancel.is_set() {
+        return Err(Cancelled.into());
+    }
     let request = child_req(result.clone(), grader);
     // An empty file the parent owns: a child that dies leaves it empty.
     std::fs::write(&result, b"").context("creating the result file")?;
@@ -91,7 +127,7 @@ pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
     let mut child = cmd.spawn().context("starting the grading process")?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let status = wait_or_kill(&mut child, req.timeout)?;
+    let status = wait_or_kill(&mut child, req.timeout, cancel)?;
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
 
@@ -166,8 +202,12 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
     })
 }
 
-/// `None` when the watchdog had to kill the child.
-fn wait_or_kill(child: &mut Child, timeout: Duration) -> anyhow::Result<Option<ExitStatus>> {
+/// `None` when the watchdog had to kill the child; `Cancelled` when `cancel` was set.
+fn wait_or_kill(
+    child: &mut Child,
+    timeout: Duration,
+    cancel: &Cancel,
+) -> anyhow::Result<Option<ExitStatus>> {
     let start = Instant::now();
     loop {
         if let Some(status) = child
@@ -176,10 +216,14 @@ fn wait_or_kill(child: &mut Child, timeout: Duration) -> anyhow::Result<Option<E
         {
             return Ok(Some(status));
         }
-        if start.elapsed() >= timeout {
+        let cancelled = cancel.is_set();
+        if cancelled || start.elapsed() >= timeout {
             let _ = child.kill();
             let _ = child.wait();
-            return Ok(None);
+            return match cancelled {
+                true => Err(Cancelled.into()),
+                false => Ok(None),
+            };
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -266,14 +310,31 @@ mod tests {
     fn the_watchdog_kills_a_child_that_overruns() {
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let start = Instant::now();
+        let never = Cancel::default();
         assert_eq!(
-            wait_or_kill(&mut child, Duration::from_millis(200)).unwrap(),
+            wait_or_kill(&mut child, Duration::from_millis(200), &never).unwrap(),
             None
         );
         assert!(start.elapsed() < Duration::from_secs(5));
         let mut quick = Command::new("true").spawn().unwrap();
-        let status = wait_or_kill(&mut quick, Duration::from_secs(5)).unwrap();
+        let status = wait_or_kill(&mut quick, Duration::from_secs(5), &never).unwrap();
         assert!(status.is_some_and(|s| s.success()));
+    }
+
+    #[test]
+    fn a_cancel_kills_the_child_at_once() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        let cancel = Cancel::default();
+        let other = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            other.cancel();
+        });
+        let start = Instant::now();
+        let err = wait_or_kill(&mut child, Duration::from_secs(30), &cancel).unwrap_err();
+        assert!(err.is::<Cancelled>());
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(child.try_wait().unwrap().is_some(), "the child is gone");
     }
 
     #[test]
