@@ -24,11 +24,13 @@ extern "C" __global__ void block_sum(const float* x, float* partial, int n)
 
     // Sequential addressing: the live values stay packed in s[0..stride), so active threads
     // are contiguous (whole warps retire together) and neighbours hit different banks.
+    // Each thread keeps its running sum in a register, so a step costs one shared read and
+    // one write, not two reads and a write.
     for (int stride = BLOCK / 2; stride > 0; stride /= 2) {
-        if (t < stride) s[t] += s[t + stride];
+        if (t < stride) s[t] = v = v + s[t + stride];
         // Every write of this step must land before anyone reads in the next one.
         __syncthreads();
     }
 
-    if (t == 0) partial[blockIdx.x] = s[0];
+    if (t == 0) partial[blockIdx.x] = v;
 }
