@@ -271,9 +271,15 @@ impl App<'_> {
                 text.push_str(&hint::hints(self.current, self.hints_shown));
             }
         }
-        for note in [self.manual.as_deref(), Some(self.note.as_str())]
-            .into_iter()
-            .flatten()
+        // What the background set-up (NVRTC, the CPU driver) is doing, or why it failed.
+        let setup = crate::cpu_setup::background_status();
+        for note in [
+            self.manual.as_deref(),
+            Some(self.note.as_str()),
+            setup.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
         {
             if !note.is_empty() {
                 let _ = writeln!(text, "\n{}", show::yellow(note));
