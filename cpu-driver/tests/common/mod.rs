@@ -44,6 +44,11 @@ pub fn nvrtc_dir() -> Option<PathBuf> {
         .find(|d| d.join("libnvrtc.so.13").exists())
 }
 
+/// NVRTC's include/ directory (cuda_fp16.h and friends).
+pub fn include_dir() -> Option<PathBuf> {
+    include_dirs().into_iter().next()
+}
+
 /// NVRTC's include directories: include/ and, where present, include/cccl (`nv/target`,
 /// which cooperative_groups.h needs).
 pub fn include_dirs() -> Vec<PathBuf> {
