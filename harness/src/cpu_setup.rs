@@ -212,9 +212,16 @@ fn on_background_thread() -> bool {
 /// Tells the learner what is happening: a line that stays (they should know a download or
 /// build took place), then the spinner while it runs.
 fn announce(job_activity: impl Fn(&str), line: &str, activity: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
     job_activity(activity);
     if !on_background_thread() {
-        eprintln!("kernlings: {line}");
+        // A screen in raw mode (watch) does not return the carriage at a bare newline.
+        let end = if std::io::stderr().is_terminal() {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        eprint!("kernlings: {line}{end}");
     }
     spinner(activity)
 }
@@ -510,7 +517,7 @@ fn place_driver(lib: &Path) -> anyhow::Result<PathBuf> {
         .context("driver library has no directory")?
         .join(DRIVER_DIR);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    toolchain::remove_stale(&dir, ".libcuda.so");
+    toolchain::remove_stale(&dir, ".tmp-");
     let src_meta = std::fs::metadata(lib).with_context(|| format!("reading {}", lib.display()))?;
     for name in ["libcuda.so", "libcuda.so.1"] {
         let dst = dir.join(name);
@@ -521,7 +528,7 @@ fn place_driver(lib: &Path) -> anyhow::Result<PathBuf> {
             continue;
         }
         // Copy then rename: a grading child starting meanwhile never sees half a library.
-        let tmp = dir.join(format!(".{name}-{}", std::process::id()));
+        let tmp = dir.join(format!(".tmp-{}-{name}", std::process::id()));
         std::fs::copy(lib, &tmp)
             .with_context(|| format!("copying {} to {}", lib.display(), tmp.display()))?;
         std::fs::rename(&tmp, &dst).with_context(|| format!("placing {}", dst.display()))?;
@@ -543,8 +550,12 @@ mod tests {
         assert_eq!(std::fs::read(dir.join("libcuda.so.1")).unwrap(), b"first");
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&lib, b"second!").unwrap();
+        // Half a copy left by a kernlings killed meanwhile.
+        let stale = dir.join(".tmp-99999999-libcuda.so");
+        std::fs::write(&stale, b"sec").unwrap();
         place_driver(&lib).unwrap();
         assert_eq!(std::fs::read(dir.join("libcuda.so")).unwrap(), b"second!");
+        assert!(!stale.exists());
     }
 
     #[test]
