@@ -463,16 +463,21 @@ fn find_or_build_driver(root: &Path) -> anyhow::Result<PathBuf> {
     };
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let log = target.join("build.log");
-    let bar = announce(
-        |a| set_activity(&DRIVER, a),
-        &format!(
-            "building the CPU backend's driver from {} (once, a minute or two); cargo's output \
-             goes to {}",
-            workspace.display(),
-            log.display()
+    let lib = target.join("release").join(DRIVER_LIB);
+    // Built before: cargo only checks it is up to date (and rebuilds it if the checkout changed).
+    let bar = match lib.exists() {
+        true => spinner("checking the CPU driver is up to date"),
+        false => announce(
+            |a| set_activity(&DRIVER, a),
+            &format!(
+                "building the CPU backend's driver from {} (once, a minute or two); cargo's \
+                 output goes to {}",
+                workspace.display(),
+                log.display()
+            ),
+            "building the CPU driver",
         ),
-        "building the CPU driver",
-    );
+    };
     let out = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args([
@@ -499,7 +504,6 @@ fn find_or_build_driver(root: &Path) -> anyhow::Result<PathBuf> {
             log_tail(&log)
         );
     }
-    let lib = target.join("release").join(DRIVER_LIB);
     if !lib.exists() {
         bail!(
             "cargo built the CPU driver but {} is missing",
