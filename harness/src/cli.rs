@@ -44,6 +44,9 @@ pub struct Global {
     /// The course directory (holding curriculum.toml); found upward from the current one by default.
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Never download (NVRTC from PyPI): say what to install instead. Also KERNLINGS_OFFLINE=1.
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]

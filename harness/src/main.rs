@@ -21,6 +21,9 @@ fn main() -> ExitCode {
         grade::child_main(&args.next().unwrap_or_default());
     }
     let cli = cli::Cli::parse();
+    if cli.global.offline {
+        cpu_setup::set_offline();
+    }
     match commands::dispatch(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -40,8 +40,15 @@ impl Course {
 
     fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
+        // On PATH, as after `cargo install`: messages name commands as `kernlings ...`.
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
+        let path =
+            std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&path)))
+                .unwrap();
         // The fixture check needs no backend; naming one keeps kernlings from probing for a GPU.
-        cmd.args(args)
+        cmd.env("PATH", path)
+            .args(args)
             .args(["--backend", "cpu"])
             .current_dir(self.root())
             .env("NO_COLOR", "1")
@@ -107,6 +114,20 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 const PASS: &str = "// FIXTURE_PASS\n__global__ void k() {}\n";
+
+#[test]
+fn off_path_messages_name_the_command_that_works_from_the_checkout() {
+    let course = Course::new();
+    let run = Run(course
+        .cmd(&["run", "first"])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap());
+    run.expect(
+        1,
+        &["replay these inputs: cargo run --release -p kernlings -- run first --seed "],
+    );
+}
 
 #[test]
 fn untouched_stub_fails_with_wrong_values_and_a_replayable_seed() {

@@ -44,10 +44,53 @@ pub fn nvrtc_dir() -> Option<PathBuf> {
         .find(|d| d.join("libnvrtc.so.13").exists())
 }
 
+/// NVRTC's include/ directory (cuda_fp16.h and friends).
 pub fn include_dir() -> Option<PathBuf> {
-    let d = nvrtc_dir()?;
-    let inc = d.parent()?.join("include");
-    inc.join("cuda_fp16.h").exists().then_some(inc)
+    include_dirs().into_iter().next()
+}
+
+/// NVRTC's include directories: include/ and, where present, include/cccl (`nv/target`,
+/// which cooperative_groups.h needs).
+pub fn include_dirs() -> Vec<PathBuf> {
+    let Some(inc) = nvrtc_dir().and_then(|d| Some(d.parent()?.join("include"))) else {
+        return Vec::new();
+    };
+    if !inc.join("cuda_fp16.h").exists() {
+        return Vec::new();
+    }
+    let cccl = inc.join("cccl");
+    let has_cccl = cccl.join("nv/target").exists();
+    std::iter::once(inc)
+        .chain(has_cccl.then_some(cccl))
+        .collect()
+}
+
+/// The pinned requirements of nvrtc-wheels.txt the cache has no `.dist-info` for (as
+/// harness/src/cpu_setup.rs checks): all of them, or those pinned since it was made.
+fn missing_wheels(cache: &std::path::Path) -> Vec<String> {
+    let list = include_str!("../../nvrtc-wheels.txt");
+    list.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter(|w| {
+            let (name, version) = w.split_once("==").unwrap_or((w, ""));
+            let info = format!("{}-{version}.dist-info", name.replace('-', "_"));
+            !cache.join(info).is_dir()
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// Moves everything under `from` into `to`, merging directories both have.
+fn merge_into(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let dst = to.join(entry.file_name());
+        if entry.path().is_dir() && dst.is_dir() {
+            merge_into(&entry.path(), &dst);
+        } else {
+            std::fs::rename(entry.path(), &dst).unwrap();
+        }
+    }
 }
 
 pub struct Nvrtc {
@@ -92,30 +135,38 @@ pub fn nvrtc() -> &'static Nvrtc {
     })
 }
 
-/// The directory holding libnvrtc.so.13; installs the pinned wheels (nvrtc-wheels.txt) into
-/// the cache with pip first if there is none.
+/// The directory holding libnvrtc.so.13. When that is kernlings' cache, the pinned wheels
+/// (nvrtc-wheels.txt) it lacks are installed first, with pip, into a staging directory then
+/// merged in, as kernlings itself does.
 pub fn ensure_nvrtc_dir() -> PathBuf {
     static INSTALL: OnceLock<PathBuf> = OnceLock::new();
     INSTALL
         .get_or_init(|| {
-            if let Some(dir) = nvrtc_dir() {
-                return dir;
-            }
-            let wheels = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("nvrtc-wheels.txt");
             let cache = cache_dir();
+            let found = nvrtc_dir();
+            let missing = missing_wheels(&cache);
+            match &found {
+                Some(dir) if !dir.starts_with(&cache) || missing.is_empty() => {
+                    return dir.clone();
+                }
+                _ => {}
+            }
+            std::fs::create_dir_all(&cache).unwrap();
+            let staging = cache.join(format!(".staging-{}", std::process::id()));
             eprintln!(
-                "installing NVRTC for the tests: python3 -m pip install --target {} -r {}",
+                "installing NVRTC for the tests: python3 -m pip install --target {} {}",
                 cache.display(),
-                wheels.display()
+                missing.join(" ")
             );
             let status = std::process::Command::new("python3")
                 .args(["-m", "pip", "install", "--quiet", "--target"])
-                .arg(&cache)
-                .arg("-r")
-                .arg(&wheels)
+                .arg(&staging)
+                .args(&missing)
                 .status()
                 .expect("running python3 -m pip (python3 with pip is needed to fetch NVRTC)");
             assert!(status.success(), "pip could not install NVRTC ({status})");
+            merge_into(&staging, &cache);
+            let _ = std::fs::remove_dir_all(&staging);
             nvrtc_dir()
                 .unwrap_or_else(|| panic!("pip finished, but NVRTC is not in {}", cache.display()))
         })
@@ -151,7 +202,7 @@ impl Nvrtc {
                 CString::new("--gpu-architecture=compute_90").unwrap(),
                 CString::new("--generate-line-info").unwrap(),
             ];
-            if let Some(inc) = include_dir() {
+            for inc in include_dirs() {
                 opts.push(CString::new(format!("-I{}", inc.display())).unwrap());
             }
             let ptrs: Vec<*const c_char> = opts.iter().map(|o| o.as_ptr()).collect();

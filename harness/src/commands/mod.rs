@@ -42,6 +42,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     ) {
         reset::save_originals(&course)?;
     }
+    let needs_toolchain = course
+        .curriculum
+        .exercises
+        .iter()
+        .any(grade::needs_toolchain);
+    if matches!(command, Command::Watch) && needs_toolchain {
+        // NVRTC and the CPU driver download and build while the learner reads the first
+        // exercise, which is plain Rust and needs neither.
+        crate::cpu_setup::start_background_install(course.global.backend, &course.root);
+    }
     match command {
         Command::Watch => crate::watch::run(&course),
         Command::Verify { json, prebuilt } => verify::run(&course, json, prebuilt.prebuilt),
@@ -92,7 +102,10 @@ impl Course {
     pub fn exercise(&self, name: &str) -> anyhow::Result<&Exercise> {
         match self.curriculum.exercise(name) {
             Some(ex) => Ok(ex),
-            None => bail!("no exercise named `{name}`; `kernlings list` shows them all"),
+            None => bail!(
+                "no exercise named `{name}`; `{} list` shows them all",
+                toolchain::command_name()
+            ),
         }
     }
 

@@ -63,9 +63,10 @@ pub fn attempt(course: &Course, ex: &Exercise, attempt: &Attempt) -> String {
     match attempt {
         Attempt::Graded(outcome) => self::outcome(ex, outcome),
         Attempt::Missing(path) => format!(
-            "{} {} is missing: `kernlings reset {}` restores the original stub\n",
+            "{} {} is missing: `{} reset {}` restores the original stub\n",
             red("✗"),
             course.display_path(path),
+            crate::toolchain::command_name(),
             ex.name
         ),
     }
@@ -125,8 +126,10 @@ pub fn outcome(ex: &Exercise, o: &Outcome) -> String {
         out,
         "  {}",
         dim(&format!(
-            "replay these inputs: kernlings run {} --seed {}",
-            ex.name, o.seed
+            "replay these inputs: {} run {} --seed {}",
+            crate::toolchain::command_name(),
+            ex.name,
+            o.seed
         ))
     );
     out
@@ -366,10 +369,7 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("bar"), "{text}");
-        assert!(
-            text.contains("kernlings run vector_add --seed 42"),
-            "{text}"
-        );
+        assert!(text.contains(" run vector_add --seed 42"), "{text}");
     }
 
     #[test]

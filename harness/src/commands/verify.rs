@@ -63,7 +63,8 @@ pub fn run(course: &Course, json: bool, prebuilt: Option<PathBuf>) -> anyhow::Re
         println!(
             "{}",
             show::green(&format!(
-                "All {total} exercises pass. `kernlings report` writes your PROGRESS.md."
+                "All {total} exercises pass. `{} report` writes your PROGRESS.md.",
+                crate::toolchain::command_name()
             ))
         );
     } else {

@@ -14,7 +14,7 @@ use anyhow::{bail, Context as _};
 
 use super::child::{blank_outcome, ChildReport, ChildRequest};
 use super::{checks, inputs, rust_exercise, GradeRequest};
-use crate::curriculum::ExerciseKind;
+use crate::curriculum::{Exercise, ExerciseKind};
 use crate::outcome::{Correctness, Outcome};
 use crate::toolchain::{self, BackendKind};
 
@@ -57,18 +57,13 @@ pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
 }
 
 pub fn grade_cancellable(req: &GradeRequest, cancel: &Cancel) -> anyhow::Result<Outcome> {
-    // A check that reads only the file (the test fixture) needs no backend at all.
     let source_only = matches!(
         checks::find(&req.exercise.check),
         Some(checks::Check::Source(_))
     );
-    let setup = match source_only {
-        true => toolchain::ChildSetup {
-            backend: BackendKind::Cpu,
-            env: Vec::new(),
-            include_dirs: Vec::new(),
-        },
-        false => toolchain::prepare_child(req.backend)?,
+    let setup = match needs_toolchain(&req.exercise) {
+        true => toolchain::prepare_child(req.backend, &req.root)?,
+        false => toolchain::bare_setup(req.backend),
     };
     let seed = req.seed.unwrap_or_else(inputs::fresh_seed);
     let child_req = |result: PathBuf, grader| ChildRequest {
@@ -161,6 +156,17 @@ pub fn grade_cancellable(req: &GradeRequest, cancel: &Cancel) -> anyhow::Result<
             };
             Ok(outcome)
         }
+    }
+}
+
+/// Whether grading `ex` needs NVRTC and a driver. A check that reads only the file (the test
+/// fixture) needs no backend at all, and plain Rust neither: they are installed when the
+/// first kernel needs them.
+pub fn needs_toolchain(ex: &Exercise) -> bool {
+    match (ex.kind, checks::find(&ex.check)) {
+        (_, Some(checks::Check::Source(_))) => false,
+        (ExerciseKind::Cuda, _) => true,
+        (ExerciseKind::Rust, _) => rust_exercise::runs_kernels(&ex.check),
     }
 }
 
@@ -272,11 +278,17 @@ fn tail(heading: &str, stdout: &str, stderr: &str) -> String {
 /// A private directory for one attempt's request and result, removed afterwards.
 struct Scratch(PathBuf);
 
+/// Scratch directories are `kernlings-grade-<pid>-<n>` in the temp dir.
+const SCRATCH_PREFIX: &str = "kernlings-grade-";
+
 impl Scratch {
     fn new() -> anyhow::Result<Self> {
         static N: AtomicU64 = AtomicU64::new(0);
+        static CLEANED: std::sync::Once = std::sync::Once::new();
+        // Drop never ran for a kernlings killed with SIGKILL: its directories go now.
+        CLEANED.call_once(|| toolchain::remove_stale(&std::env::temp_dir(), SCRATCH_PREFIX));
         let dir = std::env::temp_dir().join(format!(
-            "kernlings-{}-{}",
+            "{SCRATCH_PREFIX}{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));

@@ -30,6 +30,12 @@ fn template(check: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether the grader of `check` runs kernels: module 00's plain Rust does not, so grading
+/// it needs neither NVRTC nor a driver (a learner's first exercise waits for no download).
+pub(super) fn runs_kernels(check: &str) -> bool {
+    check != "cpu_matmul"
+}
+
 /// Exit codes of protocol.rs.
 const LEARNER_ERROR: i32 = 3;
 const HARNESS_ERROR: i32 = 4;
