@@ -26,7 +26,7 @@ pub use check::{blocks_for, Arg, CheckCtx, DevBuf, Kernel, Launch};
 pub use child::{child_main, display_path};
 pub use compare::Failure;
 pub use element::Element;
-pub use parent::grade;
+pub use parent::{grade, grade_under};
 pub use rust_exercise::{build_graders, RustCtx};
 pub use speed::Work;
 
