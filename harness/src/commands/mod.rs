@@ -2,8 +2,10 @@
 //! way every command does.
 
 mod check_solutions;
+mod diff;
 pub mod hint;
 pub mod list;
+mod profile;
 mod reset;
 pub mod show;
 mod verify;
@@ -49,6 +51,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List => list::run(&course),
         Command::Reset { name } => reset::run(&course, &name),
         Command::Report => crate::report::write(&course),
+        Command::Diff { name } => diff::run(&course, &name),
+        Command::Profile { name, note } => profile::run(&course, &name, note.as_deref()),
         Command::CheckSolutions {
             json,
             module,

@@ -60,10 +60,15 @@ pub fn run(course: &Course, name: &str) -> anyhow::Result<ExitCode> {
             .join("backups")
             .join(format!("{}.{stamp}", ex.file));
         fs::create_dir_all(backup.parent().expect("a file has a parent"))?;
+        let changed = super::diff::summary(
+            &String::from_utf8_lossy(&original),
+            &String::from_utf8_lossy(&current),
+        )
+        .unwrap_or_default();
         fs::write(&backup, current)
             .with_context(|| format!("cannot back up {}", path.display()))?;
         println!(
-            "Your version of {shown} is saved as {}.",
+            "Your version of {shown} ({changed} against the stub) is saved as {}.",
             course.display_path(&backup)
         );
     }
@@ -76,7 +81,7 @@ pub fn run(course: &Course, name: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn original(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<u8>> {
+pub(super) fn original(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<u8>> {
     let saved = originals(&course.root).join(&ex.file);
     if let Ok(bytes) = fs::read(&saved) {
         return Ok(bytes);
