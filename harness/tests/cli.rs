@@ -792,3 +792,67 @@ fn a_printf_flood_is_cut_to_its_tail() {
         run.0.stdout.len()
     );
 }
+
+#[test]
+fn diff_shows_the_changes_against_the_stub_and_reset_counts_them() {
+    let course = Course::new();
+    course.run(&["list"]).expect(0, &[]);
+    course
+        .run(&["diff", "first"])
+        .expect(0, &["is the original stub: nothing changed yet"]);
+    let stub = course.read("exercises/01/first.cu");
+    course.write("exercises/01/first.cu", &format!("{stub}// my change\n"));
+    course.run(&["diff", "first"]).expect(
+        0,
+        &[
+            "exercises/01/first.cu: 1 line added against the original stub",
+            "--- original stub",
+            "+++ exercises/01/first.cu",
+            "+// my change",
+        ],
+    );
+    course
+        .run(&["reset", "first"])
+        .expect(0, &["(1 line added against the stub) is saved as"]);
+}
+
+#[test]
+fn profile_on_the_cpu_backend_shows_and_keeps_the_counters() {
+    let course = RealCourse::new(VECTOR_ADD_ENTRY, "01_basics/vector_add.cu");
+    let solution =
+        std::fs::read_to_string(course.dir.path().join("solutions/01_basics/vector_add.cu"))
+            .unwrap();
+    course.write("01_basics/vector_add.cu", &solution);
+    course
+        .run(&["profile", "vector_add", "--note", "first try"])
+        .expect(
+            0,
+            &[
+                "Profile of vector_add — kernel `vector_add`, CPU backend",
+                "global memory sectors",
+                "1.00x the minimum",
+                "note: first try",
+                "Saved in .kernlings/profiles/vector_add.json",
+            ],
+        );
+}
+
+#[test]
+fn the_shipped_template_is_replaced_and_regrades_are_not_attempts() {
+    let course = Course::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::fs::copy(repo.join("PROGRESS.md"), course.path("PROGRESS.md")).unwrap();
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &[]);
+    course.run(&["run", "first"]).expect(0, &[]);
+    let first = &course.state()["exercises"]["first"];
+    assert_eq!(first["attempts"], 2);
+    assert_eq!(first["edits"].as_array().unwrap().len(), 1, "{first}");
+    let run = course.run(&["report"]);
+    run.expect(0, &["Wrote PROGRESS.md"]);
+    assert!(!run.stdout().contains("not all intact"), "{}", run.stdout());
+    let page = course.read("PROGRESS.md");
+    assert!(!page.contains("kernlings:template"), "{page}");
+    assert!(page.contains("| `first` |"), "{page}");
+    assert!(page.contains("<!-- kernlings:begin week -->"), "{page}");
+}

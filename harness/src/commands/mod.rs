@@ -5,7 +5,7 @@ mod check_solutions;
 mod diff;
 pub mod hint;
 pub mod list;
-mod profile;
+pub mod profile;
 mod reset;
 pub mod show;
 mod verify;
@@ -151,12 +151,14 @@ impl Course {
         if !path.exists() {
             return Ok(Attempt::Missing(path));
         }
+        let content = std::fs::read(&path).unwrap_or_default();
         let outcome = grade::grade(&self.request(ex, path, prebuilt))
             .with_context(|| format!("grading `{}`", ex.name))?;
         let now = Utc::now();
         let day = now.with_timezone(&Local).date_naive();
         State::update(&self.root, |s| {
-            s.record(&outcome, show::one_line(&outcome), now, day)
+            s.record(&outcome, show::one_line(&outcome), now, day);
+            crate::report::note_edit(s, &ex.name, &grade::source_hash(&content), now);
         })?;
         Ok(Attempt::Graded(Box::new(outcome)))
     }

@@ -127,7 +127,13 @@ fn key(display: &str) -> String {
 
 /// Stable across kernlings builds, so prebuilt graders stay valid (unlike `DefaultHasher`).
 fn hash(text: &str) -> String {
-    format!("{:016x}", inputs::fnv1a(0, text.as_bytes()))
+    source_hash(text.as_bytes())
+}
+
+/// A file's content hash, stable across kernlings builds (also what tells an edit from a
+/// re-grade in the progress state).
+pub fn source_hash(bytes: &[u8]) -> String {
+    format!("{:016x}", inputs::fnv1a(0, bytes))
 }
 
 fn build(
