@@ -345,9 +345,10 @@ fn ncu_readings(launch: &Launch) -> Vec<Reading> {
     out
 }
 
-/// The CPU backend's counters for the launch that did the most work.
+/// The CPU backend's counters for the check's last launch: its last case, so two versions of
+/// an exercise ("naive vs tiled") are compared on the same problem.
 fn from_counters(outcome: &Outcome) -> anyhow::Result<Profile> {
-    let Some(c) = outcome.counters.iter().max_by_key(|c| c.instructions) else {
+    let Some(c) = outcome.counters.last() else {
         bail!(
             "the CPU backend reported no launch counters for this run ({})",
             show::one_line(outcome)
@@ -415,7 +416,7 @@ pub fn render(name: &str, p: &Profile) -> String {
     );
     for r in &p.readings {
         out += &format!(
-            "  {:<38} {:>26}  {}\n",
+            "  {}: {}\n      {}\n",
             r.what,
             r.value,
             show::dim(&r.meaning)

@@ -404,6 +404,15 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_are_told_in_the_words_of_the_exercise() {
+        let t = Duration::from_secs(30);
+        assert!(timeout_sentence(ExerciseKind::Cuda, t)
+            .starts_with("your kernel did not finish within 30 s"));
+        assert!(timeout_sentence(ExerciseKind::Rust, t)
+            .starts_with("your function did not return within 30 s"));
+    }
+
+    #[test]
     fn the_watchdog_kills_what_the_child_started() {
         // The shell starts a sleeper in the background and exits at once: the attempt is over
         // and its group is killed, so the sleeper must be gone.
