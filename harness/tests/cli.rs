@@ -256,7 +256,8 @@ fn reset_restores_the_stub_and_backs_up_the_learner() {
     run.expect(
         0,
         &[
-            "Your version of exercises/01/first.cu is saved as .kernlings/backups/01/first.cu.",
+            "Your version of exercises/01/first.cu (1 line added, ",
+            "removed against the stub) is saved as .kernlings/backups/01/first.cu.",
             "Reset exercises/01/first.cu",
         ],
     );
