@@ -272,7 +272,6 @@ fn wait_or_kill(child: &mut Child, timeout: Duration) -> anyhow::Result<Option<E
         }
         if start.elapsed() >= timeout {
             kill_group();
-            let _ = child.kill();
             let _ = child.wait();
             return Ok(None);
         }

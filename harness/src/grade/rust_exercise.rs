@@ -202,7 +202,7 @@ fn build(
 }
 
 /// Where grader crates are built, instead of `target/kernlings-graders/target`.
-pub const TARGET_ENV: &str = "KERNLINGS_GRADER_TARGET";
+const TARGET_ENV: &str = "KERNLINGS_GRADER_TARGET";
 
 /// The compiler's errors from cargo's JSON messages, told against the learner's file. An error
 /// in the learner's file keeps rustc's own rendering with the path the learner knows. An error
