@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -41,7 +40,8 @@ const INK: RGBColor = RGBColor(40, 40, 40);
 const FONT: &str = "sans-serif";
 
 pub fn speed(path: &Path, bars: &[SpeedBar]) -> anyhow::Result<()> {
-    let height = 90 + 34 * bars.len() as u32;
+    let rows = bars.len() as f64;
+    let height = 110 + 34 * bars.len() as u32;
     let root = SVGBackend::new(path, (900, height)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_error)?;
     let (lo, hi) = bars.iter().fold((f64::MAX, f64::MIN), |(lo, hi), b| {
@@ -49,7 +49,6 @@ pub fn speed(path: &Path, bars: &[SpeedBar]) -> anyhow::Result<()> {
     });
     // Room on the right for the value written after the longest bar.
     let (lo, hi) = (lo / 2.0, hi * 8.0);
-    let names: Vec<&str> = bars.iter().map(|b| b.name.as_str()).collect();
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "Best speed against the bar (black line), times the baseline, log scale",
@@ -58,58 +57,51 @@ pub fn speed(path: &Path, bars: &[SpeedBar]) -> anyhow::Result<()> {
         .margin(12)
         .x_label_area_size(34)
         .y_label_area_size(170)
-        // `0..=n-1` as segments: one row per bar, none spare.
-        .build_cartesian_2d(
-            (lo..hi).log_scale(),
-            (0..bars.len().saturating_sub(1)).into_segmented(),
-        )
+        .build_cartesian_2d((lo..hi).log_scale(), 0.0..rows)
         .map_err(draw_error)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .y_labels(bars.len())
-        // The curriculum's order from the top down.
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(row) => names
-                .get(names.len().wrapping_sub(1 + *row))
-                .unwrap_or(&"")
-                .to_string(),
-            _ => String::new(),
-        })
+        .y_labels(0)
         .x_label_formatter(&|x| format!("{x}"))
         .label_style((FONT, 14))
         .draw()
         .map_err(draw_error)?;
-    for (i, b) in bars.iter().rev().enumerate() {
+    // The curriculum's order from the top down: bar i fills row (rows - 1 - i).
+    for (i, b) in bars.iter().enumerate() {
+        let row = rows - 1.0 - i as f64;
         let color = if b.ratio >= b.bar { PASS } else { SHORT };
-        let mut rect = Rectangle::new(
-            [
-                (lo, SegmentValue::Exact(i)),
-                (b.ratio, SegmentValue::Exact(i + 1)),
-            ],
-            color.filled(),
-        );
-        rect.set_margin(6, 6, 0, 0);
-        chart.draw_series([rect]).map_err(draw_error)?;
         chart
-            .draw_series([PathElement::new(
-                vec![
-                    (b.bar, SegmentValue::Exact(i)),
-                    (b.bar, SegmentValue::Exact(i + 1)),
-                ],
-                INK.stroke_width(3),
-            )])
+            .draw_series([
+                Rectangle::new([(lo, row + 0.18), (b.ratio, row + 0.82)], color.filled())
+                    .into_dyn(),
+                PathElement::new(
+                    vec![(b.bar, row + 0.08), (b.bar, row + 0.92)],
+                    INK.stroke_width(3),
+                )
+                .into_dyn(),
+                Text::new(
+                    format!("{} {}", super::show::ratio(b.ratio), b.unit),
+                    (b.ratio.max(b.bar) * 1.08, row + 0.5),
+                    (FONT, 13)
+                        .into_font()
+                        .color(&INK)
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
+                )
+                .into_dyn(),
+            ])
             .map_err(draw_error)?;
-        chart
-            .draw_series([Text::new(
-                format!("{} {}", super::show::ratio(b.ratio), b.unit),
-                (b.ratio.max(b.bar) * 1.08, SegmentValue::CenterOf(i)),
-                (FONT, 13)
-                    .into_font()
-                    .color(&INK)
-                    .pos(Pos::new(HPos::Left, VPos::Center)),
-            )])
-            .map_err(draw_error)?;
+        // The name left of the plot, where the axis labels go.
+        let (x, y) = chart.backend_coord(&(lo, row + 0.5));
+        root.draw(&Text::new(
+            b.name.clone(),
+            (x - 8, y),
+            (FONT, 14)
+                .into_font()
+                .color(&INK)
+                .pos(Pos::new(HPos::Right, VPos::Center)),
+        ))
+        .map_err(draw_error)?;
     }
     root.present().map_err(draw_error)?;
     Ok(())
