@@ -46,15 +46,29 @@ fn main() {
     learner::matmul(&a, &b, &mut c, m, k, n);
     case.write_f32s("c", &c);
 
-    let samples = case.param("samples") as usize;
-    if samples > 0 {
-        let (mut learner_us, mut naive_us) = (Vec::new(), Vec::new());
-        let mut c_naive = vec![0.0f32; m * n];
-        for _ in 0..samples {
+    // Later calls get fresh inputs each, copied into the same buffers: a result remembered
+    // from an earlier call (keyed by pointer or by value) is the wrong answer for these, and
+    // kernlings checks every call's C. In the timed case, these are the timed calls.
+    let calls = case.param("calls") as usize;
+    let timed = case.param("timed") != 0.0;
+    let (mut a, mut b) = (a, b);
+    let (mut learner_us, mut naive_us) = (Vec::new(), Vec::new());
+    let mut c_naive = vec![0.0f32; m * n];
+    for s in 1..=calls {
+        a.copy_from_slice(&case.f32s(&format!("a{s}")));
+        b.copy_from_slice(&case.f32s(&format!("b{s}")));
+        c.fill(f32::from_bits(0x7fba_dbad));
+        if timed {
             naive_us.push(time(&mut || naive(black_box(&a), black_box(&b), &mut c_naive, m, k, n)));
             learner_us.push(time(&mut || learner::matmul(black_box(&a), black_box(&b), &mut c, m, k, n)));
-            black_box((&c, &c_naive));
+            black_box(&c_naive);
+        } else {
+            learner::matmul(&a, &b, &mut c, m, k, n);
         }
+        case.write_f32s(&format!("c{s}"), &c);
+    }
+    if timed {
         case.write_timings(&learner_us, &naive_us);
     }
+    case.done();
 }

@@ -31,4 +31,5 @@ fn main() {
         Ok(out) => case.write_f32s("out", &out),
         Err(e) => learner_error(&format!("{e:?}")),
     }
+    case.done();
 }

@@ -85,6 +85,16 @@ pub enum Command {
     },
     /// Write PROGRESS.md: this week's work, progress per module, best speeds, check-in.
     Report,
+    /// Show what you changed in an exercise, against its original stub.
+    Diff { name: String },
+    /// Profile an exercise's kernel: Nsight Compute's counters on a GPU (`ncu` on PATH), the
+    /// interpreter's on the CPU backend; saved for PROGRESS.md.
+    Profile {
+        name: String,
+        /// Record a note with this profile, e.g. "naive vs tiled: tiles cut DRAM traffic 8x".
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Instructor: lint the curriculum, grade every solution, stub and known-wrong kernel.
     CheckSolutions {
         /// Print the results as JSON on stdout.

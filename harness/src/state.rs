@@ -55,6 +55,13 @@ pub struct ExerciseState {
     /// How many hint levels the learner has seen.
     #[serde(default)]
     pub hints_seen: usize,
+    /// When each real edit was graded: attempts whose file differed from the last one graded
+    /// (re-grades of the same file, as `verify` does, are not edits). Kept by report.rs.
+    #[serde(default)]
+    pub edits: Vec<DateTime<Utc>>,
+    /// The content hash of the file graded last, to tell an edit from a re-grade.
+    #[serde(default)]
+    pub last_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

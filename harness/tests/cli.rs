@@ -277,7 +277,8 @@ fn reset_restores_the_stub_and_backs_up_the_learner() {
     run.expect(
         0,
         &[
-            "Your version of exercises/01/first.cu is saved as .kernlings/backups/01/first.cu.",
+            "Your version of exercises/01/first.cu (1 line added, ",
+            "removed against the stub) is saved as .kernlings/backups/01/first.cu.",
             "Reset exercises/01/first.cu",
         ],
     );
@@ -853,4 +854,244 @@ fn reset_falls_back_to_git_when_no_original_was_kept() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(course.read("exercises/01/first.cu"), stub);
+}
+
+/// A course of one real exercise (its stub, solution and check), in a temporary directory:
+/// `.rs` exercises build their grader crate in the workspace's grader target directory, so
+/// cudarc is compiled once for all tests.
+struct RealCourse {
+    dir: tempfile::TempDir,
+}
+
+const MATMUL_ENTRY: &str = r#"format = 1
+[[modules]]
+id = "00_cpu_warmup"
+title = "CPU warm-up"
+intro = "i"
+[[exercises]]
+name = "matmul_blocked"
+module = "00_cpu_warmup"
+file = "00_cpu_warmup/matmul_blocked.rs"
+kind = "rust"
+check = "cpu_matmul"
+sizes = [[1, 1, 1], [31, 33, 32]]
+hints = ["h"]
+"#;
+
+const VECTOR_ADD_ENTRY: &str = r#"format = 1
+[[modules]]
+id = "01_basics"
+title = "Threads"
+intro = "i"
+[[exercises]]
+name = "vector_add"
+module = "01_basics"
+file = "01_basics/vector_add.cu"
+kind = "cuda"
+check = "vector_add"
+sizes = [[1000]]
+hints = ["h"]
+"#;
+
+impl RealCourse {
+    fn new(entry: &str, file: &str) -> RealCourse {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        std::fs::write(dir.path().join("curriculum.toml"), entry).unwrap();
+        for tree in ["exercises", "solutions"] {
+            let to = dir.path().join(tree).join(file);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(repo.join(tree).join(file), to).unwrap();
+        }
+        std::fs::copy(repo.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+        RealCourse { dir }
+    }
+
+    fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.path().join("exercises").join(file), text).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let output = Command::new(BIN)
+            .args(args)
+            .args(["--backend", "cpu"])
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env(
+                "KERNLINGS_GRADER_TARGET",
+                repo.join("target/kernlings-graders/target"),
+            )
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run(output)
+    }
+}
+
+const MATMUL: &str = "00_cpu_warmup/matmul_blocked.rs";
+
+#[test]
+fn rust_compile_errors_point_into_the_learners_file() {
+    let course = RealCourse::new(MATMUL_ENTRY, MATMUL);
+    let file = "exercises/00_cpu_warmup/matmul_blocked.rs";
+    let expect_clean = |run: &Run| {
+        let out = run.stdout();
+        assert!(!out.contains("kernlings-graders"), "{out}");
+        assert!(!out.contains("main.rs"), "{out}");
+    };
+    // An empty file and a renamed function: the grader's call has nothing to call.
+    for (text, line) in [("", 1), ("// mine\npub fn mat_mul(_a: &[f32]) {}\n", 1)] {
+        course.write(MATMUL, text);
+        let run = course.run(&["run", "matmul_blocked"]);
+        run.expect(
+            1,
+            &[
+                &format!("{file}:{line}: error: kernlings calls `matmul` from your file, and your file has no `fn matmul`"),
+                "kernlings calls it as: pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)",
+            ],
+        );
+        expect_clean(&run);
+    }
+    // A signature of the wrong type: told at the learner's `fn` line.
+    course.write(
+        MATMUL,
+        "// f64, not f32\n\npub fn matmul(_a: &[f64], _b: &[f64], _c: &mut [f64], _m: usize, _k: usize, _n: usize) {}\n",
+    );
+    let run = course.run(&["run", "matmul_blocked"]);
+    run.expect(
+        1,
+        &[&format!(
+            "{file}:3: error: kernlings cannot call your `matmul` as it is declared: mismatched types"
+        )],
+    );
+    expect_clean(&run);
+    // A type error inside the learner's code: rustc's own message, with the learner's path.
+    course.write(
+        MATMUL,
+        "pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {\n    let x: u32 = 1.5;\n}\n",
+    );
+    let run = course.run(&["run", "matmul_blocked"]);
+    run.expect(1, &["mismatched types", &format!("{file}:2:")]);
+    expect_clean(&run);
+}
+
+#[test]
+fn rust_exit_and_background_processes_are_the_learners_not_kernlings() {
+    let course = RealCourse::new(MATMUL_ENTRY, MATMUL);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let wrong =
+        |case: &str| std::fs::read_to_string(repo.join("wrong/matmul_blocked").join(case)).unwrap();
+    course.write(MATMUL, &wrong("exits.rs"));
+    course
+        .run(&["run", "matmul_blocked"])
+        .expect(1, &["your code called exit(4)"]);
+
+    // A background process holding the grader's pipes: the attempt still ends at once, on C,
+    // and the process does not outlive it.
+    course.write(MATMUL, &wrong("leaves_a_process.rs"));
+    let start = Instant::now();
+    course
+        .run(&["run", "matmul_blocked", "--timeout", "20"])
+        .expect(1, &["never written — do your loops cover all"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        start.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.trim_end() == "sleep 311.5")
+        .collect();
+    assert!(survivors.is_empty(), "still running: {survivors:?}");
+}
+
+#[test]
+fn a_printf_flood_is_cut_to_its_tail() {
+    let course = RealCourse::new(VECTOR_ADD_ENTRY, "01_basics/vector_add.cu");
+    // 1000 threads x 300 lines, about 8 MB of printf, and c never written.
+    course.write(
+        "01_basics/vector_add.cu",
+        r#"extern "C" __global__ void vector_add(const float* a, const float* b, float* c, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) {
+        for (int r = 0; r < 300; r++) printf("thread %d says hello, line %d of 300\n", i, r);
+    }
+}
+"#,
+    );
+    let run = course.run(&["run", "vector_add", "--timeout", "120"]);
+    run.expect(1, &["of output cut)", "your code printed:"]);
+    assert!(
+        run.0.stdout.len() < 100_000,
+        "{} bytes shown",
+        run.0.stdout.len()
+    );
+}
+
+#[test]
+fn diff_shows_the_changes_against_the_stub_and_reset_counts_them() {
+    let course = Course::new();
+    course.run(&["list"]).expect(0, &[]);
+    course
+        .run(&["diff", "first"])
+        .expect(0, &["is the original stub: nothing changed yet"]);
+    let stub = course.read("exercises/01/first.cu");
+    course.write("exercises/01/first.cu", &format!("{stub}// my change\n"));
+    course.run(&["diff", "first"]).expect(
+        0,
+        &[
+            "exercises/01/first.cu: 1 line added against the original stub",
+            "--- original stub",
+            "+++ exercises/01/first.cu",
+            "+// my change",
+        ],
+    );
+    course
+        .run(&["reset", "first"])
+        .expect(0, &["(1 line added against the stub) is saved as"]);
+}
+
+#[test]
+fn profile_on_the_cpu_backend_shows_and_keeps_the_counters() {
+    let course = RealCourse::new(VECTOR_ADD_ENTRY, "01_basics/vector_add.cu");
+    let solution =
+        std::fs::read_to_string(course.dir.path().join("solutions/01_basics/vector_add.cu"))
+            .unwrap();
+    course.write("01_basics/vector_add.cu", &solution);
+    course
+        .run(&["profile", "vector_add", "--note", "first try"])
+        .expect(
+            0,
+            &[
+                "Profile of vector_add — kernel `vector_add`, CPU backend",
+                "global memory sectors",
+                "1.00x the minimum",
+                "note: first try",
+                "Saved in .kernlings/profiles/vector_add.json",
+            ],
+        );
+}
+
+#[test]
+fn the_shipped_template_is_replaced_and_regrades_are_not_attempts() {
+    let course = Course::new();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::fs::copy(repo.join("PROGRESS.md"), course.path("PROGRESS.md")).unwrap();
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &[]);
+    course.run(&["run", "first"]).expect(0, &[]);
+    let first = &course.state()["exercises"]["first"];
+    assert_eq!(first["attempts"], 2);
+    assert_eq!(first["edits"].as_array().unwrap().len(), 1, "{first}");
+    let run = course.run(&["report"]);
+    run.expect(0, &["Wrote PROGRESS.md"]);
+    assert!(!run.stdout().contains("not all intact"), "{}", run.stdout());
+    let page = course.read("PROGRESS.md");
+    assert!(!page.contains("kernlings:template"), "{page}");
+    assert!(page.contains("| `first` |"), "{page}");
+    assert!(page.contains("<!-- kernlings:begin week -->"), "{page}");
 }

@@ -2,8 +2,10 @@
 //! way every command does.
 
 mod check_solutions;
+mod diff;
 pub mod hint;
 pub mod list;
+pub mod profile;
 pub mod reset;
 pub mod show;
 mod state_cmd;
@@ -61,6 +63,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Reset { name } => reset::run(&course, &name),
         Command::State { action } => state_cmd::run(&course, &action),
         Command::Report => crate::report::write(&course),
+        Command::Diff { name } => diff::run(&course, &name),
+        Command::Profile { name, note } => profile::run(&course, &name, note.as_deref()),
         Command::CheckSolutions {
             json,
             module,
@@ -173,12 +177,14 @@ impl Course {
         if !path.exists() {
             return Ok(Attempt::Missing(path));
         }
+        let content = std::fs::read(&path).unwrap_or_default();
         let outcome = grade::grade_cancellable(&self.request(ex, path, prebuilt), cancel)
             .with_context(|| format!("grading `{}`", ex.name))?;
         let now = Utc::now();
         let day = now.with_timezone(&Local).date_naive();
         State::update(&self.root, |s| {
-            s.record(&outcome, show::one_line(&outcome), now, day)
+            s.record(&outcome, show::one_line(&outcome), now, day);
+            crate::report::note_edit(s, &ex.name, &grade::source_hash(&content), now);
         })?;
         Ok(Attempt::Graded(Box::new(outcome)))
     }

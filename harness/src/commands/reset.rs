@@ -73,11 +73,16 @@ pub fn reset(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<String>> {
             .join("backups")
             .join(format!("{}.{stamp}", ex.file));
         create_parent(&backup)?;
+        let changed = super::diff::summary(
+            &String::from_utf8_lossy(&original),
+            &String::from_utf8_lossy(&current),
+        )
+        .unwrap_or_default();
         fs::write(&backup, current).with_context(|| {
             format!("cannot back up {} to {}", path.display(), backup.display())
         })?;
         said.push(format!(
-            "Your version of {shown} is saved as {}.",
+            "Your version of {shown} ({changed} against the stub) is saved as {}.",
             course.display_path(&backup)
         ));
     }
@@ -92,7 +97,7 @@ fn create_parent(path: &Path) -> anyhow::Result<()> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
 }
 
-fn original(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<u8>> {
+pub(super) fn original(course: &Course, ex: &Exercise) -> anyhow::Result<Vec<u8>> {
     let saved = originals(&course.root).join(&ex.file);
     if let Ok(bytes) = fs::read(&saved) {
         return Ok(bytes);

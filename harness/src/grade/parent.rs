@@ -1,13 +1,14 @@
 //! The parent side of grading: start the child with the backend's environment, watch the
 //! clock, and turn whatever happens to the child into an `Outcome`.
 
+use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -20,8 +21,12 @@ use crate::toolchain::{self, BackendKind};
 
 /// Lines of the child's stderr shown when it crashed.
 const STDERR_TAIL_LINES: usize = 15;
-/// Output kept from the child (a kernel's printf can be huge).
-const OUTPUT_KEEP_BYTES: usize = 64 << 10;
+/// Output kept from the child: its last 64 KB. A kernel printing in a loop writes hundreds of
+/// MB in a watchdog period; everything before the tail is counted and dropped as it arrives.
+pub(super) const OUTPUT_KEEP_BYTES: usize = 64 << 10;
+/// How long output may keep arriving after the process that wrote it ended: a process it
+/// started may still hold the pipe (until the group is killed), so this never waits for EOF.
+const DRAIN_GRACE: Duration = Duration::from_millis(200);
 /// The device named in outcomes of checks that run nothing.
 pub(super) const NO_DEVICE: &str = "no device (fixture check)";
 
@@ -57,6 +62,17 @@ pub fn grade(req: &GradeRequest) -> anyhow::Result<Outcome> {
 }
 
 pub fn grade_cancellable(req: &GradeRequest, cancel: &Cancel) -> anyhow::Result<Outcome> {
+    grade_under(req, &[], cancel)
+}
+
+/// As `grade_cancellable`, with the grading child started under `wrapper` (a profiler:
+/// `ncu --csv ... <kernlings> __grade <request>`); an empty wrapper starts it directly.
+pub fn grade_under(
+    req: &GradeRequest,
+    wrapper: &[OsString],
+    cancel: &Cancel,
+) -> anyhow::Result<Outcome> {
+    // A check that reads only the file (the test fixture) needs no backend at all.
     let source_only = matches!(
         checks::find(&req.exercise.check),
         Some(checks::Check::Source(_))
@@ -104,7 +120,14 @@ pub fn grade_cancellable(req: &GradeRequest, cancel: &Cancel) -> anyhow::Result<
     std::fs::write(&request_path, serde_json::to_vec(&request)?)
         .context("writing the grading request")?;
 
-    let mut cmd = Command::new(child_exe()?);
+    let mut cmd = match wrapper.split_first() {
+        None => Command::new(child_exe()?),
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(child_exe()?);
+            cmd
+        }
+    };
     if setup.backend == BackendKind::Cpu {
         // The CPU driver appends what it saw in each launch here; the child reads it back.
         cmd.env(
@@ -117,23 +140,22 @@ pub fn grade_cancellable(req: &GradeRequest, cancel: &Cancel) -> anyhow::Result<
         .envs(setup.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stderr(Stdio::piped())
+        // Its own process group: whatever the learner's code starts (a background process)
+        // is in it, and is killed with it when the attempt ends.
+        .process_group(0);
     die_with_parent(&mut cmd);
     let mut child = cmd.spawn().context("starting the grading process")?;
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let stdout = Capture::start(child.stdout.take());
+    let stderr = Capture::start(child.stderr.take());
     let status = wait_or_kill(&mut child, req.timeout, cancel)?;
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    let stdout = stdout.finish();
+    let stderr = stderr.finish();
 
     let mut outcome = blank_outcome(&request, device);
     let Some(status) = status else {
         outcome.correctness = Correctness::Failed {
-            summary: format!(
-                "your kernel did not finish within {} s — an endless loop? a loop bound that \
-                 never becomes false?",
-                req.timeout.as_secs_f64()
-            ),
+            summary: timeout_sentence(req.exercise.kind, req.timeout),
             details: tail("output before it was stopped", &stdout, &stderr),
         };
         return Ok(outcome);
@@ -197,34 +219,111 @@ pub(super) fn die_with_parent(cmd: &mut Command) {
     }
 }
 
-fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        let start = buf.len().saturating_sub(OUTPUT_KEEP_BYTES);
-        String::from_utf8_lossy(&buf[start..]).into_owned()
-    })
+/// The watchdog's sentence, in the words of what the learner wrote.
+fn timeout_sentence(kind: ExerciseKind, timeout: Duration) -> String {
+    let secs = timeout.as_secs_f64();
+    match kind {
+        ExerciseKind::Cuda => format!(
+            "your kernel did not finish within {secs} s — an endless loop? a loop bound that \
+             never becomes false?"
+        ),
+        ExerciseKind::Rust => format!(
+            "your function did not return within {secs} s — an endless loop? a loop bound that \
+             never becomes false? (--timeout SECS gives it longer)"
+        ),
+    }
 }
 
-/// `None` when the watchdog had to kill the child; `Cancelled` when `cancel` was set.
+/// The last `OUTPUT_KEEP_BYTES` of a pipe, read as it arrives so memory stays bounded however
+/// much is written, and how many bytes before them were dropped.
+#[derive(Default)]
+struct Tail {
+    kept: std::collections::VecDeque<u8>,
+    dropped: u64,
+}
+
+pub(super) struct Capture {
+    tail: Arc<Mutex<Tail>>,
+    eof: Receiver<()>,
+}
+
+impl Capture {
+    pub(super) fn start(pipe: Option<impl Read + Send + 'static>) -> Capture {
+        let tail = Arc::new(Mutex::new(Tail::default()));
+        let (done, eof) = mpsc::channel();
+        let shared = Arc::clone(&tail);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 16 << 10];
+            if let Some(mut p) = pipe {
+                loop {
+                    match p.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => shared.lock().expect("capture lock").push(&chunk[..n]),
+                    }
+                }
+            }
+            let _ = done.send(());
+        });
+        Capture { tail, eof }
+    }
+
+    /// What was captured, once the writer is done: waits for the end of the pipe, but at
+    /// most `DRAIN_GRACE`, because a process the learner's code left behind may hold it open.
+    pub(super) fn finish(self) -> String {
+        let _ = self.eof.recv_timeout(DRAIN_GRACE);
+        let tail = self.tail.lock().expect("capture lock");
+        let (front, back) = tail.kept.as_slices();
+        let text = String::from_utf8_lossy(&[front, back].concat()).into_owned();
+        match tail.dropped {
+            0 => text,
+            n => format!("(… {} of output cut)\n{text}", human_bytes(n)),
+        }
+    }
+}
+
+impl Tail {
+    fn push(&mut self, bytes: &[u8]) {
+        self.kept.extend(bytes);
+        let over = self.kept.len().saturating_sub(OUTPUT_KEEP_BYTES);
+        self.kept.drain(..over);
+        self.dropped += over as u64;
+    }
+}
+
+/// `12.3 MB`, `850 KB`, `12 bytes`.
+fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.0} KB", n / 1e3)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Waits for the child, killing it at `timeout`; `None` when the watchdog had to, `Cancelled`
+/// when `cancel` was set. Either way,
+/// everything left in its process group is killed before the child is reaped (while its id
+/// cannot yet be reused), so nothing the learner's code started outlives the attempt.
 fn wait_or_kill(
     child: &mut Child,
     timeout: Duration,
     cancel: &Cancel,
 ) -> anyhow::Result<Option<ExitStatus>> {
     let start = Instant::now();
+    let pid = child.id() as libc::pid_t;
+    let kill_group = || unsafe {
+        libc::kill(-pid, libc::SIGKILL);
+    };
     loop {
-        if let Some(status) = child
-            .try_wait()
-            .context("waiting for the grading process")?
-        {
-            return Ok(Some(status));
+        if exited_unreaped(pid).context("waiting for the grading process")? {
+            kill_group();
+            return Ok(Some(child.wait().context("reaping the grading process")?));
         }
         let cancelled = cancel.is_set();
         if cancelled || start.elapsed() >= timeout {
-            let _ = child.kill();
+            kill_group();
             let _ = child.wait();
             return match cancelled {
                 true => Err(Cancelled.into()),
@@ -235,21 +334,32 @@ fn wait_or_kill(
     }
 }
 
+/// Whether `pid` has exited, leaving it a zombie (`WNOWAIT`) so its process-group id stays
+/// reserved until the group is killed.
+fn exited_unreaped(pid: libc::pid_t) -> std::io::Result<bool> {
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // With WNOHANG and no state change, waitid leaves si_pid 0.
+    Ok(unsafe { info.si_pid() } != 0)
+}
+
 /// The sentence for a child that ended without writing a result.
 pub fn crash_sentence(status: ExitStatus) -> String {
     match status.signal() {
-        Some(sig) => {
-            let what = match sig {
-                libc::SIGSEGV => "a segmentation fault (SIGSEGV)",
-                libc::SIGBUS => "a bus error (SIGBUS)",
-                libc::SIGABRT => "an abort (SIGABRT)",
-                libc::SIGFPE => "an arithmetic fault (SIGFPE)",
-                libc::SIGILL => "an illegal instruction (SIGILL)",
-                libc::SIGKILL => "SIGKILL (out of memory?)",
-                _ => "a signal",
-            };
-            format!("the grading process crashed: killed by {what}, signal {sig}")
-        }
+        Some(sig) => format!(
+            "the grading process crashed: killed by {}",
+            signal_name(sig)
+        ),
         None => format!(
             "the grading process exited (code {}) without a result",
             status.code().unwrap_or(-1)
@@ -257,17 +367,38 @@ pub fn crash_sentence(status: ExitStatus) -> String {
     }
 }
 
-/// The last lines of the child's output, under a heading.
-fn tail(heading: &str, stdout: &str, stderr: &str) -> String {
+/// `a segmentation fault (SIGSEGV), signal 11`.
+pub(super) fn signal_name(sig: i32) -> String {
+    let what = match sig {
+        libc::SIGSEGV => "a segmentation fault (SIGSEGV)",
+        libc::SIGBUS => "a bus error (SIGBUS)",
+        libc::SIGABRT => "an abort (SIGABRT)",
+        libc::SIGFPE => "an arithmetic fault (SIGFPE)",
+        libc::SIGILL => "an illegal instruction (SIGILL)",
+        libc::SIGKILL => "SIGKILL (out of memory?)",
+        _ => "a signal",
+    };
+    format!("{what}, signal {sig}")
+}
+
+/// The last lines of the child's output, under a heading, with the note on what was cut.
+pub(super) fn tail(heading: &str, stdout: &str, stderr: &str) -> String {
     let text = format!("{stdout}{stderr}");
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     if lines.is_empty() {
         return String::new();
     }
-    let shown = &lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..];
+    let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
+    let cut = lines
+        .iter()
+        .filter(|l| l.starts_with("(… ") && l.ends_with(" of output cut)"))
+        .take(2)
+        .map(|l| format!("  {l}\n"))
+        .collect::<String>();
+    let cut = if start > 0 { cut } else { String::new() };
     format!(
-        "{heading}:\n{}\n",
-        shown
+        "{heading}:\n{cut}{}\n",
+        lines[start..]
             .iter()
             .map(|l| format!("  {l}"))
             .collect::<Vec<_>>()
@@ -350,11 +481,56 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_are_told_in_the_words_of_the_exercise() {
+        let t = Duration::from_secs(30);
+        assert!(timeout_sentence(ExerciseKind::Cuda, t)
+            .starts_with("your kernel did not finish within 30 s"));
+        assert!(timeout_sentence(ExerciseKind::Rust, t)
+            .starts_with("your function did not return within 30 s"));
+    }
+
+    #[test]
+    fn the_watchdog_kills_what_the_child_started() {
+        // The shell starts a sleeper in the background and exits at once: the attempt is over
+        // and its group is killed, so the sleeper must be gone.
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 30 & echo $!"])
+            .stdout(Stdio::piped())
+            .process_group(0);
+        let mut child = cmd.spawn().unwrap();
+        let out = Capture::start(child.stdout.take());
+        let status = wait_or_kill(&mut child, Duration::from_secs(5), &Cancel::default()).unwrap();
+        assert!(status.is_some_and(|s| s.success()));
+        let sleeper: libc::pid_t = out.finish().trim().parse().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // Killed and (its parent gone) reaped by init: no such process, or at most a zombie.
+        let stat = std::fs::read_to_string(format!("/proc/{sleeper}/stat")).unwrap_or_default();
+        assert!(stat.is_empty() || stat.contains(") Z "), "{stat}");
+    }
+
+    #[test]
+    fn captured_output_is_bounded_and_says_what_was_cut() {
+        let flood = vec![b'x'; 3 << 20];
+        let out = Capture::start(Some(std::io::Cursor::new(flood))).finish();
+        assert!(
+            out.starts_with("(… 3.1 MB of output cut)\n"),
+            "{}",
+            &out[..40]
+        );
+        assert_eq!(out.len() - out.find('\n').unwrap() - 1, OUTPUT_KEEP_BYTES);
+        let small = Capture::start(Some(std::io::Cursor::new(b"hi\n".to_vec()))).finish();
+        assert_eq!(small, "hi\n");
+    }
+
+    #[test]
     fn tail_keeps_the_last_lines() {
         let out: String = (0..40).map(|i| format!("line {i}\n")).collect();
         let t = tail("stderr", "", &out);
         assert!(t.starts_with("stderr:\n  line 25\n"), "{t}");
         assert!(t.ends_with("  line 39\n"));
         assert_eq!(tail("x", "", "\n\n"), "");
+        let flood = format!("(… 3.1 MB of output cut)\n{out}");
+        assert!(tail("printed", &flood, "")
+            .starts_with("printed:\n  (… 3.1 MB of output cut)\n  line 25\n"));
     }
 }

@@ -4,6 +4,7 @@
 //! grader binary on them, and checks its outputs: the learner's code never gives its own
 //! verdict. The protocol is in harness/rust-graders/protocol.rs.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -12,7 +13,7 @@ use anyhow::{bail, Context as _};
 use super::child::{blank_outcome, failed, ChildRequest};
 use super::compare::{self, Failure, Shape};
 use super::inputs::{self, InputRng};
-use super::parent::crash_sentence;
+use super::parent::{signal_name, tail, Capture};
 use super::speed::timing;
 use super::{display_path, GradeRequest};
 use crate::curriculum::{Curriculum, Exercise, ExerciseKind, Tolerance};
@@ -36,11 +37,23 @@ pub(super) fn runs_kernels(check: &str) -> bool {
     check != "cpu_matmul"
 }
 
-/// Exit codes of protocol.rs.
-const LEARNER_ERROR: i32 = 3;
-const HARNESS_ERROR: i32 = 4;
-/// Rust's exit code after a panic.
-const PANIC: i32 = 101;
+/// The functions a grader calls in the learner's file, as the learner must declare them:
+/// a compile error at the call site in the generated crate is told as this, at the learner's
+/// own line.
+fn expected_fns(check: &str) -> &'static [(&'static str, &'static str)] {
+    match check {
+        "host_launch" => &[(
+            "saxpy_on_gpu",
+            "pub fn saxpy_on_gpu(ctx: &Arc<CudaContext>, saxpy: &CudaFunction, alpha: f32, \
+             x: &[f32], y: &[f32]) -> Result<Vec<f32>, DriverError>",
+        )],
+        "cpu_matmul" => &[(
+            "matmul",
+            "pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)",
+        )],
+        _ => &[],
+    }
+}
 
 /// Parent side: the grader binary for this attempt, built now or found prebuilt.
 /// `Ok(Err(message))` is the learner's compile error.
@@ -120,7 +133,13 @@ fn key(display: &str) -> String {
 
 /// Stable across kernlings builds, so prebuilt graders stay valid (unlike `DefaultHasher`).
 fn hash(text: &str) -> String {
-    format!("{:016x}", inputs::fnv1a(0, text.as_bytes()))
+    source_hash(text.as_bytes())
+}
+
+/// A file's content hash, stable across kernlings builds (also what tells an edit from a
+/// re-grade in the progress state).
+pub fn source_hash(bytes: &[u8]) -> String {
+    format!("{:016x}", inputs::fnv1a(0, bytes))
 }
 
 fn build(
@@ -132,7 +151,10 @@ fn build(
     let template = template(&ex.check)
         .with_context(|| format!("no grader template for check `{}`", ex.check))?;
     let graders = root.join("target/kernlings-graders");
-    let name = format!("grader-{}", key(display).replace('_', "-"));
+    // The course's root in the name too: courses sharing one build directory (TARGET_ENV)
+    // must not overwrite each other's grader binary.
+    let course = hash(&root.display().to_string());
+    let name = format!("grader-{}-{}", key(display).replace('_', "-"), &course[..8]);
     let dir = graders.join(&name);
     std::fs::create_dir_all(dir.join("src"))
         .with_context(|| format!("creating {}", dir.display()))?;
@@ -152,21 +174,106 @@ fn build(
             std::fs::write(dir.join("Cargo.lock"), lock)?;
         }
     }
+    // One build directory for every grader, so cudarc is compiled once; tests point it at
+    // the workspace's so a temporary course does not compile cudarc again.
+    let target = std::env::var_os(TARGET_ENV)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| graders.join("target"));
     let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "--quiet", "--color", "never", "--manifest-path"])
+        .args(["build", "--release", "--quiet", "--message-format=json", "--manifest-path"])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(graders.join("target"))
+        .arg(&target)
         .stdin(Stdio::null())
         .output()
         .context("running cargo to build the grader (is cargo installed? on a machine without it, use --prebuilt)")?;
     if !output.status.success() {
-        let text = String::from_utf8_lossy(&output.stderr);
-        let shown = text.replace(&learner.display().to_string(), display);
-        let lines: Vec<&str> = shown.lines().filter(|l| !l.contains(&name)).collect();
-        return Ok(Err(lines.join("\n").trim_end().to_string()));
+        let learner_text = std::fs::read_to_string(&learner).unwrap_or_default();
+        let errors = compile_errors(
+            &String::from_utf8_lossy(&output.stdout),
+            (&learner.display().to_string(), display),
+            &learner_text,
+            expected_fns(&ex.check),
+        );
+        if errors.is_empty() {
+            // Not the learner's code: cargo itself failed (no network for cudarc, say).
+            bail!(
+                "building the grader for {display} failed:\n{}",
+                String::from_utf8_lossy(&output.stderr).trim_end()
+            );
+        }
+        return Ok(Err(errors));
     }
-    Ok(Ok(graders.join("target/release").join(&name)))
+    Ok(Ok(target.join("release").join(&name)))
+}
+
+/// Where grader crates are built, instead of `target/kernlings-graders/target`.
+const TARGET_ENV: &str = "KERNLINGS_GRADER_TARGET";
+
+/// The compiler's errors from cargo's JSON messages, told against the learner's file. An error
+/// in the learner's file keeps rustc's own rendering with the path the learner knows. An error
+/// in the generated grader (the learner never sees it: a missing function, a wrong signature)
+/// becomes a line at the learner's `fn`, or line 1, saying what kernlings calls.
+fn compile_errors(
+    json_lines: &str,
+    (absolute, shown): (&str, &str),
+    learner_text: &str,
+    expected: &[(&str, &str)],
+) -> String {
+    let mut out = Vec::new();
+    for line in json_lines.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let m = &msg["message"];
+        if msg["reason"] != "compiler-message" || m["level"] != "error" {
+            continue;
+        }
+        let spans = m["spans"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let primary = spans.iter().find(|s| s["is_primary"] == true);
+        let in_learner = primary.is_some_and(|s| {
+            s["file_name"]
+                .as_str()
+                .is_some_and(|f| f == absolute || f.ends_with(shown))
+        });
+        let Some(primary) = primary else {
+            // "aborting due to 2 previous errors" and the like say nothing new.
+            continue;
+        };
+        if in_learner {
+            let rendered = m["rendered"].as_str().unwrap_or_default();
+            out.push(rendered.replace(absolute, shown).trim_end().to_string());
+            continue;
+        }
+        // At the grader's call site: name the function it calls.
+        let text = primary["text"][0]["text"].as_str().unwrap_or_default();
+        let called = expected
+            .iter()
+            .find(|(name, _)| text.contains(name))
+            .or(expected.first());
+        let message = m["message"].as_str().unwrap_or("error");
+        let Some((name, signature)) = called else {
+            out.push(format!("{shown}: error: {message}"));
+            continue;
+        };
+        let defined = learner_text
+            .lines()
+            .position(|l| l.contains(&format!("fn {name}")))
+            .map(|i| i + 1);
+        let what = match defined {
+            None => format!(
+                "kernlings calls `{name}` from your file, and your file has no `fn {name}` \
+                 (an empty file? a renamed function?)"
+            ),
+            Some(_) => format!("kernlings cannot call your `{name}` as it is declared: {message}"),
+        };
+        out.push(format!(
+            "{shown}:{}: error: {what}\n  kernlings calls it as: {signature}",
+            defined.unwrap_or(1)
+        ));
+    }
+    out.dedup();
+    out.join("\n\n")
 }
 
 fn manifest(name: &str) -> String {
@@ -267,6 +374,11 @@ impl RustCtx {
         inputs::f32s(&mut self.rng, n)
     }
 
+    /// A position in `0..n`, e.g. an element to check that the learner's code cannot predict.
+    pub fn random_index(&mut self, n: usize) -> usize {
+        rand::Rng::gen_range(&mut self.rng, 0..n)
+    }
+
     /// Run the grader binary (the learner's code) on `params` and `inputs`.
     pub fn run(
         &mut self,
@@ -283,25 +395,36 @@ impl RustCtx {
             std::fs::write(dir.join(format!("{name}.f32")), bytes)?;
         }
         let mut cmd = Command::new(&self.grader);
-        cmd.arg(&dir).stdin(Stdio::null());
+        cmd.arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         super::parent::die_with_parent(&mut cmd);
-        let out = cmd
-            .output()
+        let mut child = cmd
+            .spawn()
             .with_context(|| format!("running the grader {}", self.grader.display()))?;
-        let stderr = String::from_utf8_lossy(&out.stderr)
-            .trim_end()
-            .replace(&self.source.0, &self.source.1);
-        match out.status.code() {
-            Some(0) => Ok(GraderRun { dir }),
-            Some(PANIC) => Err(panicked(&stderr).into()),
-            Some(LEARNER_ERROR) => {
-                Err(Failure::new("your function returned an error", format!("{stderr}\n")).into())
-            }
-            Some(HARNESS_ERROR) => bail!("the grader failed: {stderr}"),
-            _ => Err(Failure::new(crash_sentence(out.status), format!("{stderr}\n")).into()),
+        let stdout = Capture::start(child.stdout.take());
+        let stderr = Capture::start(child.stderr.take());
+        // Waits for the grader alone, not for its pipes: a process the learner's code started
+        // may hold them open; it is killed with the attempt's process group (parent.rs).
+        let status = child.wait().context("waiting for the grader")?;
+        let (stdout, stderr) = (stdout.finish(), stderr.finish());
+        let printed = |text: &str| text.trim_end().replace(&self.source.0, &self.source.1);
+        let (stdout, stderr) = (printed(&stdout), printed(&stderr));
+        let said = tail("your code printed", &format!("{stdout}\n"), &stderr);
+        let written = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let (kind, message) = written.split_once('\n').unwrap_or((&written, ""));
+        match kind {
+            "ok" => Ok(GraderRun { dir }),
+            "learner-error" => Err(Failure::new(
+                "your function returned an error",
+                format!("{message}\n{said}"),
+            )
+            .into()),
+            "harness-error" => bail!("the grader failed: {message}"),
+            _ => Err(ended_early(status, &stderr, said).into()),
         }
     }
-
     /// Compare an output with the reference and record the passing case. Zeros where
     /// values belong usually mean elements nothing wrote: the learner allocated the output.
     pub fn expect(&mut self, name: &str, got: &[f32], want: &[f32]) -> anyhow::Result<()> {
@@ -367,6 +490,33 @@ impl RustCtx {
         });
         Ok(())
     }
+}
+
+/// A grader that left no status ended inside the learner's code: a panic, `exit`, a crash.
+fn ended_early(status: std::process::ExitStatus, stderr: &str, said: String) -> Failure {
+    if stderr.contains("panicked at") {
+        return panicked(stderr);
+    }
+    if stderr.contains("has overflowed its stack") {
+        return Failure::new(
+            "your code overflowed its stack",
+            format!(
+                "Deep recursion, or a large array on the stack (a Vec lives on the heap).\n{said}"
+            ),
+        );
+    }
+    let summary = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("your code called exit({code})"),
+        (None, Some(sig)) => format!("your code crashed: killed by {}", signal_name(sig)),
+        (None, None) => "your code ended before returning".to_string(),
+    };
+    Failure::new(
+        summary,
+        format!(
+            "kernlings calls your function and checks what it returns; the process ended \
+             before your function returned, so there was nothing to check.\n{said}"
+        ),
+    )
 }
 
 /// `thread 'main' panicked at /abs/learner.rs:12:5:\nnot yet implemented` -> a failure

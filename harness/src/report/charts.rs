@@ -1,0 +1,252 @@
+//! The report's two charts, as SVG files next to PROGRESS.md: each exercise's best speed
+//! against its bar, and a roofline of the learner's GPU kernels on the limits the device
+//! showed in the same runs (copy bandwidth, cuBLAS). plotters' SVG backend only: text is
+//! written as SVG text, so no font or system library is needed.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// One exercise's best speed, as the speed chart shows it.
+pub struct SpeedBar {
+    pub name: String,
+    pub ratio: f64,
+    pub bar: f64,
+    /// "of copy", "× naive Rust", ...
+    pub unit: String,
+}
+
+/// A kernel on the roofline: arithmetic intensity (FLOP per byte moved) and FLOP/s achieved.
+pub struct RoofPoint {
+    pub name: String,
+    pub intensity: f64,
+    pub flops: f64,
+}
+
+/// The device's limits as measured beside the learner's kernels.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Limits {
+    /// Device-to-device copy, bytes/s (read + write).
+    pub bandwidth: Option<f64>,
+    /// cuBLAS SGEMM, FLOP/s.
+    pub peak: Option<f64>,
+}
+
+const PASS: RGBColor = RGBColor(46, 139, 87);
+const SHORT: RGBColor = RGBColor(230, 126, 34);
+const INK: RGBColor = RGBColor(40, 40, 40);
+const FONT: &str = "sans-serif";
+
+pub fn speed(path: &Path, bars: &[SpeedBar]) -> anyhow::Result<()> {
+    let rows = bars.len() as f64;
+    let height = 110 + 34 * bars.len() as u32;
+    let root = SVGBackend::new(path, (900, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_error)?;
+    let (lo, hi) = bars.iter().fold((f64::MAX, f64::MIN), |(lo, hi), b| {
+        (lo.min(b.ratio).min(b.bar), hi.max(b.ratio).max(b.bar))
+    });
+    // Room on the right for the value written after the longest bar.
+    let (lo, hi) = (lo / 2.0, hi * 8.0);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Best speed against the bar (black line), times the baseline, log scale",
+            (FONT, 18),
+        )
+        .margin(12)
+        .x_label_area_size(34)
+        .y_label_area_size(170)
+        .build_cartesian_2d((lo..hi).log_scale(), 0.0..rows)
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_label_formatter(&|x| format!("{x}"))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(draw_error)?;
+    // The curriculum's order from the top down: bar i fills row (rows - 1 - i).
+    for (i, b) in bars.iter().enumerate() {
+        let row = rows - 1.0 - i as f64;
+        let color = if b.ratio >= b.bar { PASS } else { SHORT };
+        chart
+            .draw_series([
+                Rectangle::new([(lo, row + 0.18), (b.ratio, row + 0.82)], color.filled())
+                    .into_dyn(),
+                PathElement::new(
+                    vec![(b.bar, row + 0.08), (b.bar, row + 0.92)],
+                    INK.stroke_width(3),
+                )
+                .into_dyn(),
+                Text::new(
+                    format!("{} {}", super::show::ratio(b.ratio), b.unit),
+                    (b.ratio.max(b.bar) * 1.08, row + 0.5),
+                    (FONT, 13)
+                        .into_font()
+                        .color(&INK)
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
+                )
+                .into_dyn(),
+            ])
+            .map_err(draw_error)?;
+        // The name left of the plot, where the axis labels go.
+        let (x, y) = chart.backend_coord(&(lo, row + 0.5));
+        root.draw(&Text::new(
+            b.name.clone(),
+            (x - 8, y),
+            (FONT, 14)
+                .into_font()
+                .color(&INK)
+                .pos(Pos::new(HPos::Right, VPos::Center)),
+        ))
+        .map_err(draw_error)?;
+    }
+    root.present().map_err(draw_error)?;
+    Ok(())
+}
+
+pub fn roofline(path: &Path, limits: Limits, points: &[RoofPoint]) -> anyhow::Result<()> {
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_error)?;
+    let most = points.iter().map(|p| p.intensity).fold(100.0, f64::max);
+    let (x_lo, x_hi) = (0.01f64, most * 30.0);
+    let top = points
+        .iter()
+        .map(|p| p.flops)
+        .chain(limits.peak)
+        .chain(limits.bandwidth.map(|b| b * x_hi))
+        .fold(1e9, f64::max);
+    let peak_or_top = limits.peak.unwrap_or(f64::INFINITY);
+    let y_hi = (top * 3.0).min(peak_or_top * 5.0);
+    let bottom = points
+        .iter()
+        .map(|p| p.flops)
+        .chain(limits.bandwidth.map(|b| b * x_lo))
+        .fold(y_hi, f64::min);
+    let y_lo = bottom / 3.0;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Roofline: your kernels on this GPU's measured limits",
+            (FONT, 18),
+        )
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(90)
+        .build_cartesian_2d((x_lo..x_hi).log_scale(), (y_lo..y_hi).log_scale())
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("arithmetic intensity, FLOP per byte moved")
+        .y_desc("TFLOP/s")
+        .x_label_formatter(&|x| format!("{x}"))
+        .y_label_formatter(&|y| match y / 1e12 {
+            t if t < 1.0 => format!("{t}"),
+            t => format!("{t:.0}"),
+        })
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(draw_error)?;
+    // The roof: bandwidth x intensity until it meets the compute peak.
+    let roof: Vec<(f64, f64)> = (0..=100)
+        .map(|i| x_lo * (x_hi / x_lo).powf(i as f64 / 100.0))
+        .filter_map(|x| {
+            let memory = limits.bandwidth.map(|b| b * x);
+            let y = match (memory, limits.peak) {
+                (Some(m), Some(p)) => m.min(p),
+                (Some(m), None) => m,
+                (None, Some(p)) => p,
+                (None, None) => return None,
+            };
+            (y >= y_lo && y <= y_hi).then_some((x, y))
+        })
+        .collect();
+    chart
+        .draw_series(LineSeries::new(roof, INK.stroke_width(2)))
+        .map_err(draw_error)?;
+    let mut notes = Vec::new();
+    if let Some(b) = limits.bandwidth {
+        notes.push(format!("copy bandwidth {:.2} TB/s", b / 1e12));
+    }
+    if let Some(p) = limits.peak {
+        notes.push(format!("cuBLAS SGEMM {:.1} TFLOP/s", p / 1e12));
+    }
+    chart
+        .draw_series([Text::new(
+            format!("roof: {}", notes.join(", ")),
+            (x_lo * 1.3, y_hi / 1.6),
+            (FONT, 14).into_font().color(&INK),
+        )])
+        .map_err(draw_error)?;
+    for (p, label_y) in points.iter().zip(label_heights(points)) {
+        chart
+            .draw_series([
+                Circle::new((p.intensity, p.flops), 5, PASS.filled()).into_dyn(),
+                Text::new(
+                    p.name.clone(),
+                    (p.intensity * 1.2, label_y),
+                    (FONT, 12)
+                        .into_font()
+                        .color(&INK)
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
+                )
+                .into_dyn(),
+            ])
+            .map_err(draw_error)?;
+    }
+    root.present().map_err(draw_error)?;
+    Ok(())
+}
+
+/// Where each point's label goes: beside the point, except that kernels of one intensity
+/// (the GEMM ladder, the reductions) get labels stacked downward at least a line apart.
+fn label_heights(points: &[RoofPoint]) -> Vec<f64> {
+    const LINE: f64 = 1.45;
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (pa, pb) = (&points[a], &points[b]);
+        pa.intensity
+            .total_cmp(&pb.intensity)
+            .then(pb.flops.total_cmp(&pa.flops))
+    });
+    let mut heights = vec![0.0; points.len()];
+    let mut above: Option<(f64, f64)> = None;
+    for i in order {
+        let p = &points[i];
+        let y = match above {
+            Some((x, y)) if (p.intensity / x - 1.0).abs() < 0.5 => p.flops.min(y / LINE),
+            _ => p.flops,
+        };
+        heights[i] = y;
+        above = Some((p.intensity, y));
+    }
+    heights
+}
+
+fn draw_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing a chart: {e:?}")
+}
+
+/// Writes both charts that have data into `dir`; returns (alt text, file name) of each written.
+pub fn write_all(
+    dir: &Path,
+    bars: &[SpeedBar],
+    limits: Limits,
+    points: &[RoofPoint],
+) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
+    let mut written = Vec::new();
+    if bars.is_empty() && points.is_empty() {
+        return Ok(written);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if !bars.is_empty() {
+        speed(&dir.join("speed.svg"), bars)?;
+        written.push(("Best speed of each exercise against its bar", "speed.svg"));
+    }
+    if !points.is_empty() && limits != Limits::default() {
+        roofline(&dir.join("roofline.svg"), limits, points)?;
+        written.push(("Roofline of your kernels", "roofline.svg"));
+    }
+    Ok(written)
+}
