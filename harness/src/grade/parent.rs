@@ -324,6 +324,8 @@ fn wait_or_kill(
         let cancelled = cancel.is_set();
         if cancelled || start.elapsed() >= timeout {
             kill_group();
+            // The child itself too, should it not lead a group of its own.
+            let _ = child.kill();
             let _ = child.wait();
             return match cancelled {
                 true => Err(Cancelled.into()),
