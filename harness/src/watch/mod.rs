@@ -466,10 +466,14 @@ impl App {
         }
         // What the background set-up (NVRTC, the CPU driver) is doing, or why it failed.
         let setup = crate::cpu_setup::background_status();
-        for note in [self.manual.as_deref(), Some(self.note.as_str()), setup.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|n| !n.is_empty())
+        for note in [
+            self.manual.as_deref(),
+            Some(self.note.as_str()),
+            setup.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|n| !n.is_empty())
         {
             parts.after.extend(view::wrap(Style::Yellow, note, width));
         }
