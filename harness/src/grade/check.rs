@@ -107,6 +107,9 @@ pub struct CheckCtx {
     /// What the outputs of the last checked launch were held to: the timed launches of the
     /// same buffers are held to it too.
     references: Vec<Box<dyn Reference>>,
+    /// Inputs the timed launches vary, and the outputs' references for the varied version.
+    versions: Vec<timed::Versions>,
+    varied_references: Vec<Box<dyn Reference>>,
 }
 
 /// A kernel of the learner's file, looked up by its `extern "C"` name.
@@ -324,6 +327,8 @@ impl CheckCtx {
             buffers: Default::default(),
             counters: Vec::new(),
             references: Vec::new(),
+            versions: Vec::new(),
+            varied_references: Vec::new(),
         }
     }
 
@@ -509,6 +514,8 @@ impl CheckCtx {
     ) -> anyhow::Result<()> {
         let failed = |e: DriverError| anyhow::Error::from(kernel_failure(&kernel.name, e));
         self.references.clear();
+        self.versions.clear();
+        self.varied_references.clear();
         for arg in args {
             if let Arg::Buf(b) = arg {
                 b.poison(&self.stream)
@@ -638,6 +645,79 @@ impl CheckCtx {
         self.record(out, want, Bound::Uniform(tol));
     }
 
+    /// A second version of an input for the timed launches: `varied` is `buf`'s checked
+    /// contents with a few elements changed (`vary` makes one). Each timed launch gets one of
+    /// the two versions, chosen from OS entropy, so a kernel that replays a remembered result
+    /// instead of reading its inputs fails. Give every output's reference for the varied
+    /// version with `hold_varied_to` (or `hold_varied_bounded`).
+    pub fn vary_input<T: Element>(&mut self, buf: &DevBuf<T>, varied: &[T]) -> anyhow::Result<()> {
+        let original = buf
+            .original
+            .as_ref()
+            .context("vary_input takes an input buffer")?;
+        let bytes = |v: &[T]| -> Vec<u8> {
+            v.iter()
+                .flat_map(|x| {
+                    x.bits()
+                        .to_le_bytes()
+                        .into_iter()
+                        .take(std::mem::size_of::<T>())
+                })
+                .collect()
+        };
+        let hosts = [bytes(original), bytes(varied)];
+        let images = [
+            self.stream.clone_htod(&hosts[0])?,
+            self.stream.clone_htod(&hosts[1])?,
+        ];
+        self.versions.push(timed::Versions {
+            ptr: buf.ptr,
+            bytes: hosts[0].len(),
+            images,
+            hosts,
+        });
+        Ok(())
+    }
+
+    /// What `out` must hold after a timed launch that got the varied inputs.
+    pub fn hold_varied_to<T: Element>(&mut self, out: &DevBuf<T>, want: &[T], tol: Tolerance) {
+        self.varied_references.push(Box::new(Recorded {
+            name: out.name.clone(),
+            ptr: out.ptr,
+            shape: out.shape,
+            want: want.to_vec(),
+            bound: Bound::Uniform(tol),
+        }));
+    }
+
+    /// `hold_varied_to` with a bound per element (as `expect_bounded`).
+    pub fn hold_varied_bounded<T: Element>(
+        &mut self,
+        out: &DevBuf<T>,
+        want: &[T],
+        bounds: Vec<f64>,
+        rule: String,
+    ) {
+        self.varied_references.push(Box::new(Recorded {
+            name: out.name.clone(),
+            ptr: out.ptr,
+            shape: out.shape,
+            want: want.to_vec(),
+            bound: Bound::PerElement { bounds, rule },
+        }));
+    }
+
+    /// `data` with three elements at seeded random positions changed by `change`: the varied
+    /// version of a timed input (see `vary_input`).
+    pub fn vary<T: Copy>(&mut self, data: &[T], change: impl Fn(T) -> T) -> Vec<T> {
+        let mut out = data.to_vec();
+        for _ in 0..3 {
+            let i = self.random_i32(1, 0, data.len() as i32)[0] as usize;
+            out[i] = change(out[i]);
+        }
+        out
+    }
+
     fn record<T: Element>(&mut self, out: &DevBuf<T>, want: &[T], bound: Bound) {
         self.references.retain(|r| r.ptr() != out.ptr);
         self.references.push(Box::new(Recorded {
@@ -724,8 +804,10 @@ impl CheckCtx {
         };
         let mut accountant = self.accountant(learner)?;
         if !self.timing {
+            // Deterministic here: first the varied inputs (when the check gives them), then
+            // the checked ones.
             for repeat in 0..UNTIMED_REPEATS {
-                accountant.before()?;
+                accountant.before_with(1 - repeat % 2)?;
                 for l in learner {
                     self.launch_async(l.kernel, l.cfg, l.args)
                         .and_then(|()| self.stream.synchronize())
@@ -767,15 +849,24 @@ impl CheckCtx {
             })
             .collect();
         let mut resets = Vec::new();
-        let mut references: Vec<&dyn Reference> = Vec::new();
+        let mut references: timed::References = Vec::new();
+        let mut seen = Vec::new();
         for b in &bufs {
             let ptr = b.device_ptr();
-            if references.iter().any(|r| r.ptr() == ptr) {
+            if seen.contains(&ptr) {
                 continue;
             }
+            seen.push(ptr);
             resets.extend(b.timed_reset(&self.stream)?);
             if let Some(r) = self.references.iter().find(|r| r.ptr() == ptr) {
-                references.push(r.as_ref());
+                let varied = self.varied_references.iter().find(|r| r.ptr() == ptr);
+                if !self.versions.is_empty() && varied.is_none() {
+                    anyhow::bail!(
+                        "kernlings bug: the timed inputs vary but an output has no reference for \
+                         the varied version (hold_varied_to)"
+                    );
+                }
+                references.push((r.as_ref(), varied.map(|v| v.as_ref())));
             } else if b.is_result() {
                 anyhow::bail!(
                     "kernlings bug: an output of the timed launch was not checked first (call \
@@ -796,6 +887,7 @@ impl CheckCtx {
             self.stream.clone(),
             resets,
             references,
+            self.versions.iter().collect(),
             verify,
             speed::MIN_SAMPLES,
         ))

@@ -272,7 +272,7 @@ fn sample(
     let stream = &ctx.stream;
     let blame = |e: DriverError| anyhow::Error::from(kernel_failure(kernel, e));
     // The untimed first call: module load, lazy allocation, first-touch costs.
-    accountant.before()?;
+    accountant.before(None)?;
     for f in timed.iter_mut() {
         f()?;
     }
@@ -283,7 +283,7 @@ fn sample(
     while start.elapsed() < WARMUP_MIN_TIME
         || (calls < WARMUP_MIN_CALLS && start.elapsed() < WARMUP_MAX_TIME)
     {
-        accountant.before()?;
+        accountant.before(None)?;
         for f in timed.iter_mut() {
             f()?;
         }
@@ -301,7 +301,7 @@ fn sample(
     loop {
         for (i, (f, (begin, end))) in timed.iter_mut().zip(&events).enumerate() {
             if i == 0 {
-                accountant.before()?;
+                accountant.before(Some(samples[0].len()))?;
             }
             // Queued right before the start event: the flush is outside the measured span.
             stream.memset_zeros(flush)?;

@@ -4,7 +4,9 @@
 //! are re-poisoned (accumulators re-zeroed) on the device, and after it a few elements chosen
 //! at random are compared with the reference the checked launch was held to; at a sample
 //! chosen at random and at the last one, every element is compared and the inputs and guard
-//! zones are verified again.
+//! zones are verified again. Where a check gives a varied version of an input (a few elements
+//! changed), each launch gets one of the two versions at random, so a kernel that replays a
+//! result remembered from an earlier launch, without reading its inputs, is caught too.
 
 use std::sync::Arc;
 
@@ -146,11 +148,28 @@ pub(super) fn zero_reset(ptr: u64, bytes: usize) -> Reset {
     })
 }
 
+/// Two versions of an input buffer's contents: the checked one, and one that differs from it
+/// in a few elements. Before each timed launch one of them is copied in (chosen from OS
+/// entropy), so a kernel that replays a result it remembers from an earlier launch is wrong
+/// about half the time, and telling the versions apart means reading every element.
+pub(super) struct Versions {
+    pub ptr: u64,
+    pub bytes: usize,
+    pub images: [CudaSlice<u8>; 2],
+    pub hosts: [Vec<u8>; 2],
+}
+
+/// An output's reference for each input version (the second only when the inputs vary).
+pub(super) type References<'a> = Vec<(&'a dyn Reference, Option<&'a dyn Reference>)>;
+
 /// What the timing loop does around each learner launch.
 pub struct Accountant<'a> {
     pub(super) stream: Arc<CudaStream>,
     pub(super) resets: Vec<Reset>,
-    pub(super) references: Vec<&'a dyn Reference>,
+    pub(super) references: References<'a>,
+    pub(super) versions: Vec<&'a Versions>,
+    /// Which input version the current launch got.
+    installed: usize,
     /// Inputs and guard zones, verified at the full checks.
     pub(super) verify_buffers: Box<dyn Fn() -> anyhow::Result<Option<Failure>> + 'a>,
     /// From the OS, not the run's seed: the kernel cannot know which launch is checked in full.
@@ -165,7 +184,8 @@ impl<'a> Accountant<'a> {
     pub(super) fn new(
         stream: Arc<CudaStream>,
         resets: Vec<Reset>,
-        references: Vec<&'a dyn Reference>,
+        references: References<'a>,
+        versions: Vec<&'a Versions>,
         verify_buffers: Box<dyn Fn() -> anyhow::Result<Option<Failure>> + 'a>,
         min_samples: usize,
     ) -> Self {
@@ -175,6 +195,8 @@ impl<'a> Accountant<'a> {
             stream,
             resets,
             references,
+            versions,
+            installed: 0,
             verify_buffers,
             rng,
             full_at,
@@ -183,10 +205,37 @@ impl<'a> Accountant<'a> {
         }
     }
 
-    /// Queue the resets: call right before queuing a learner launch.
-    pub(super) fn before(&self) -> anyhow::Result<()> {
+    /// Queue the resets and the inputs' version: call right before queuing a learner launch,
+    /// with the index among the timed samples of the launch to come (`None` before them).
+    /// The launch checked in full gets the checked inputs, so they can be verified after it.
+    pub(super) fn before(&mut self, sample: Option<usize>) -> anyhow::Result<()> {
         for r in &self.resets {
             r(&self.stream).context("re-poisoning an output before a timed launch")?;
+        }
+        let version = match sample == Some(self.full_at) {
+            true => 0,
+            false => self.rng.gen_range(0..2),
+        };
+        self.install(version)
+    }
+
+    /// Queue the resets and input version `version` (0: the checked inputs, 1: the varied).
+    pub(super) fn before_with(&mut self, version: usize) -> anyhow::Result<()> {
+        for r in &self.resets {
+            r(&self.stream).context("re-poisoning an output before a timed launch")?;
+        }
+        self.install(version)
+    }
+
+    fn install(&mut self, version: usize) -> anyhow::Result<()> {
+        if !self.versions.is_empty() {
+            self.installed = version;
+            for v in &self.versions {
+                let src = v.images[self.installed].device_ptr(&self.stream).0;
+                // SAFETY: both are live device allocations of `bytes` bytes.
+                unsafe { result::memcpy_dtod_async(v.ptr, src, v.bytes, self.stream.cu_stream()) }
+                    .context("installing an input version before a timed launch")?;
+            }
         }
         Ok(())
     }
@@ -196,7 +245,11 @@ impl<'a> Accountant<'a> {
     pub(super) fn after(&mut self, sample: Option<usize>, last: bool) -> anyhow::Result<()> {
         self.runs += 1;
         let full = last || sample == Some(self.full_at);
-        for r in &self.references {
+        for &(checked, varied) in &self.references {
+            let r = match self.installed {
+                1 => varied.unwrap_or(checked),
+                _ => checked,
+            };
             let at = (!full).then(|| spots(&mut self.rng, r.len()));
             if let Some(f) = r.check(&self.stream, at.as_deref())? {
                 return Err(self.mismatch(f).into());
@@ -204,10 +257,32 @@ impl<'a> Accountant<'a> {
         }
         if full {
             self.full_checks += 1;
+            if self.installed == 1 {
+                return self.verify_varied_inputs();
+            }
             if let Some(f) = (self.verify_buffers)()? {
                 return Err(
                     Failure::new(format!("{} ({})", TIMED_MISMATCH, f.summary), f.details).into(),
                 );
+            }
+        }
+        Ok(())
+    }
+
+    /// The varied inputs are still as installed (the full check after the last sample may
+    /// find the second version there; the inputs' own check expects the first).
+    fn verify_varied_inputs(&self) -> anyhow::Result<()> {
+        for v in &self.versions {
+            let mut now = vec![0u8; v.bytes];
+            // SAFETY: a live device allocation of `bytes` bytes; the stream is idle.
+            unsafe { result::memcpy_dtoh_sync(&mut now, v.ptr) }?;
+            if now != v.hosts[1] {
+                return Err(Failure::new(
+                    format!("{TIMED_MISMATCH} (your kernel changed an input)"),
+                    "An input buffer did not hold, after a timed launch, what kernlings put \
+                     there before it. Inputs are read-only.\n",
+                )
+                .into());
             }
         }
         Ok(())

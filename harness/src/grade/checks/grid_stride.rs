@@ -45,6 +45,10 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
 
         if timed.as_ref().is_some_and(|t| t[0] == n) {
             ctx.case(format!("timed, n = {n}"));
+            let varied = ctx.vary(&a, |x| x + 1.0);
+            ctx.vary_input(&da, &varied)?;
+            let tol = ctx.tolerance();
+            ctx.hold_varied_to(&dc, &reference(&varied, &b), tol);
             let args = args![&da, &db, &dc, n as i32];
             let learner = Launch {
                 kernel: &kernel,

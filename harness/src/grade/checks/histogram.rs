@@ -72,6 +72,14 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
 
         if kind == Data::Skewed && timed.as_ref().is_some_and(|t| t[0] == n) {
             ctx.case(format!("timed, n = {n}, {} data", kind.name()));
+            let varied = ctx.vary(&data, |v| (v + 1) % BINS as u32);
+            ctx.vary_input(&ddata, &varied)?;
+            let mut want = vec![0u32; BINS];
+            for &v in &varied {
+                want[v as usize] += 1;
+            }
+            let tol = ctx.tolerance();
+            ctx.hold_varied_to(&bins, &want, tol);
             let naive = ctx.harness_kernel(NAIVE, "histogram_global")?;
             // The baseline's own copy of the data: the learner's kernel may rewrite its input.
             let naive_data = ctx.input("data", &data)?;

@@ -94,6 +94,14 @@ pub fn check_block_sum(ctx: &mut CheckCtx) -> anyhow::Result<()> {
 
         if is_timed {
             ctx.case(format!("timed, n = {n}"));
+            // Sign flips keep the integer inputs exact.
+            let varied = ctx.vary(&x, |v| -v);
+            ctx.vary_input(&dx, &varied)?;
+            let want: Vec<f32> = varied
+                .chunks(PER_BLOCK)
+                .map(|c| sum_f64(c) as f32)
+                .collect();
+            ctx.hold_varied_to(&partial, &want, tol);
             let learner = Launch {
                 kernel: &kernel,
                 cfg,
@@ -133,6 +141,13 @@ pub fn check_grid(ctx: &mut CheckCtx) -> anyhow::Result<()> {
 
         if is_timed {
             ctx.case(format!("timed, n = {n}"));
+            let varied = ctx.vary(&x, |v| -v);
+            ctx.vary_input(&dx, &varied)?;
+            let tol = Tolerance {
+                rtol: 0.0,
+                atol: allowed_error(n, abs_sum(&varied), &varied),
+            };
+            ctx.hold_varied_to(&sum, &[sum_f64(&varied) as f32], tol);
             let learner = Launch {
                 kernel: &kernel,
                 cfg,

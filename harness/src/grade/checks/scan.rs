@@ -51,6 +51,11 @@ fn check_segments(ctx: &mut CheckCtx, segment: usize) -> anyhow::Result<()> {
 
         if timed.as_ref().is_some_and(|t| t[0] == n) {
             ctx.case(format!("timed, n = {n}"));
+            let varied = ctx.vary(&input, |x| x.wrapping_add(1));
+            ctx.vary_input(&din, &varied)?;
+            let want: Vec<i32> = varied.chunks(segment).flat_map(inclusive_scan).collect();
+            let tol = ctx.tolerance();
+            ctx.hold_varied_to(&out, &want, tol);
             let learner = Launch {
                 kernel: &kernel,
                 cfg,
@@ -134,6 +139,10 @@ pub fn check_multi_block(ctx: &mut CheckCtx) -> anyhow::Result<()> {
 
         if timed.as_ref().is_some_and(|t| t[0] == n) {
             ctx.case(format!("timed, n = {n}"));
+            let varied = ctx.vary(&input, |x| x.wrapping_add(1));
+            ctx.vary_input(&din, &varied)?;
+            let tol = ctx.tolerance();
+            ctx.hold_varied_to(&out, &inclusive_scan(&varied), tol);
             let launches = [
                 Launch {
                     kernel: &tile_sums,

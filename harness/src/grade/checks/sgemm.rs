@@ -183,7 +183,7 @@ fn check(ctx: &mut CheckCtx, step: &Step) -> anyhow::Result<()> {
              |A[i,p] * B[p,j]| (a correct f32 sum of K = {k} products stays well inside; inputs \
              rounded to TF32/f16 do not)"
         );
-        ctx.expect_bounded(&dc, &want, bounds, rule)?;
+        ctx.expect_bounded(&dc, &want, bounds, rule.clone())?;
         if let Some(counters) = ctx.cpu_counters()? {
             let failure = match step.demand {
                 Demand::Correct => None,
@@ -199,6 +199,16 @@ fn check(ctx: &mut CheckCtx, step: &Step) -> anyhow::Result<()> {
 
         if is_timed {
             ctx.case(format!("timed, M={m} N={n} K={k}"));
+            let varied = ctx.vary(&a, |x| x + 1.0);
+            ctx.vary_input(&da, &varied)?;
+            let (want, abs_sum) = if m * n * k <= CPU_REFERENCE_MAX_MACS {
+                reference_with_abs_sum(&varied, &b, m, n, k)
+            } else {
+                let dvaried = ctx.input_2d("A (varied)", m, k, &varied)?;
+                gpu_reference(ctx, &dvaried, &db, m, n, k)?
+            };
+            let bounds = abs_sum.iter().map(|s| ERROR_UNITS * unit * s).collect();
+            ctx.hold_varied_bounded(&dc, &want, bounds, rule);
             let learner = Launch {
                 kernel: &kernel,
                 cfg: config(step, m, n),

@@ -81,6 +81,9 @@ fn check(ctx: &mut CheckCtx, demand: Demand) -> anyhow::Result<()> {
 
         if timed.as_ref() == Some(&size) {
             ctx.case(format!("timed, {rows} x {cols}"));
+            let varied = ctx.vary(&data, |x| x + 1.0);
+            ctx.vary_input(&input, &varied)?;
+            ctx.hold_varied_to(&out, &reference(&varied, rows, cols), EXACT);
             let learner = Launch {
                 kernel: &kernel,
                 cfg: config(rows, cols),
