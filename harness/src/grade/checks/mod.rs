@@ -9,6 +9,7 @@ use super::{CheckCtx, RustCtx};
 use crate::outcome::Correctness;
 
 mod access_bars;
+mod attention;
 mod cpu_matmul;
 pub mod fixture;
 mod grid_stride;
@@ -65,6 +66,13 @@ const CHECKS: &[(&str, Check)] = &[
     ("scan_block_512", Check::Cuda(scan::check_block_512)),
     ("scan_multi_block", Check::Cuda(scan::check_multi_block)),
     ("histogram", Check::Cuda(histogram::check)),
+    // module 07: attention
+    ("attention_naive", Check::Cuda(attention::check_naive)),
+    ("flash_attention", Check::Cuda(attention::check_flash)),
+    (
+        "flash_attention_causal",
+        Check::Cuda(attention::check_flash_causal),
+    ),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
 ];
