@@ -155,6 +155,18 @@ pub(super) fn naive_f32_row(x: &Inputs, shape: Shape, head: usize, i: usize) -> 
     (o, m + l.ln())
 }
 
+/// A baseline where speed is measured; where it is not (the CPU backend, which has no cuBLAS)
+/// the timed case only repeats the learner's launch, and a stand-in that does nothing is enough.
+fn on_gpu(
+    ctx: &CheckCtx,
+    build: impl FnOnce(&CheckCtx) -> anyhow::Result<crate::grade::speed::Timed<'static>>,
+) -> anyhow::Result<crate::grade::speed::Timed<'static>> {
+    match ctx.backend() {
+        BackendKind::Gpu => build(ctx),
+        BackendKind::Cpu => Ok(Box::new(|| Ok(()))),
+    }
+}
+
 /// Which rows are judged: all of them, or a sample per head at the timed size.
 pub(super) fn judged_rows(ctx: &mut CheckCtx, shape: Shape, all: bool) -> Vec<(usize, usize)> {
     let n = shape.n;
@@ -392,7 +404,7 @@ pub fn check_naive(ctx: &mut CheckCtx) -> anyhow::Result<()> {
                     args: a3,
                 },
             ];
-            let baseline = unfused_baseline(ctx, shape)?;
+            let baseline = on_gpu(ctx, |ctx| unfused_baseline(ctx, shape))?;
             ctx.measure_speed_with(&learner, shape.work(), baseline)?;
         }
     }
@@ -441,14 +453,14 @@ fn flash(ctx: &mut CheckCtx, name: &str, causal: bool) -> anyhow::Result<()> {
                 cfg: flash_config(shape),
                 args,
             }];
-            let baseline = unfused_baseline(ctx, shape)?;
+            let baseline = on_gpu(ctx, |ctx| unfused_baseline(ctx, shape))?;
             ctx.measure_speed_with(&learner, shape.work(), baseline)?;
             if causal {
                 ctx.case(format!(
                     "timed against non-causal flash, {}",
                     shape.label(false)
                 ));
-                let flash = harness_flash(ctx, shape)?;
+                let flash = on_gpu(ctx, |ctx| harness_flash(ctx, shape))?;
                 ctx.measure_speed_with(&learner, shape.work(), flash)?;
             }
         }
