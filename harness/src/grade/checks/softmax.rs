@@ -318,7 +318,8 @@ pub fn bytes_within(c: &LaunchCounters, budget: u64, advice: &str) -> Option<Fai
     (c.global_sectors_min > budget).then(|| {
         Failure::new(
             format!(
-                "your kernel reads and writes {} bytes of global memory (bar: at most {})",
+                "your loads and stores move at least {} bytes through global memory (bar: at \
+                 most {})",
                 32 * c.global_sectors_min,
                 32 * budget
             ),
