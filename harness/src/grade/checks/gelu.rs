@@ -129,3 +129,50 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// What the solution computes, in f32.
+    fn gelu_f32(v: f32) -> f32 {
+        let k = 0.797_884_6_f32;
+        0.5 * v * (1.0 + (k * (v + 0.044715 * v * v * v)).tanh())
+    }
+
+    /// erf by Abramowitz & Stegun 7.1.26 (error below 1.5e-7): enough to show a 4.7e-4 gap.
+    fn erf(x: f64) -> f64 {
+        let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+        let p = t
+            * (0.254_829_592
+                + t * (-0.284_496_736
+                    + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+        (1.0 - p * (-x * x).exp()).copysign(x)
+    }
+
+    #[test]
+    fn the_tanh_form_passes_with_margin_and_the_erf_form_fails() {
+        for seed in 0..5 {
+            let mut rng = crate::grade::inputs::rng(seed);
+            let (mut worst_ok, mut erf_wrong) = (0.0f64, 0);
+            for _ in 0..20_000 {
+                let v: f32 = rng.gen_range(-12.0..12.0);
+                let b = bound(v as f64);
+                worst_ok = worst_ok.max((gelu_f32(v) as f64 - gelu_tanh(v as f64)).abs() / b);
+                let erf_form = (0.5 * v as f64 * (1.0 + erf(v as f64 / 2f64.sqrt()))) as f32;
+                if (erf_form as f64 - gelu_tanh(v as f64)).abs() > b {
+                    erf_wrong += 1;
+                }
+            }
+            assert!(
+                worst_ok < 0.5,
+                "seed {seed}: a correct kernel uses {worst_ok} of the bound"
+            );
+            assert!(
+                erf_wrong > 5_000,
+                "seed {seed}: only {erf_wrong} erf values fail"
+            );
+        }
+    }
+}

@@ -22,8 +22,17 @@ pub const NORM_EPS: f32 = 1e-5;
 /// A row whose mean is far from zero and whose spread is tiny.
 fn offset_row(ctx: &mut CheckCtx, c: usize) -> Vec<f32> {
     let u = ctx.random_f32(c);
-    let top = u.iter().fold(0.0f32, |a, x| a.max(x.abs()));
-    u.iter().map(|&v| 1e4 + 1e-2 * v / top).collect()
+    offset_from(&u)
+}
+
+/// 1e4 + 1e-2 * (u rescaled to [-1, 1]): the spread is 1e-2 whatever u's own offset.
+fn offset_from(u: &[f32]) -> Vec<f32> {
+    let lo = u.iter().fold(f32::INFINITY, |a, &x| a.min(x));
+    let hi = u.iter().fold(f32::NEG_INFINITY, |a, &x| a.max(x));
+    let half = ((hi - lo) / 2.0).max(f32::MIN_POSITIVE);
+    u.iter()
+        .map(|&v| 1e4 + 1e-2 * ((v - lo) / half - 1.0))
+        .collect()
 }
 
 /// Rows alternate random and offset ones, starting with the offset row.
@@ -78,8 +87,8 @@ pub fn layer_row(x: &[f32], w: &[f32], b: &[f32]) -> Norm {
         .fold(0.0, f64::max);
     let rstd = 1.0 / (var + NORM_EPS as f64).sqrt();
     let dm = EPS * (mean.abs() + 2.0 * c.sqrt() * spread);
-    let rel_rstd =
-        4.0 * EPS * c.sqrt() + 4.0 * EPS + (dm * dm + 2.0 * dm * spread / c.sqrt()) * rstd * rstd;
+    // A mean off by dm adds dm^2 to the variance (the cross term sums to zero).
+    let rel_rstd = 4.0 * EPS * c.sqrt() + 4.0 * EPS + dm * dm * rstd * rstd;
     let mut y = Vec::with_capacity(x.len());
     let mut y_bound = Vec::with_capacity(x.len());
     for ((&v, &wi), &bi) in x.iter().zip(w).zip(b) {
@@ -237,4 +246,94 @@ pub fn rmsnorm(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grade::inputs;
+
+    /// A block of 256 threads in f32: each adds its strided elements, then a pairwise tree.
+    fn block_sum(v: &[f32]) -> f32 {
+        let mut part: Vec<f32> = (0..256)
+            .map(|t| v.iter().skip(t).step_by(256).sum())
+            .collect();
+        while part.len() > 1 {
+            let half = part.len() / 2;
+            part = (0..half).map(|i| part[i] + part[i + half]).collect();
+        }
+        part[0]
+    }
+
+    /// (mean, rstd, y) as the two-pass solution computes them, or with E[x^2] - E[x]^2.
+    fn kernel(x: &[f32], w: &[f32], b: &[f32], naive: bool) -> (f32, f32, Vec<f32>) {
+        let c = x.len() as f32;
+        let mu = block_sum(x) / c;
+        let var = if naive {
+            let sq: Vec<f32> = x.iter().map(|v| v * v).collect();
+            block_sum(&sq) / c - mu * mu
+        } else {
+            let sq: Vec<f32> = x.iter().map(|v| (v - mu) * (v - mu)).collect();
+            block_sum(&sq) / c
+        };
+        let rs = 1.0 / (var + NORM_EPS).sqrt();
+        let y = x
+            .iter()
+            .zip(w)
+            .zip(b)
+            .map(|((v, wi), bi)| (v - mu) * rs * wi + bi)
+            .collect();
+        (mu, rs, y)
+    }
+
+    /// Largest error / bound over mean, rstd and y of one row (a NaN counts as infinite).
+    fn worst(x: &[f32], w: &[f32], b: &[f32], naive: bool) -> f64 {
+        let want = layer_row(x, w, b);
+        let (mu, rs, y) = kernel(x, w, b, naive);
+        let ratio = |got: f32, want: f64, bound: f64| {
+            let r = (got as f64 - want).abs() / bound;
+            if r.is_nan() {
+                f64::INFINITY
+            } else {
+                r
+            }
+        };
+        let mut r =
+            ratio(mu, want.mean, want.mean_bound).max(ratio(rs, want.rstd, want.rstd_bound));
+        for i in 0..x.len() {
+            r = r.max(ratio(y[i], want.y[i], want.y_bound[i]));
+        }
+        r
+    }
+
+    #[test]
+    fn two_pass_passes_with_margin_and_mean_of_squares_fails_offset_rows() {
+        for seed in 0..4 {
+            let mut rng = inputs::rng(seed);
+            for c in [31, 1024, 4097, 9000] {
+                let w = inputs::f32s(&mut rng, c);
+                let b = inputs::f32s(&mut rng, c);
+                let random = inputs::f32s(&mut rng, c);
+                let offset = offset_from(&inputs::f32s(&mut rng, c));
+                for x in [&random, &offset] {
+                    let r = worst(x, &w, &b, false);
+                    assert!(
+                        r < 0.5,
+                        "seed {seed}, C = {c}: two-pass uses {r} of the bound"
+                    );
+                }
+                let r = worst(&offset, &w, &b, true);
+                let want = layer_row(&offset, &w, &b);
+                let got = kernel(&offset, &w, &b, true);
+                eprintln!(
+                    "C={c} want mean {} rstd {} bound {} got {} {}",
+                    want.mean, want.rstd, want.rstd_bound, got.0, got.1
+                );
+                assert!(
+                    r > 10.0,
+                    "seed {seed}, C = {c}: E[x^2] - E[x]^2 only {r}x the bound"
+                );
+            }
+        }
+    }
 }

@@ -410,3 +410,73 @@ pub fn causal(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grade::inputs;
+
+    /// Rows of every kind but NaN, made without a CheckCtx.
+    fn rows(seed: u64, c: usize) -> Vec<Vec<f32>> {
+        let mut rng = inputs::rng(seed);
+        let mut out = Vec::new();
+        let base = inputs::f32s(&mut rng, c);
+        out.push(base.clone());
+        let top = base.iter().fold(0.0f32, |a, x| a.max(x.abs()));
+        out.push(base.iter().map(|x| x * 80.0 / top).collect());
+        let mut spike = base.clone();
+        spike[c / 2] = 1000.0;
+        out.push(spike);
+        out.push(vec![base[0]; c]);
+        out
+    }
+
+    /// Serial three-pass softmax in f32 (the naive solution), or the online recurrence.
+    fn kernel(x: &[f32], online: bool) -> Vec<f32> {
+        let (mut m, mut d) = (f32::NEG_INFINITY, 0.0f32);
+        if online {
+            for &v in x {
+                let mn = m.max(v);
+                d = d * (m - mn).exp() + (v - mn).exp();
+                m = mn;
+            }
+        } else {
+            m = x.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
+            d = x.iter().map(|&v| (v - m).exp()).sum();
+        }
+        let inv = 1.0 / d;
+        x.iter().map(|&v| (v - m).exp() * inv).collect()
+    }
+
+    #[test]
+    fn correct_f32_softmax_is_within_half_the_bound_and_sums_to_one() {
+        for seed in 0..3 {
+            for c in [1, 31, 1024, 4097, 50257] {
+                for x in rows(seed, c) {
+                    let (want, bounds) = softmax_row(&x);
+                    for online in [false, true] {
+                        let got = kernel(&x, online);
+                        for i in 0..c {
+                            let e = (got[i] as f64 - want[i] as f64).abs();
+                            assert!(e <= bounds[i] / 2.0, "C = {c}, {online}: {e} at {i}");
+                        }
+                        let s: f64 = got.iter().map(|&v| v as f64).sum();
+                        assert!((s - 1.0).abs() <= sum_tol(c) / 1.5, "C = {c}: sums to {s}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f16_rounded_outputs_fail() {
+        let x = rows(1, 1024).remove(0);
+        let (want, bounds) = softmax_row(&x);
+        // 11 significant bits, as f16 keeps.
+        let f16 = |v: f32| f32::from_bits((v.to_bits() + 0x1000) & !0x1fff);
+        let wrong = (0..x.len())
+            .filter(|&i| (f16(want[i]) as f64 - want[i] as f64).abs() > bounds[i])
+            .count();
+        assert!(wrong > 512, "{wrong}");
+    }
+}
