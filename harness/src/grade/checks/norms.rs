@@ -300,8 +300,8 @@ mod tests {
         };
         let mut r =
             ratio(mu, want.mean, want.mean_bound).max(ratio(rs, want.rstd, want.rstd_bound));
-        for i in 0..x.len() {
-            r = r.max(ratio(y[i], want.y[i], want.y_bound[i]));
+        for ((&g, &w), &b) in y.iter().zip(&want.y).zip(&want.y_bound) {
+            r = r.max(ratio(g, w, b));
         }
         r
     }
