@@ -5,7 +5,7 @@
 //! Timed against the harness's unfused pair (a bias kernel writing t, then a GELU kernel
 //! reading it), on buffers of its own.
 //!
-//! The tanh form and the erf form differ by up to 4.7e-4 (near |v| = 2): the bound of each
+//! The tanh form and the erf form differ by up to 4.7e-4 (at |v| = 2.7): the bound of each
 //! element, a few ulp of v and of y, is far inside that, so an erf GELU fails.
 
 use cudarc::driver::LaunchConfig;
