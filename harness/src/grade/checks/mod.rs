@@ -11,14 +11,18 @@ use crate::outcome::Correctness;
 mod access_bars;
 mod attention;
 mod cpu_matmul;
+mod cross_entropy;
 pub mod fixture;
+mod gelu;
 mod grid_stride;
 mod histogram;
 mod host_launch;
+mod norms;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
 mod sgemm;
+mod softmax;
 mod thread_index;
 mod transpose;
 mod vector_add;
@@ -66,6 +70,15 @@ const CHECKS: &[(&str, Check)] = &[
     ("scan_block_512", Check::Cuda(scan::check_block_512)),
     ("scan_multi_block", Check::Cuda(scan::check_multi_block)),
     ("histogram", Check::Cuda(histogram::check)),
+    // module 06: softmax and norms
+    ("softmax_naive", Check::Cuda(softmax::naive)),
+    ("softmax_online", Check::Cuda(softmax::online)),
+    ("softmax_fused", Check::Cuda(softmax::fused)),
+    ("softmax_causal", Check::Cuda(softmax::causal)),
+    ("layernorm", Check::Cuda(norms::layernorm)),
+    ("rmsnorm_residual", Check::Cuda(norms::rmsnorm)),
+    ("bias_gelu", Check::Cuda(gelu::check)),
+    ("cross_entropy", Check::Cuda(cross_entropy::check)),
     // module 07: attention
     ("attention_naive", Check::Cuda(attention::check_naive)),
     ("flash_attention", Check::Cuda(attention::check_flash)),
