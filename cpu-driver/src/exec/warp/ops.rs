@@ -204,11 +204,11 @@ impl BlockRunner<'_> {
                 });
             }
             Op::Shfl => {
-                self.check_member_mask(ins, ins.src.get(3), exec, w)?;
+                self.check_member_mask(ins, ins.src.get(3), exec, active, w)?;
                 self.shfl(ins, exec, w)
             }
             Op::Vote => {
-                self.check_member_mask(ins, ins.src.get(1), exec, w)?;
+                self.check_member_mask(ins, ins.src.get(1), exec, active, w)?;
                 let Extra::Vote(mode) = ins.extra else {
                     unreachable!("vote mode")
                 };
@@ -229,7 +229,7 @@ impl BlockRunner<'_> {
                 });
             }
             Op::Match => {
-                self.check_member_mask(ins, ins.src.get(1), exec, w)?;
+                self.check_member_mask(ins, ins.src.get(1), exec, active, w)?;
                 let Extra::Vote(mode) = ins.extra else {
                     unreachable!("match mode")
                 };
@@ -267,7 +267,7 @@ impl BlockRunner<'_> {
                 Self::set(w, &ins.dst[0], l, active as u64);
             }),
             Op::BarWarpSync => {
-                self.check_member_mask(ins, ins.src.first(), exec, w)?;
+                self.check_member_mask(ins, ins.src.first(), exec, active, w)?;
                 w.wep += 1
             }
             Op::Nop => {}
@@ -350,11 +350,21 @@ impl BlockRunner<'_> {
         ins: &Instr,
         mask: Option<&Operand>,
         exec: u32,
+        active: u32,
         w: &Warp,
     ) -> Res<()> {
         let Some(mask) = mask else { return Ok(()) };
         let mask = self.val(w, mask, exec.trailing_zeros() as usize) as u32;
-        let (exited, absent) = (mask & w.exited, mask & !w.present);
+        // An early `return` is often a branch to the kernel's last `ret`: lanes waiting there
+        // have left as surely as lanes that executed it. (Lanes elsewhere are not `active`,
+        // and their `pc` is current, as the warp is diverged.)
+        let mut exited = mask & w.exited;
+        lanes!(mask & w.running & !active, l, {
+            if matches!(self.p.func.instrs[w.pc[l] as usize].op, Op::Exit | Op::Ret) {
+                exited |= 1 << l;
+            }
+        });
+        let absent = mask & !w.present;
         if exited | absent == 0 {
             return Ok(());
         }
