@@ -109,9 +109,7 @@ pub unsafe extern "C" fn cuDeviceGetUuid_v2(uuid: *mut [u8; 16], dev: c_int) -> 
 }
 
 fn cores() -> i32 {
-    std::thread::available_parallelism()
-        .map(|n| n.get() as i32)
-        .unwrap_or(1)
+    crate::exec::sm_count() as i32
 }
 
 /// Attributes of an sm_90-like device, so kernels compile for the same arch on both backends.
@@ -315,6 +313,17 @@ pub extern "C" fn cuMemFree_v2(dptr: u64) -> CUresult {
 #[no_mangle]
 pub extern "C" fn kernlingsMemProtect(dptr: u64, bytes: usize) -> CUresult {
     if driver().mem.protect(dptr, bytes as u64) {
+        SUCCESS
+    } else {
+        INVALID_VALUE
+    }
+}
+
+/// kernlings' own entry point: let kernels read `[dptr, dptr+bytes)` but not write it (the
+/// grader's input buffers), so the first store there stops the launch naming the thread.
+#[no_mangle]
+pub extern "C" fn kernlingsMemProtectReadOnly(dptr: u64, bytes: usize) -> CUresult {
+    if driver().mem.protect_readonly(dptr, bytes as u64) {
         SUCCESS
     } else {
         INVALID_VALUE
@@ -536,10 +545,13 @@ pub unsafe extern "C" fn cuModuleLoadData(
         }
         Ok(Err(e)) => {
             eprintln!("kernlings CPU driver: cannot load PTX: {e}");
+            crate::report::append_load_error(&e);
             INVALID_PTX
         }
         Err(_) => {
-            eprintln!("kernlings CPU driver: the PTX parser failed on this module");
+            let e = "the PTX parser failed on this module";
+            eprintln!("kernlings CPU driver: {e}");
+            crate::report::append_load_error(e);
             INVALID_PTX
         }
     }

@@ -21,6 +21,43 @@ impl LoadedModule {
     }
 }
 
+/// Static shared memory one block may declare: beyond it a GPU needs dynamic shared memory
+/// and `cudaFuncSetAttribute` (ptxas refuses the kernel).
+pub const STATIC_SMEM_LIMIT: usize = 48 * 1024;
+/// Local memory one thread may use on a GPU (the CUDA guide's limit).
+pub const LOCAL_LIMIT: usize = 512 * 1024;
+
+fn kib(bytes: usize) -> String {
+    if bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+/// What a GPU's compiler refuses at load: too much static shared or local memory.
+fn check_static_limits(f: &Function) -> Result<(), String> {
+    if f.static_smem > STATIC_SMEM_LIMIT {
+        return Err(format!(
+            "kernel `{}` uses {} of static shared memory; a block may use at most {} statically \
+             (dynamic shared memory with cudaFuncSetAttribute is needed beyond)",
+            f.name,
+            kib(f.static_smem),
+            kib(STATIC_SMEM_LIMIT)
+        ));
+    }
+    if f.local_bytes > LOCAL_LIMIT {
+        return Err(format!(
+            "kernel `{}` uses {} of local memory per thread (arrays declared inside the kernel); \
+             a GPU allows at most {} per thread",
+            f.name,
+            kib(f.local_bytes),
+            kib(LOCAL_LIMIT)
+        ));
+    }
+    Ok(())
+}
+
 pub struct Driver {
     pub mem: DeviceMemory,
     /// A failed launch poisons the context, as on a GPU: later calls return the same error.
@@ -61,6 +98,9 @@ impl Driver {
             globals.push((var.name.clone(), addr, var.size));
             addr
         })?;
+        for f in &module.functions {
+            check_static_limits(f)?;
+        }
         Ok(Arc::new(LoadedModule { module, globals }))
     }
 

@@ -112,6 +112,41 @@ pub enum Diagnostic {
         block: Dim3,
         line: u32,
     },
+    /// A store or atomic into a buffer the grader marked read-only (an input).
+    WriteToInput {
+        address: u64,
+        bytes: u32,
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+    },
+    /// Two plain (non-atomic) stores of different values to one global element with nothing
+    /// ordering them: from two blocks of the launch, or from two threads of one block between
+    /// the same barriers. The earlier writer is `_a`.
+    GlobalRace {
+        address: u64,
+        bytes: u32,
+        thread_a: Dim3,
+        block_a: Dim3,
+        line_a: u32,
+        thread_b: Dim3,
+        block_b: Dim3,
+        line: u32,
+    },
+    /// A warp-synchronous instruction (`__shfl_*_sync`, `__ballot_sync`, `__syncwarp`...)
+    /// whose member mask names lanes that are not executing it: undefined on a GPU.
+    WarpMask {
+        /// The CUDA intrinsic, e.g. "__shfl_down_sync".
+        intrinsic: String,
+        mask: u32,
+        /// Lanes the mask names that had returned...
+        exited: u32,
+        /// ...or that do not exist: the block's last warp is partial.
+        absent: u32,
+        warp: u32,
+        block: Dim3,
+        line: u32,
+    },
 }
 
 impl Diagnostic {
@@ -139,10 +174,14 @@ pub struct LaunchReport {
 
 /// Appends the report to `$KERNLINGS_CPU_REPORT` when it is set.
 pub fn append(report: &LaunchReport) {
+    write_line(report);
+}
+
+fn write_line(value: &impl Serialize) {
     let Some(path) = std::env::var_os("KERNLINGS_CPU_REPORT") else {
         return;
     };
-    let Ok(line) = serde_json::to_string(report) else {
+    let Ok(line) = serde_json::to_string(value) else {
         return;
     };
     if let Ok(mut f) = std::fs::OpenOptions::new()
@@ -152,6 +191,20 @@ pub fn append(report: &LaunchReport) {
     {
         let _ = writeln!(f, "{line}");
     }
+}
+
+/// A module the driver refused to load, as one line of the report file: the reason, for the
+/// grader to show (cudarc only sees CUDA_ERROR_INVALID_PTX).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadError {
+    pub load_error: String,
+}
+
+/// Appends a load error to `$KERNLINGS_CPU_REPORT` when it is set.
+pub fn append_load_error(reason: &str) {
+    write_line(&LoadError {
+        load_error: reason.to_string(),
+    });
 }
 
 #[cfg(test)]

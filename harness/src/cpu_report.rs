@@ -92,6 +92,55 @@ pub enum Diagnostic {
         block: Dim3,
         line: u32,
     },
+    WriteToInput {
+        address: u64,
+        bytes: u32,
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+    },
+    GlobalRace {
+        address: u64,
+        bytes: u32,
+        thread_a: Dim3,
+        block_a: Dim3,
+        line_a: u32,
+        thread_b: Dim3,
+        block_b: Dim3,
+        line: u32,
+    },
+    WarpMask {
+        intrinsic: String,
+        mask: u32,
+        exited: u32,
+        absent: u32,
+        warp: u32,
+        block: Dim3,
+        line: u32,
+    },
+}
+
+/// Lanes of a mask as ranges: "lanes 20-31", "lane 5", "lanes 3, 8-9".
+fn lanes(mask: u32) -> String {
+    let mut parts = Vec::new();
+    let mut l = 0;
+    while l < 32 {
+        if mask >> l & 1 == 1 {
+            let start = l;
+            while l < 32 && mask >> l & 1 == 1 {
+                l += 1;
+            }
+            parts.push(if l - 1 == start {
+                start.to_string()
+            } else {
+                format!("{start}-{}", l - 1)
+            });
+        } else {
+            l += 1;
+        }
+    }
+    let one = mask.count_ones() == 1;
+    format!("lane{} {}", if one { "" } else { "s" }, parts.join(", "))
 }
 
 /// A device buffer the check allocated, so addresses can be told in the learner's terms.
@@ -107,6 +156,26 @@ pub struct BufferInfo {
     pub elem_type: String,
 }
 
+/// A line the driver writes when it cannot load a module: `{"load_error":"<reason>"}`.
+const LOAD_ERROR_PREFIX: &str = "{\"load_error\"";
+
+#[derive(Deserialize)]
+struct LoadError {
+    load_error: String,
+}
+
+/// The reason the driver gave for the last module it refused to load, if any.
+pub fn load_error(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with(LOAD_ERROR_PREFIX))?;
+    serde_json::from_str::<LoadError>(line)
+        .ok()
+        .map(|e| e.load_error)
+}
+
 /// Every launch report in the file, in launch order. A missing file means no launch yet.
 pub fn read_reports(path: &Path) -> anyhow::Result<Vec<LaunchReport>> {
     let text = match std::fs::read_to_string(path) {
@@ -115,7 +184,7 @@ pub fn read_reports(path: &Path) -> anyhow::Result<Vec<LaunchReport>> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     text.lines()
-        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(LOAD_ERROR_PREFIX))
         .enumerate()
         .map(|(i, l)| {
             serde_json::from_str(l).with_context(|| {
@@ -274,6 +343,67 @@ pub fn describe(d: &Diagnostic, buffers: &[BufferInfo]) -> String {
                 dim(*thread),
                 dim(*block),
                 at_line(*line)
+            )
+        }
+        Diagnostic::WriteToInput { address, thread, block, line, .. } => {
+            let name = buffers
+                .iter()
+                .find(|b| *address >= b.base && *address < b.base + (b.len * b.elem_size) as u64)
+                .map(|b| b.name.as_str())
+                .unwrap_or("buffer");
+            format!(
+                "your kernel wrote to the input {name} ({}, thread {} of block {}{}): inputs are \
+                 read-only — write results only to the output buffers, and keep scratch values \
+                 in registers or shared memory",
+                describe_address(*address, buffers),
+                dim(*thread),
+                dim(*block),
+                if *line == 0 { String::new() } else { format!(", line {line}") }
+            )
+        }
+        Diagnostic::GlobalRace { address, thread_a, block_a, line_a, thread_b, block_b, line, .. } => {
+            let who = if block_a == block_b {
+                format!(
+                    "thread {} (line {line_a}) and thread {} (line {line}) of block {}, with no \
+                     __syncthreads() between them",
+                    dim(*thread_a),
+                    dim(*thread_b),
+                    dim(*block_a)
+                )
+            } else {
+                format!(
+                    "block {} (thread {}, line {line_a}) and block {} (thread {}, line {line}); blocks \
+                     run in no fixed order",
+                    dim(*block_a),
+                    dim(*thread_a),
+                    dim(*block_b),
+                    dim(*thread_b)
+                )
+            };
+            format!(
+                "data race on global memory: {} written by {who}, with plain stores of different \
+                 values (plain `+=`, not atomicAdd), so one result overwrites the other. Several \
+                 threads adding to one element need atomicAdd",
+                describe_address(*address, buffers)
+            )
+        }
+        Diagnostic::WarpMask { intrinsic, mask, exited, absent, warp, block, line } => {
+            let why = match (*exited != 0, *absent != 0) {
+                (true, false) => format!("{} have exited", lanes(*exited)),
+                (false, _) => format!("{} do not exist (the block's last warp is partial)", lanes(*absent)),
+                (true, true) => format!(
+                    "{} have exited and {} do not exist (the block's last warp is partial)",
+                    lanes(*exited),
+                    lanes(*absent)
+                ),
+            };
+            format!(
+                "{intrinsic}{} with mask {mask:#010x} in warp {warp} of block {}, where {why}: every \
+                 lane the mask names must execute it; on a GPU what it returns from missing lanes is \
+                 undefined. Build the mask from the lanes that take part (__ballot_sync, \
+                 __activemask) or keep every lane running to the end",
+                at_line(*line),
+                dim(*block)
             )
         }
         Diagnostic::Trap { thread, block, line } => format!(

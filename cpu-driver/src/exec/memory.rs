@@ -47,22 +47,36 @@ struct Inner {
     /// the grader puts around each buffer, so a write one past the end is caught with its
     /// thread instead of being found afterwards.
     protected: BTreeMap<u64, u64>,
+    /// Ranges kernels may read but not write (start -> end): the grader's input buffers, so a
+    /// kernel that writes an input (even one that restores it before returning) is stopped at
+    /// its first write.
+    readonly: BTreeMap<u64, u64>,
     next: u64,
 }
 
-/// A snapshot of the allocations for one launch: sorted (base, end, host pointer).
+/// One piece of an allocation kernels may touch: `[base, end)` at host address `host`;
+/// `readonly` pieces may only be read.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Range {
+    pub base: u64,
+    pub end: u64,
+    pub host: usize,
+    pub readonly: bool,
+}
+
+/// A snapshot of the allocations for one launch, sorted by address.
 #[derive(Clone)]
 pub struct MemView {
-    pub ranges: Vec<(u64, u64, usize)>,
+    pub ranges: Vec<Range>,
 }
 
 impl MemView {
-    /// The allocation (base, end, host address) holding all of `[addr, addr+len)`.
+    /// The piece holding all of `[addr, addr+len)`.
     #[inline]
-    pub fn lookup_range(&self, addr: u64, len: u64) -> Option<(u64, u64, usize)> {
-        let i = self.ranges.partition_point(|r| r.0 <= addr);
+    pub fn lookup_range(&self, addr: u64, len: u64) -> Option<Range> {
+        let i = self.ranges.partition_point(|r| r.base <= addr);
         let r = *self.ranges.get(i.checked_sub(1)?)?;
-        (addr.checked_add(len)? <= r.1).then_some(r)
+        (addr.checked_add(len)? <= r.end).then_some(r)
     }
 }
 
@@ -87,20 +101,36 @@ impl DeviceMemory {
         let end = addr + a.len as u64;
         g.protected
             .retain(|start, _| *start < addr || *start >= end);
+        g.readonly.retain(|start, _| *start < addr || *start >= end);
         true
     }
 
     /// Forbid kernels `[addr, addr+len)`, which must lie in one allocation; host copies still
     /// reach it. False when the range is not inside an allocation.
     pub fn protect(&self, addr: u64, len: u64) -> bool {
+        self.mark(addr, len, false)
+    }
+
+    /// Let kernels read `[addr, addr+len)` but not write it; host copies still write it.
+    /// False when the range is not inside an allocation.
+    pub fn protect_readonly(&self, addr: u64, len: u64) -> bool {
+        self.mark(addr, len, true)
+    }
+
+    fn mark(&self, addr: u64, len: u64, readonly: bool) -> bool {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let inside = g
             .allocs
             .range(..=addr)
             .next_back()
-            .is_some_and(|(base, a)| addr + len <= base + a.len as u64);
+            .is_some_and(|(base, a)| addr.saturating_add(len) <= base + a.len as u64);
         if inside && len > 0 {
-            g.protected.insert(addr, addr + len);
+            let map = if readonly {
+                &mut g.readonly
+            } else {
+                &mut g.protected
+            };
+            map.insert(addr, addr + len);
         }
         inside
     }
@@ -128,20 +158,47 @@ impl DeviceMemory {
     pub fn view(&self) -> MemView {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let Inner {
-            allocs, protected, ..
+            allocs,
+            protected,
+            readonly,
+            ..
         } = &mut *g;
         let mut ranges = Vec::with_capacity(allocs.len());
         for (&base, a) in allocs.iter_mut() {
             let (end, host) = (base + a.len as u64, a.ptr() as usize);
+            // Split [from, to) at the read-only ranges inside it.
+            let mut push = |from: u64, to: u64| {
+                let piece = |s: u64, e: u64, ro: bool| Range {
+                    base: s,
+                    end: e,
+                    host: host + (s - base) as usize,
+                    readonly: ro,
+                };
+                let mut at = from;
+                for (&r_start, &r_end) in readonly.range(..to) {
+                    let (s, e) = (r_start.max(at), r_end.min(to));
+                    if s >= e {
+                        continue;
+                    }
+                    if s > at {
+                        ranges.push(piece(at, s, false));
+                    }
+                    ranges.push(piece(s, e, true));
+                    at = e;
+                }
+                if at < to {
+                    ranges.push(piece(at, to, false));
+                }
+            };
             let mut start = base;
             for (&p_start, &p_end) in protected.range(base..end) {
                 if p_start > start {
-                    ranges.push((start, p_start, host + (start - base) as usize));
+                    push(start, p_start);
                 }
                 start = start.max(p_end);
             }
             if start < end {
-                ranges.push((start, end, host + (start - base) as usize));
+                push(start, end);
             }
         }
         MemView { ranges }
@@ -149,7 +206,7 @@ impl DeviceMemory {
 
     #[cfg(test)]
     fn ranges(&self) -> Vec<(u64, u64)> {
-        self.view().ranges.iter().map(|r| (r.0, r.1)).collect()
+        self.view().ranges.iter().map(|r| (r.base, r.end)).collect()
     }
 
     pub fn total(&self) -> usize {
@@ -183,6 +240,34 @@ mod tests {
         // Host copies still reach the guard zones.
         assert!(mem.with_bytes(base, 300, |b| b.len()).is_some());
         assert!(mem.free(base));
+        assert!(mem.view().ranges.is_empty());
+    }
+
+    #[test]
+    fn readonly_inputs_are_their_own_pieces() {
+        let mem = DeviceMemory::default();
+        let base = mem.alloc(300);
+        assert!(mem.protect(base, 100));
+        assert!(mem.protect(base + 200, 100));
+        assert!(mem.protect_readonly(base + 100, 100));
+        let view = mem.view();
+        assert_eq!(view.ranges.len(), 1);
+        let r = view.lookup_range(base + 150, 4).unwrap();
+        assert!(r.readonly && r.base == base + 100 && r.end == base + 200);
+        let other = mem.alloc(64);
+        assert!(mem.protect_readonly(other + 16, 16));
+        let pieces: Vec<_> = mem
+            .view()
+            .ranges
+            .iter()
+            .filter(|r| r.base >= other)
+            .map(|r| (r.base - other, r.end - other, r.readonly))
+            .collect();
+        assert_eq!(
+            pieces,
+            vec![(0, 16, false), (16, 32, true), (32, 64, false)]
+        );
+        assert!(mem.free(base) && mem.free(other));
         assert!(mem.view().ranges.is_empty());
     }
 }

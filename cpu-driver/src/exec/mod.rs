@@ -6,6 +6,7 @@
 
 mod alu;
 mod fast;
+pub mod global_race;
 pub mod memory;
 pub mod num;
 mod printf;
@@ -21,6 +22,16 @@ use std::sync::Mutex;
 
 /// Warp instructions one warp may execute before the launch counts as a runaway loop.
 pub const DEFAULT_BUDGET: u64 = 1 << 24;
+
+/// Streaming multiprocessors the device reports (`%nsmid`, the attribute): one per core.
+pub fn sm_count() -> u32 {
+    static N: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1)
+    })
+}
 
 pub struct LaunchParams<'a> {
     pub func: &'a Function,
@@ -41,8 +52,12 @@ pub struct LaunchOutcome {
     pub diagnostic: Option<Diagnostic>,
 }
 
-/// A worker's counters and its failing block with the lowest index.
-type WorkerResult = (LaunchCounters, Option<(usize, Diagnostic)>);
+/// A worker's counters, its failing block with the lowest index, its global stores.
+type WorkerResult = (
+    LaunchCounters,
+    Option<(usize, Diagnostic)>,
+    global_race::GlobalShadow,
+);
 
 pub fn launch(p: &LaunchParams) -> LaunchOutcome {
     let nblocks = p.grid.iter().map(|&x| x as usize).product::<usize>();
@@ -99,10 +114,11 @@ pub fn launch(p: &LaunchParams) -> LaunchOutcome {
                 }
             }
         }
-        results
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((runner.counters, fail));
+        results.lock().unwrap_or_else(|e| e.into_inner()).push((
+            runner.counters,
+            fail,
+            runner.global_shadow,
+        ));
     };
     if workers == 1 {
         work();
@@ -114,16 +130,40 @@ pub fn launch(p: &LaunchParams) -> LaunchOutcome {
         });
     }
     let mut diagnostic: Option<(usize, Diagnostic)> = None;
-    for (c, fail) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    let mut stores = global_race::GlobalShadow::default();
+    for (c, fail, shadow) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
         counters.add(&c);
+        stores.merge(shadow);
         if let Some((b, d)) = fail {
             if diagnostic.as_ref().is_none_or(|(db, _)| b < *db) {
                 diagnostic = Some((b, d));
             }
         }
     }
+    // A launch that failed otherwise may not have run every block: its stores say nothing.
+    let diagnostic = diagnostic.map(|d| d.1).or_else(|| {
+        let c = stores.conflict()?;
+        let block = |b: u32| {
+            let (gx, gy) = (p.grid[0], p.grid[1]);
+            [b % gx, (b / gx) % gy, b / (gx * gy)]
+        };
+        let thread = |t: u32| {
+            let (bx, by) = (p.block[0], p.block[1]);
+            [t % bx, (t / bx) % by, t / (bx * by)]
+        };
+        Some(Diagnostic::GlobalRace {
+            address: c.address,
+            bytes: c.bytes,
+            thread_a: thread(c.a.tid),
+            block_a: block(c.a.block),
+            line_a: c.a.line,
+            thread_b: thread(c.b.tid),
+            block_b: block(c.b.block),
+            line: c.b.line,
+        })
+    });
     LaunchOutcome {
         counters,
-        diagnostic: diagnostic.map(|d| d.1),
+        diagnostic,
     }
 }

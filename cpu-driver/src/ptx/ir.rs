@@ -95,6 +95,9 @@ pub enum Special {
     Clock64,
     GlobalTimer,
     DynSmemSize,
+    TotalSmemSize,
+    NSmId,
+    GridId,
 }
 
 /// Where an address expression points before the offset is added.

@@ -360,7 +360,11 @@ fn parse_function(
                         shared,
                     ));
                 }
-                p.instruction(toks)?;
+                // The learner's line, when `.loc` gave one, so a load error can point at it.
+                p.instruction(toks).map_err(|e| match p.line {
+                    0 => e,
+                    line => format!("{e} (line {line})"),
+                })?;
             }
         }
     }
@@ -678,6 +682,10 @@ impl FnParser<'_> {
         if let Some(s) = special(w) {
             return Some(Operand::Special(s));
         }
+        // `warpSize` in CUDA C++: NVRTC emits the PTX constant.
+        if w == "WARP_SZ" {
+            return Some(Operand::Imm(32));
+        }
         match self.syms.get(w)? {
             Sym::Shared(o) | Sym::Local(o) | Sym::Param(o) | Sym::Global(o) => {
                 Some(Operand::Imm(*o))
@@ -715,6 +723,9 @@ fn special(w: &str) -> Option<Special> {
         ("%clock64", None) => Special::Clock64,
         ("%globaltimer", None) => Special::GlobalTimer,
         ("%dynamic_smem_size", None) => Special::DynSmemSize,
+        ("%total_smem_size", None) => Special::TotalSmemSize,
+        ("%nsmid", None) => Special::NSmId,
+        ("%gridid", None) => Special::GridId,
         _ => return None,
     })
 }

@@ -67,14 +67,21 @@ fn dump_output<T: Element>(
 /// CPU backend: forbid kernels a buffer's guard zone, so an access there stops the launch with
 /// the thread, block and line that made it ("thread (5,0,0) of block (3,0,0) wrote c[1024], one
 /// past the end of c"), rather than being found in the guard afterwards as on a GPU.
-fn protect_on_cpu(ptr: u64, bytes: usize) -> anyhow::Result<()> {
+/// With `readonly`, kernels may read the range but not write it (an input: a kernel that
+/// writes it, even to restore it later, stops at the first write).
+fn protect_on_cpu(ptr: u64, bytes: usize, readonly: bool) -> anyhow::Result<()> {
     type Protect = unsafe extern "C" fn(u64, usize) -> cudarc::driver::sys::CUresult;
-    // SAFETY: the CPU driver exports this symbol with this signature (cpu-driver/src/api.rs);
+    let symbol: &[u8] = if readonly {
+        b"kernlingsMemProtectReadOnly"
+    } else {
+        b"kernlingsMemProtect"
+    };
+    // SAFETY: the CPU driver exports these symbols with this signature (cpu-driver/src/api.rs);
     // cudarc has already loaded that library as its libcuda.
     let status = unsafe {
         let protect = cudarc::driver::sys::culib()
-            .get::<Protect>(b"kernlingsMemProtect")
-            .context("the CPU driver has no kernlingsMemProtect: rebuild it")?;
+            .get::<Protect>(symbol)
+            .context("the CPU driver lacks kernlings' protection calls: rebuild it")?;
         protect(ptr, bytes)
     };
     anyhow::ensure!(
@@ -482,8 +489,11 @@ impl CheckCtx {
         let ptr = slice.device_ptr(&self.stream).0 + (GUARD * std::mem::size_of::<T>()) as u64;
         if self.backend == BackendKind::Cpu {
             let guard_bytes = GUARD * std::mem::size_of::<T>();
-            protect_on_cpu(ptr - guard_bytes as u64, guard_bytes)?;
-            protect_on_cpu(ptr + std::mem::size_of_val(data) as u64, guard_bytes)?;
+            protect_on_cpu(ptr - guard_bytes as u64, guard_bytes, false)?;
+            protect_on_cpu(ptr + std::mem::size_of_val(data) as u64, guard_bytes, false)?;
+            if input && !data.is_empty() {
+                protect_on_cpu(ptr, std::mem::size_of_val(data), true)?;
+            }
         }
         self.buffers.borrow_mut().push(BufferInfo {
             name: name.to_string(),

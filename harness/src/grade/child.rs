@@ -107,7 +107,13 @@ fn run_cuda(req: &ChildRequest, check: checks::CudaCheck) -> anyhow::Result<Outc
         Err(e) => {
             outcome.correctness = Correctness::Failed {
                 summary: "the CUDA driver could not load your compiled kernel".into(),
-                details: format!("(CUDA error {:?})\n", e.0),
+                details: match std::env::var_os(crate::cpu_report::REPORT_ENV)
+                    .and_then(|p| crate::cpu_report::load_error(std::path::Path::new(&p)))
+                {
+                    // The CPU driver's reason, with the learner's line where it has one.
+                    Some(reason) => format!("{reason}\n(CUDA error {:?})\n", e.0),
+                    None => format!("(CUDA error {:?})\n", e.0),
+                },
             };
             return Ok(outcome);
         }

@@ -82,6 +82,15 @@ pub fn cpu_backend_failure(
         Diagnostic::UninitSharedRead { .. } => Some(format!(
             "your kernel `{kernel}` read shared memory that no thread had written"
         )),
+        Diagnostic::GlobalRace { .. } => {
+            Some(format!("your kernel `{kernel}` has a data race on global memory"))
+        }
+        Diagnostic::WriteToInput { .. } => Some(format!(
+            "your kernel `{kernel}` wrote to an input buffer: inputs are read-only"
+        )),
+        Diagnostic::WarpMask { .. } => Some(format!(
+            "a warp intrinsic in your kernel `{kernel}` names lanes that do not take part"
+        )),
         Diagnostic::Unsupported { .. } => Some(format!(
             "your kernel `{kernel}` uses an instruction the CPU backend cannot run yet"
         )),

@@ -1,4 +1,5 @@
-// expect: elements of bins are wrong
+// expect: data race on global memory
+// expect-gpu: elements of bins are wrong
 // The flush stores the block's count instead of adding it: only one block's counts survive per bin.
 #define BINS 256
 

@@ -1,4 +1,5 @@
-// expect: the sum is wrong
+// expect: data race on global memory
+// expect-gpu: the sum is wrong
 // A plain read-add-write: threads that read the same old *sum overwrite each other's updates.
 extern "C" __global__ void reduce_atomic(const float* x, float* sum, int n)
 {

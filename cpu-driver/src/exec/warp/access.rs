@@ -71,13 +71,14 @@ impl BlockRunner<'_> {
         }
         if a.target == Target::Global {
             // Neighbouring lanes nearly always hit the allocation the previous lane hit.
-            let (base, end, host) = self.last_alloc.get();
+            let r = self.last_alloc.get();
             let bytes = a.bytes as u64;
-            if a.addr >= base
-                && a.addr.checked_add(bytes).is_some_and(|e| e <= end)
+            if a.addr >= r.base
+                && a.addr.checked_add(bytes).is_some_and(|e| e <= r.end)
                 && a.addr.is_multiple_of(bytes.min(16))
+                && !(a.write && r.readonly)
             {
-                return Ok((host + (a.addr - base) as usize) as *mut u8);
+                return Ok((r.host + (a.addr - r.base) as usize) as *mut u8);
             }
         }
         self.host_ptr_slow(w, ins, l, a)
@@ -114,9 +115,16 @@ impl BlockRunner<'_> {
         };
         match target {
             Target::Global => match self.p.mem.lookup_range(addr, bytes as u64) {
+                Some(r) if write && r.readonly => Err(Diagnostic::WriteToInput {
+                    address: addr,
+                    bytes: bytes as u32,
+                    thread: w.tid[l],
+                    block: self.ctaid,
+                    line: ins.line,
+                }),
                 Some(r) => {
                     self.last_alloc.set(r);
-                    Ok((r.2 + (addr - r.0) as usize) as *mut u8)
+                    Ok((r.host + (addr - r.base) as usize) as *mut u8)
                 }
                 None => Err(self.oob(w, ins, l, a)),
             },
@@ -205,6 +213,46 @@ impl BlockRunner<'_> {
                 line_a,
                 line: ins.line,
             },
+        }
+    }
+
+    /// Feeds one plain global store to the launch's race shadow; a conflict inside this block
+    /// (two threads, no barrier between) is reported at once.
+    #[inline(always)]
+    fn record_global_write(
+        &mut self,
+        w: &Warp,
+        ins: &Instr,
+        l: usize,
+        addr: u64,
+        bytes: usize,
+        value: u64,
+    ) -> Res<()> {
+        let me = crate::exec::global_race::Writer {
+            block: self.block_lin,
+            tid: w.lin0 + l as u32,
+            line: ins.line,
+        };
+        let value = if bytes >= 8 {
+            value
+        } else {
+            value & ((1u64 << (bytes * 8)) - 1)
+        };
+        match self
+            .global_shadow
+            .write(addr, bytes, value, me, self.shadow.epoch, w.wep)
+        {
+            None => Ok(()),
+            Some(other) => Err(Diagnostic::GlobalRace {
+                address: addr,
+                bytes: bytes as u32,
+                thread_a: self.tid_of(other.tid),
+                block_a: self.ctaid,
+                line_a: other.line,
+                thread_b: w.tid[l],
+                block_b: self.ctaid,
+                line: ins.line,
+            }),
         }
     }
 
@@ -300,6 +348,9 @@ impl BlockRunner<'_> {
                     o => o,
                 };
                 let v = self.val(w, o, l);
+                if target == Target::Global {
+                    self.record_global_write(w, ins, l, off + (k * esize) as u64, esize, v)?;
+                }
                 // SAFETY: host_ptr checked the range; blocks writing the same global bytes
                 // concurrently is a race in the learner's kernel, as on a GPU.
                 unsafe { write_raw(p.add(k * esize), esize, v) };
@@ -374,6 +425,9 @@ impl BlockRunner<'_> {
     /// past src-size.
     pub(super) fn cp_async(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
         let size = self.val(w, &ins.src[2], 0) as usize;
+        // The global reads count as traffic like any load (lanes that copy nothing read none).
+        let mut src_addrs = [0u64; 32];
+        let mut reading = 0u32;
         lanes!(exec, l, {
             let dst = self.val(w, &ins.src[0], l);
             let src = self.val(w, &ins.src[1], l);
@@ -411,9 +465,14 @@ impl BlockRunner<'_> {
                 )?;
                 // SAFETY: both ranges checked above.
                 unsafe { std::ptr::copy_nonoverlapping(s, buf.as_mut_ptr(), src_size.min(16)) };
+                src_addrs[l] = src;
+                reading |= 1 << l;
             }
             unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), d, size.min(16)) };
         });
+        if reading != 0 {
+            self.count_access(Target::Global, reading, &src_addrs, size);
+        }
         Ok(())
     }
 

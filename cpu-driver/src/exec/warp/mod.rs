@@ -2,6 +2,8 @@
 //! lowest program counter among a warp's running lanes, for all lanes that are there: lanes
 //! that branched ahead wait, so divergent paths reconverge where structured code joins.
 
+use super::global_race::GlobalShadow;
+use super::memory::Range;
 use super::shadow::Shadow;
 use super::LaunchParams;
 use crate::ptx::ir::*;
@@ -9,11 +11,23 @@ use crate::report::{Diagnostic, Dim3, LaunchCounters};
 
 type Res<T> = Result<T, Diagnostic>;
 
+/// The clock model behind `%clock64` and `%globaltimer`: a 1.7 GHz SM whose counter had been
+/// running a while when the launch began (as a GPU's has), about 4 cycles per warp
+/// instruction, and each wave of blocks starting 20 000 cycles after the last.
+const CLOCK_MHZ: u64 = 1700;
+const CLOCK_START: u64 = 0x1_2345_6789;
+const CYCLES_PER_INSTRUCTION: u64 = 4;
+const CYCLES_PER_WAVE: u64 = 20_000;
+/// `%globaltimer` counts nanoseconds since 1970 on a GPU: this is 2026-01-01.
+const GLOBALTIMER_EPOCH_NS: u64 = 1_767_225_600_000_000_000;
+
 #[derive(Default)]
 struct Warp {
     regs: Vec<u64>,
     pc: [u32; 32],
     running: u32,
+    /// Lanes that are threads of the block (all but the tail of a partial last warp).
+    present: u32,
     waiting: u32,
     exited: u32,
     tid: [Dim3; 32],
@@ -37,8 +51,12 @@ pub struct BlockRunner<'a> {
     smem_size: usize,
     shadow: Shadow,
     ctaid: Dim3,
-    /// The allocation the last global access fell in: (base, end, host address).
-    last_alloc: std::cell::Cell<(u64, u64, usize)>,
+    /// `ctaid` as one number, x fastest.
+    block_lin: u32,
+    /// Plain global stores of the blocks this runner ran, for the race check.
+    pub global_shadow: GlobalShadow,
+    /// The piece of memory the last global access fell in.
+    last_alloc: std::cell::Cell<Range>,
     pub counters: LaunchCounters,
 }
 
@@ -116,7 +134,9 @@ impl<'a> BlockRunner<'a> {
             shadow: Shadow::new(),
             local_buf: local,
             ctaid: [0; 3],
-            last_alloc: std::cell::Cell::new((0, 0, 0)),
+            block_lin: 0,
+            global_shadow: GlobalShadow::default(),
+            last_alloc: std::cell::Cell::new(Range::default()),
             counters: LaunchCounters::default(),
         }
     }
@@ -127,10 +147,13 @@ impl<'a> BlockRunner<'a> {
 
     pub fn run_block(&mut self, ctaid: Dim3) -> Res<()> {
         self.ctaid = ctaid;
+        let [gx, gy, _] = self.p.grid;
+        self.block_lin = ctaid[0] + gx * (ctaid[1] + gy * ctaid[2]);
         let nthreads = self.nthreads();
         for (wi, w) in self.warps.iter_mut().enumerate() {
             let n = (nthreads - wi * 32).min(32);
             w.running = if n == 32 { u32::MAX } else { (1u32 << n) - 1 };
+            w.present = w.running;
             w.waiting = 0;
             w.exited = 0;
             w.pc = [0; 32];
@@ -432,16 +455,31 @@ impl<'a> BlockRunner<'a> {
             Special::LaneId => lane,
             Special::WarpId => w.lin0 / 32,
             Special::NWarpId => self.warps.len() as u32,
-            Special::SmId => 0,
+            Special::SmId => self.block_lin % super::sm_count(),
+            Special::NSmId => super::sm_count(),
+            Special::GridId => 1,
             Special::LaneMaskLt => (1u32 << lane) - 1,
             Special::LaneMaskLe => ((1u64 << (lane + 1)) - 1) as u32,
             Special::LaneMaskGt => !(((1u64 << (lane + 1)) - 1) as u32),
             Special::LaneMaskGe => !((1u32 << lane) - 1),
             Special::LaneMaskEq => 1 << lane,
-            // Deterministic stand-ins for clocks: the warp's instruction count.
-            Special::Clock | Special::Clock64 | Special::GlobalTimer => return w.icount,
+            Special::Clock => self.cycles(w) as u32,
+            Special::Clock64 => return self.cycles(w),
+            Special::GlobalTimer => {
+                return GLOBALTIMER_EPOCH_NS + self.cycles(w) * 1000 / CLOCK_MHZ;
+            }
             Special::DynSmemSize => p.dyn_smem as u32,
+            Special::TotalSmemSize => self.smem_size as u32,
         }) as u64
+    }
+
+    /// The SM's cycle counter as this warp would read it: a start that grows with the wave
+    /// of blocks this one belongs to, plus `CYCLES_PER_INSTRUCTION` for each warp instruction
+    /// so far. Deterministic, yet it moves like a GPU clock (a timed loop sees a plausible
+    /// count, not an instruction tally).
+    fn cycles(&self, w: &Warp) -> u64 {
+        let wave = (self.block_lin / super::sm_count()) as u64;
+        CLOCK_START + wave * CYCLES_PER_WAVE + w.icount * CYCLES_PER_INSTRUCTION
     }
 
     #[inline(always)]

@@ -203,8 +203,12 @@ impl BlockRunner<'_> {
                     Self::set(w, &ins.dst[0], l, alu::shf(left, clamp, a, b, c));
                 });
             }
-            Op::Shfl => self.shfl(ins, exec, w),
+            Op::Shfl => {
+                self.check_member_mask(ins, ins.src.get(3), exec, active, w)?;
+                self.shfl(ins, exec, w)
+            }
             Op::Vote => {
+                self.check_member_mask(ins, ins.src.get(1), exec, active, w)?;
                 let Extra::Vote(mode) = ins.extra else {
                     unreachable!("vote mode")
                 };
@@ -225,6 +229,7 @@ impl BlockRunner<'_> {
                 });
             }
             Op::Match => {
+                self.check_member_mask(ins, ins.src.get(1), exec, active, w)?;
                 let Extra::Vote(mode) = ins.extra else {
                     unreachable!("match mode")
                 };
@@ -261,7 +266,10 @@ impl BlockRunner<'_> {
             Op::Activemask => lanes!(exec, l, {
                 Self::set(w, &ins.dst[0], l, active as u64);
             }),
-            Op::BarWarpSync => w.wep += 1,
+            Op::BarWarpSync => {
+                self.check_member_mask(ins, ins.src.first(), exec, active, w)?;
+                w.wep += 1
+            }
             Op::Nop => {}
             Op::Printf => return self.printf(ins, exec, w),
             Op::Trap => {}
@@ -332,6 +340,61 @@ impl BlockRunner<'_> {
                 Self::set(w, dst, l, if ty == Ty::Pred { v & 1 } else { zx(v, ty) });
             }),
         }
+    }
+
+    /// A `.sync` warp instruction's member mask may not name lanes that have returned or
+    /// that the block does not have: a GPU leaves what they contribute undefined, where the
+    /// interpreter would read their stale registers and look correct.
+    fn check_member_mask(
+        &self,
+        ins: &Instr,
+        mask: Option<&Operand>,
+        exec: u32,
+        active: u32,
+        w: &Warp,
+    ) -> Res<()> {
+        let Some(mask) = mask else { return Ok(()) };
+        let mask = self.val(w, mask, exec.trailing_zeros() as usize) as u32;
+        // An early `return` is often a branch to the kernel's last `ret`: lanes waiting there
+        // have left as surely as lanes that executed it. (Lanes elsewhere are not `active`,
+        // and their `pc` is current, as the warp is diverged.)
+        let mut exited = mask & w.exited;
+        lanes!(mask & w.running & !active, l, {
+            if matches!(self.p.func.instrs[w.pc[l] as usize].op, Op::Exit | Op::Ret) {
+                exited |= 1 << l;
+            }
+        });
+        let absent = mask & !w.present;
+        if exited | absent == 0 {
+            return Ok(());
+        }
+        let mode = |names: [&'static str; 4]| match ins.extra {
+            Extra::Shfl(ShflMode::Down) | Extra::Vote(VoteMode::All) => names[0],
+            Extra::Shfl(ShflMode::Up) | Extra::Vote(VoteMode::Any) => names[1],
+            Extra::Shfl(ShflMode::Bfly) | Extra::Vote(VoteMode::Uni) => names[2],
+            _ => names[3],
+        };
+        let intrinsic = match ins.op {
+            Op::Shfl => mode([
+                "__shfl_down_sync",
+                "__shfl_up_sync",
+                "__shfl_xor_sync",
+                "__shfl_sync",
+            ]),
+            Op::Vote => mode(["__all_sync", "__any_sync", "__uni_sync", "__ballot_sync"]),
+            Op::Match if matches!(ins.extra, Extra::Vote(VoteMode::All)) => "__match_all_sync",
+            Op::Match => "__match_any_sync",
+            _ => "__syncwarp",
+        };
+        Err(crate::report::Diagnostic::WarpMask {
+            intrinsic: intrinsic.into(),
+            mask,
+            exited,
+            absent,
+            warp: w.lin0 / 32,
+            block: self.ctaid,
+            line: ins.line,
+        })
     }
 
     pub(super) fn shfl(&mut self, ins: &Instr, exec: u32, w: &mut Warp) {

@@ -1,0 +1,225 @@
+//! The race check on global memory: who stored to each global element during one launch.
+//!
+//! Blocks of a launch run in no fixed order on a GPU, so two blocks storing different values
+//! to one element (a plain `+=` where `atomicAdd` was needed) leave whichever lands last; the
+//! wrong sum then shows only now and then. Here every plain store is recorded, per worker
+//! thread, by element address: the two lowest-numbered blocks that stored there, whether every
+//! store wrote the same value, and the latest store (for two threads of one block with no
+//! barrier between them). The workers' records are merged after the launch and the lowest
+//! conflicting address is reported, so the report does not depend on timing.
+//!
+//! Only plain stores take part: atomics are ordered by definition, and reads are not tracked
+//! (a block reading what another wrote is how `__threadfence` patterns work). Stores of the
+//! same value are allowed, as they are harmless on a GPU.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+const NONE: u32 = u32::MAX;
+
+/// One store: linear block index, linear thread index in the block, PTX-mapped line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Writer {
+    pub block: u32,
+    pub tid: u32,
+    pub line: u32,
+}
+
+const NOBODY: Writer = Writer {
+    block: NONE,
+    tid: NONE,
+    line: 0,
+};
+
+#[derive(Clone, Copy)]
+struct Entry {
+    /// The lowest-numbered block that stored here, and the next lowest other block.
+    first: Writer,
+    second: Writer,
+    /// The first value stored, and whether every later store wrote the same.
+    value: u64,
+    same: bool,
+    bytes: u8,
+    /// The latest store and the block's barrier epoch and `__syncwarp` count at the time.
+    last: Writer,
+    last_epoch: u32,
+    last_wep: u32,
+    last_value: u64,
+}
+
+impl Entry {
+    /// Adds `w` to the two lowest distinct blocks.
+    fn add_block(&mut self, w: Writer) {
+        if w.block == self.first.block || w.block == self.second.block {
+            return;
+        }
+        if w.block < self.first.block {
+            self.second = self.first;
+            self.first = w;
+        } else if w.block < self.second.block {
+            self.second = w;
+        }
+    }
+}
+
+/// Addresses are multiples of the element size: a multiply spreads them over the table.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (v ^ (v >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+#[derive(Default)]
+pub struct GlobalShadow {
+    map: HashMap<u64, Entry, BuildHasherDefault<AddrHasher>>,
+}
+
+/// A conflict between two blocks: the element's address and size, the two writers.
+pub struct CrossBlock {
+    pub address: u64,
+    pub bytes: u32,
+    pub a: Writer,
+    pub b: Writer,
+}
+
+fn same_warp(a: u32, b: u32) -> bool {
+    a / 32 == b / 32
+}
+
+impl GlobalShadow {
+    /// Records a plain store of `value` (`bytes` wide) at `addr`. Returns the earlier store
+    /// it races with inside the same block: another thread, same barrier epoch, not ordered
+    /// by `__syncwarp`, a different value.
+    #[inline]
+    pub fn write(
+        &mut self,
+        addr: u64,
+        bytes: usize,
+        value: u64,
+        me: Writer,
+        epoch: u32,
+        wep: u32,
+    ) -> Option<Writer> {
+        use std::collections::hash_map::Entry as E;
+        match self.map.entry(addr) {
+            E::Vacant(v) => {
+                v.insert(Entry {
+                    first: me,
+                    second: NOBODY,
+                    value,
+                    same: true,
+                    bytes: bytes as u8,
+                    last: me,
+                    last_epoch: epoch,
+                    last_wep: wep,
+                    last_value: value,
+                });
+                None
+            }
+            E::Occupied(mut o) => {
+                let e = o.get_mut();
+                let l = e.last;
+                if l.block == me.block
+                    && l.tid != me.tid
+                    && e.last_epoch == epoch
+                    && !(same_warp(l.tid, me.tid) && e.last_wep != wep)
+                    && e.last_value != value
+                {
+                    return Some(l);
+                }
+                e.same &= value == e.value;
+                e.add_block(me);
+                e.last = me;
+                e.last_epoch = epoch;
+                e.last_wep = wep;
+                e.last_value = value;
+                None
+            }
+        }
+    }
+
+    /// Folds another worker's records into these.
+    pub fn merge(&mut self, other: GlobalShadow) {
+        for (addr, b) in other.map {
+            match self.map.get_mut(&addr) {
+                None => {
+                    self.map.insert(addr, b);
+                }
+                Some(a) => {
+                    a.same = a.same && b.same && a.value == b.value;
+                    a.add_block(b.first);
+                    if b.second.block != NONE {
+                        a.add_block(b.second);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The lowest address two blocks stored different values to.
+    pub fn conflict(&self) -> Option<CrossBlock> {
+        self.map
+            .iter()
+            .filter(|(_, e)| e.second.block != NONE && !e.same)
+            .min_by_key(|(addr, _)| **addr)
+            .map(|(&address, e)| CrossBlock {
+                address,
+                bytes: e.bytes as u32,
+                a: e.first,
+                b: e.second,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(block: u32, tid: u32) -> Writer {
+        Writer {
+            block,
+            tid,
+            line: 7,
+        }
+    }
+
+    #[test]
+    fn two_blocks_storing_different_values_conflict_in_any_order() {
+        let mut x = GlobalShadow::default();
+        let mut y = GlobalShadow::default();
+        assert!(x.write(0x100, 4, 1, w(7, 0), 1, 0).is_none());
+        assert!(y.write(0x100, 4, 2, w(3, 0), 1, 0).is_none());
+        assert!(y.write(0x200, 4, 5, w(3, 0), 1, 0).is_none());
+        assert!(x.write(0x200, 4, 5, w(9, 0), 2, 0).is_none());
+        x.merge(y);
+        let c = x.conflict().unwrap();
+        assert_eq!((c.address, c.a.block, c.b.block), (0x100, 3, 7));
+    }
+
+    #[test]
+    fn same_value_stores_and_ordered_threads_are_no_race() {
+        let mut x = GlobalShadow::default();
+        assert!(x.write(0x100, 4, 1, w(0, 0), 1, 0).is_none());
+        assert!(x.write(0x100, 4, 1, w(1, 0), 2, 0).is_none());
+        assert!(x.conflict().is_none());
+        // Two threads of one block: a barrier (new epoch) orders them; no barrier does not.
+        assert!(x.write(0x300, 4, 1, w(2, 0), 3, 0).is_none());
+        assert!(x.write(0x300, 4, 2, w(2, 64), 4, 0).is_none());
+        let r = x.write(0x300, 4, 3, w(2, 96), 4, 0).unwrap();
+        assert_eq!(r.tid, 64);
+        // Lanes of one warp after a __syncwarp are ordered.
+        assert!(x.write(0x400, 4, 1, w(2, 0), 4, 0).is_none());
+        assert!(x.write(0x400, 4, 2, w(2, 1), 4, 1).is_none());
+    }
+}
