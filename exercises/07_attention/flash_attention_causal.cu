@@ -18,8 +18,8 @@
 #define LN2 0.6931471805599453f
 
 // Aim: kernlings times yours against its own causal unfused attention, and against its own
-// non-causal flash kernel at the same shape: skipping the masked half should take you to
-// at most 0.6x of that kernel's time.
+// non-causal flash kernel at the same shape: skipping the masked half (about half the
+// tiles) is what clears the bar kernlings prints for both.
 
 extern "C" __global__ void flash_attention_causal(const float* Q, const float* K, const float* V,
                                                   float* O, float* L, int n)
