@@ -1,5 +1,6 @@
 // calibrate: too slow
 // source: llm.c dev/cuda softmax_forward_kernel4's idea (a block per row, warp shuffles then shared memory, three passes over the row in global memory, scalar loads); written for this exercise's frame
+// expect-cpu: your loads and stores move at least
 // Block r owns row r (blockDim = 256). Max, sum of exps and the outputs each walk the row in
 // global memory: the second and third passes may hit L1/L2, which is what calibration measures.
 

@@ -1,5 +1,6 @@
 // calibrate: too slow
 // source: the previous rung (solutions/06_softmax_norms/softmax1_naive.cu; llm.c dev/cuda softmax_forward_kernel1's idea: a thread per row, three passes)
+// expect-cpu: your loads and stores move at least
 // Softmax over rows, step 1: one thread per row, three passes over the row.
 //
 // Launch (fixed by the harness): blockDim = 128, gridDim = ceil(rows / 128); thread r owns
