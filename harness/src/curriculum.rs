@@ -57,6 +57,10 @@ pub struct Exercise {
     pub tolerance: Option<Tolerance>,
     #[serde(default)]
     pub speed: Option<SpeedBar>,
+    /// Seconds the watchdog allows when `--timeout` is not given, where the backend's default
+    /// is too short: timed cases whose references and checks take long (module 06's 8192^2).
+    #[serde(default)]
+    pub timeout: Option<f64>,
 }
 
 /// `|out - ref| <= atol + rtol * |ref|`, element by element.

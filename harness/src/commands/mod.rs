@@ -134,7 +134,7 @@ impl Course {
             seed: self.global.seed,
             speed: !self.global.no_speed,
             backend: self.global.backend,
-            timeout: Duration::from_secs_f64(self.timeout()),
+            timeout: Duration::from_secs_f64(self.timeout(ex)),
             prebuilt,
         }
     }
@@ -148,14 +148,16 @@ impl Course {
         }
     }
 
-    /// `--timeout`, or the default for the backend grading will use.
-    fn timeout(&self) -> f64 {
+    /// `--timeout`, or the default for the backend grading will use (at least the
+    /// exercise's own, where it states one).
+    fn timeout(&self, ex: &Exercise) -> f64 {
         self.global.timeout.unwrap_or_else(|| {
-            if self.on_gpu() {
+            let default = if self.on_gpu() {
                 GPU_TIMEOUT_SECS
             } else {
                 CPU_TIMEOUT_SECS
-            }
+            };
+            default.max(ex.timeout.unwrap_or(0.0))
         })
     }
 

@@ -1,4 +1,5 @@
 // expect: elements of rstd are wrong
+// expect-gpu: of rstd
 // var = E[x^2] - E[x]^2 in f32: with a mean of 1e4 both terms are near 1e8 and cancel.
 // LayerNorm over rows, with affine weight and bias; writes each row's mean and rstd too.
 //

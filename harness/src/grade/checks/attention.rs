@@ -480,7 +480,7 @@ extern "C" __global__ void harness_softmax(float* s, int rows, int n, int causal
     if (row >= rows) return;
     float* x = s + (size_t)row * n;
     const int keys = causal ? row % n + 1 : n;
-    float m = -INFINITY;
+    float m = __int_as_float(0xff800000);
     for (int j = lane; j < keys; j += 32) m = fmaxf(m, x[j]);
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
     float l = 0.0f;
@@ -513,7 +513,7 @@ extern "C" __global__ void harness_flash(const float* Q, const float* K, const f
         q[c] = live ? Q[head + (size_t)row * HEAD_DIM + c] * scale : 0.0f;
         o[c] = 0.0f;
     }
-    float m = -INFINITY, l = 0.0f;
+    float m = __int_as_float(0xff800000), l = 0.0f;
     for (int kv0 = 0; kv0 < n; kv0 += BLOCK_N) {
         __syncthreads();
         for (int t = threadIdx.x; t < BLOCK_N * HEAD_DIM / 4; t += BLOCK_M) {
@@ -536,7 +536,7 @@ extern "C" __global__ void harness_flash(const float* Q, const float* K, const f
                 acc = fmaf(q[4 * c + 2], k.z, acc);
                 acc = fmaf(q[4 * c + 3], k.w, acc);
             }
-            s[j] = kv0 + j < n ? acc : -INFINITY;
+            s[j] = kv0 + j < n ? acc : __int_as_float(0xff800000);
             m_new = fmaxf(m_new, s[j]);
         }
         const float rescale = exp2f(m - m_new);
