@@ -130,6 +130,32 @@ fn off_path_messages_name_the_command_that_works_from_the_checkout() {
 }
 
 #[test]
+fn watch_off_path_names_the_cargo_command() {
+    // Every command watch tells the learner to type must work where they are: with kernlings
+    // not on PATH that is the cargo command, in the replay line and in the goodbye alike.
+    let course = Course::new();
+    let mut cmd = course.cmd(&[]);
+    cmd.env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let out = Stream::new(child.stdout.take().unwrap());
+    out.wait_for(
+        "replay these inputs: cargo run --release -p kernlings -- run first",
+        1,
+    );
+    writeln!(stdin, "q").unwrap();
+    out.wait_for("Run `cargo run --release -p kernlings` to pick up", 1);
+    assert!(child.wait().unwrap().success());
+    assert!(
+        !out.text().contains("kernlings run first"),
+        "{}",
+        out.text()
+    );
+}
+
+#[test]
 fn untouched_stub_fails_with_wrong_values_and_a_replayable_seed() {
     let course = Course::new();
     let run = course.run(&["run", "first"]);
