@@ -958,6 +958,28 @@ impl RealCourse {
 const MATMUL: &str = "00_cpu_warmup/matmul_blocked.rs";
 
 #[test]
+fn a_rust_compile_error_names_the_machine_a_result_would() {
+    // Module 00 runs no kernels: its results say "this machine's CPU", and so must a file that
+    // does not compile, not the PTX interpreter it never reaches.
+    let timed = MATMUL_ENTRY.replace(
+        "hints = [\"h\"]",
+        "speed = { baseline = \"cpu-naive\", bar = 2.0, size = [64, 64, 64] }\nhints = [\"h\"]",
+    );
+    let course = RealCourse::new(&timed, MATMUL);
+    course.write(MATMUL, "");
+    let run = course.run(&["run", "matmul_blocked"]);
+    run.expect(
+        1,
+        &["does not compile  (this machine's CPU (Rust, no kernels)"],
+    );
+    assert!(
+        !run.stdout().contains("PTX interpreter"),
+        "{}",
+        run.stdout()
+    );
+}
+
+#[test]
 fn rust_compile_errors_point_into_the_learners_file() {
     let course = RealCourse::new(MATMUL_ENTRY, MATMUL);
     let file = "exercises/00_cpu_warmup/matmul_blocked.rs";
