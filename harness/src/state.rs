@@ -127,10 +127,11 @@ pub fn state_dir(root: &Path) -> anyhow::Result<PathBuf> {
             if let Some(aside) = move_aside(&dir)? {
                 notice(format!(
                     "{} is not a directory, so kernlings could not keep your progress in it.\n  \
-                     It is kept as {}; starting a fresh {}. `kernlings state list` shows kept copies.",
+                     It is kept as {}; starting a fresh {}. `{} state list` shows kept copies.",
                     dir.display(),
                     aside.display(),
-                    dir.display()
+                    dir.display(),
+                    crate::toolchain::command_name()
                 ));
             }
         }
@@ -223,9 +224,10 @@ impl State {
         if let Some(aside) = move_aside(&path)? {
             notice(format!(
                 "could not use {}: {problem}.\n  It is kept as {}; starting from a fresh progress \
-                 state. Once it is fixed, `kernlings state restore` brings it back.",
+                 state. Once it is fixed, `{} state restore` brings it back.",
                 path.display(),
-                aside.display()
+                aside.display(),
+                crate::toolchain::command_name()
             ));
         }
         Ok(State::fresh())
@@ -309,7 +311,10 @@ impl State {
                 .iter()
                 .find(|p| p.file_name().is_some_and(|f| f.to_string_lossy() == name))
                 .with_context(|| {
-                    format!("no kept copy named `{name}`: `kernlings state list` shows them")
+                    format!(
+                        "no kept copy named `{name}`: `{} state list` shows them",
+                        crate::toolchain::command_name()
+                    )
                 })?,
             None => kept.first().with_context(|| {
                 format!(
@@ -322,9 +327,10 @@ impl State {
             fs::read(chosen).with_context(|| format!("cannot read {}", chosen.display()))?;
         let state = parse(&bytes).map_err(|problem| {
             anyhow::anyhow!(
-                "{} cannot be restored: {problem}. Fix it in an editor, then run `kernlings state \
+                "{} cannot be restored: {problem}. Fix it in an editor, then run `{} state \
                  restore {}` again.",
                 chosen.display(),
+                crate::toolchain::command_name(),
                 chosen.file_name().unwrap_or_default().to_string_lossy()
             )
         })?;

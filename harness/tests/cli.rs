@@ -130,6 +130,32 @@ fn off_path_messages_name_the_command_that_works_from_the_checkout() {
 }
 
 #[test]
+fn watch_off_path_names_the_cargo_command() {
+    // Every command watch tells the learner to type must work where they are: with kernlings
+    // not on PATH that is the cargo command, in the replay line and in the goodbye alike.
+    let course = Course::new();
+    let mut cmd = course.cmd(&[]);
+    cmd.env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let out = Stream::new(child.stdout.take().unwrap());
+    out.wait_for(
+        "replay these inputs: cargo run --release -p kernlings -- run first",
+        1,
+    );
+    writeln!(stdin, "q").unwrap();
+    out.wait_for("Run `cargo run --release -p kernlings` to pick up", 1);
+    assert!(child.wait().unwrap().success());
+    assert!(
+        !out.text().contains("kernlings run first"),
+        "{}",
+        out.text()
+    );
+}
+
+#[test]
 fn untouched_stub_fails_with_wrong_values_and_a_replayable_seed() {
     let course = Course::new();
     let run = course.run(&["run", "first"]);
@@ -930,6 +956,28 @@ impl RealCourse {
 }
 
 const MATMUL: &str = "00_cpu_warmup/matmul_blocked.rs";
+
+#[test]
+fn a_rust_compile_error_names_the_machine_a_result_would() {
+    // Module 00 runs no kernels: its results say "this machine's CPU", and so must a file that
+    // does not compile, not the PTX interpreter it never reaches.
+    let timed = MATMUL_ENTRY.replace(
+        "hints = [\"h\"]",
+        "speed = { baseline = \"cpu-naive\", bar = 2.0, size = [64, 64, 64] }\nhints = [\"h\"]",
+    );
+    let course = RealCourse::new(&timed, MATMUL);
+    course.write(MATMUL, "");
+    let run = course.run(&["run", "matmul_blocked"]);
+    run.expect(
+        1,
+        &["does not compile  (this machine's CPU (Rust, no kernels)"],
+    );
+    assert!(
+        !run.stdout().contains("PTX interpreter"),
+        "{}",
+        run.stdout()
+    );
+}
 
 #[test]
 fn rust_compile_errors_point_into_the_learners_file() {

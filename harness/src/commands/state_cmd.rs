@@ -61,6 +61,9 @@ fn list(course: &Course) -> anyhow::Result<()> {
             path.file_name().unwrap_or_default().to_string_lossy()
         );
     }
-    println!("`kernlings state restore` brings back the newest; `kernlings state restore NAME` a named one.");
+    let cmd = crate::toolchain::command_name();
+    println!(
+        "`{cmd} state restore` brings back the newest; `{cmd} state restore NAME` a named one."
+    );
     Ok(())
 }

@@ -92,6 +92,8 @@ pub fn grade_under(
     };
     let device = match setup.backend {
         _ if source_only => NO_DEVICE.into(),
+        // As the child names it, so a compile error says the same machine as a result.
+        _ if rust_exercise::runs_no_kernels(&req.exercise) => rust_exercise::CPU_ONLY_DEVICE.into(),
         BackendKind::Gpu => toolchain::real_gpu().unwrap_or_else(|| "NVIDIA GPU".into()),
         BackendKind::Cpu => "kernlings CPU driver (PTX interpreter)".into(),
     };

@@ -536,8 +536,12 @@ fn panicked(stderr: &str) -> Failure {
     )
 }
 
-fn speed_baseline(req: &ChildRequest) -> Option<crate::curriculum::Baseline> {
-    req.request.exercise.speed.as_ref().map(|s| s.baseline)
+/// What an exercise timed against a naive Rust version is graded on: it runs no kernels
+/// (module 00), so naming the GPU or the PTX interpreter would credit the wrong machine.
+pub(super) const CPU_ONLY_DEVICE: &str = "this machine's CPU (Rust, no kernels)";
+
+pub(super) fn runs_no_kernels(exercise: &Exercise) -> bool {
+    exercise.speed.as_ref().map(|s| s.baseline) == Some(crate::curriculum::Baseline::CpuNaive)
 }
 
 /// Child side: grade a `.rs` exercise with its check.
@@ -545,11 +549,8 @@ pub(super) fn run_check(
     req: &ChildRequest,
     check: super::checks::RustCheck,
 ) -> anyhow::Result<Outcome> {
-    // An exercise timed against a naive Rust version runs no kernels (module 00): naming the
-    // GPU or the PTX interpreter beside its speed-up would credit the wrong machine.
-    let cpu_only = speed_baseline(req) == Some(crate::curriculum::Baseline::CpuNaive);
     let device = match req.backend {
-        _ if cpu_only => "this machine's CPU (Rust, no kernels)".into(),
+        _ if runs_no_kernels(&req.request.exercise) => CPU_ONLY_DEVICE.into(),
         BackendKind::Gpu => toolchain::real_gpu().unwrap_or_else(|| "NVIDIA GPU".into()),
         BackendKind::Cpu => "kernlings CPU driver (PTX interpreter)".into(),
     };

@@ -204,9 +204,10 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
     }
     let state = State::load(&course.root)?;
     println!(
-        "Bye! {} of {} exercises done. Run `kernlings` to pick up where you left off.",
+        "Bye! {} of {} exercises done. Run `{}` to pick up where you left off.",
         state.done_count(&course.curriculum),
-        course.curriculum.exercises.len()
+        course.curriculum.exercises.len(),
+        crate::toolchain::command_name().trim_end_matches(" --")
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -385,9 +386,10 @@ impl App {
                 match next {
                     Some(i) => self.go_to(i, tx),
                     None => {
-                        self.note =
-                            "Every exercise is done! `kernlings report` writes your PROGRESS.md."
-                                .into()
+                        self.note = format!(
+                            "Every exercise is done! `{} report` writes your PROGRESS.md.",
+                            crate::toolchain::command_name()
+                        )
                     }
                 }
             }
@@ -527,8 +529,9 @@ impl App {
                 parts.top.push(Line::new(
                     Style::Red,
                     format!(
-                        "✗ {} is missing: `kernlings reset {}` restores the original stub",
+                        "✗ {} is missing: `{} reset {}` restores the original stub",
                         self.course.display_path(path),
+                        crate::toolchain::command_name(),
                         ex.name
                     ),
                 ));
@@ -579,8 +582,11 @@ impl App {
             }
         }
         let replay = format!(
-            "graded on {}; replay these inputs: kernlings run {} --seed {}",
-            outcome.backend.device, ex.name, outcome.seed
+            "graded on {}; replay these inputs: {} run {} --seed {}",
+            outcome.backend.device,
+            crate::toolchain::command_name(),
+            ex.name,
+            outcome.seed
         );
         parts.after.extend(view::wrap(Style::Dim, &replay, width));
     }

@@ -1,4 +1,4 @@
-// expect: changed the input data
+// expect: wrote to an input buffer
 // expect-gpu: changed the input data
 // A timing cheat against the baseline: after counting, the kernel rewrites its input so that
 // every value falls in one bin, which would slow down a baseline timed on the same buffer.
