@@ -12,7 +12,9 @@
 //!
 //! `// expect-gpu: too slow` grades it with speed on and requires correct values under the bar;
 //! `// expect-gpu: not on a GPU — <reason>` skips it on a GPU (a race that may pass by luck), and
-//! the run says how many such versions only the CPU backend catches.
+//! the run says how many such versions only the CPU backend catches. `// expect: not on the
+//! CPU — <reason>` (with an `// expect-gpu:` line) is the converse: a bug only a GPU-sized
+//! case reaches.
 //!
 //! A calibration kernel is `harness/calibration/<exercise>/<name>.cu`: the literature's kernel
 //! for a rung, written in the exercise's frame, which is how a bar is set and kept honest.
@@ -262,6 +264,13 @@ impl WrongHeader {
                 Expect::Skip("correct but too slow, and speed is off (--no-speed)".into())
             }
             Some(gpu) if on_gpu => gpu,
+            // `// expect: not on the CPU — <reason>`: a bug only a GPU-sized case reaches.
+            _ if !on_gpu => match strip_prefix_ignore_case(&self.cpu, "not on the CPU") {
+                Some(rest) => {
+                    Expect::Skip(rest.trim_start_matches([' ', '—', '-', ':']).trim().into())
+                }
+                None => Expect::FailWith(self.cpu),
+            },
             _ => Expect::FailWith(self.cpu),
         }
     }
@@ -566,7 +575,12 @@ fn grade_job(course: &Course, job: &Job, prebuilt: Option<PathBuf>) -> Row {
     };
     if let Expect::Skip(reason) = &job.expect {
         (row.ok, row.skipped) = (true, true);
-        row.verdict = format!("on the GPU: {reason}");
+        let on = if course.on_gpu() {
+            "the GPU"
+        } else {
+            "the CPU backend"
+        };
+        row.verdict = format!("on {on}: {reason}");
         return row;
     }
     let outcome = match grade::grade(&request) {
