@@ -157,7 +157,10 @@ extern "C" __global__ void vote_ballot(const int* in, unsigned* out, int n) {
     unsigned b = __ballot_sync(0xffffffff, v > 0);
     int all = __all_sync(0xffffffff, v > -1000000);
     int any = __any_sync(0xffffffff, v > 1000);
-    if (i < n) out[i] = b ^ (all << 1) ^ any ^ (unsigned)__shfl_sync(0xffffffff, v, 3) ^ (unsigned)__shfl_up_sync(0xffffffff, v, 1);
+    // Shuffled by the whole warp, before the branch: a full-mask shuffle inside `if (i < n)`
+    // names lanes that have left (undefined on a GPU; the driver reports it).
+    unsigned s = (unsigned)__shfl_sync(0xffffffff, v, 3) ^ (unsigned)__shfl_up_sync(0xffffffff, v, 1);
+    if (i < n) out[i] = b ^ (all << 1) ^ any ^ s;
 }
 
 // The last warp of a tree reduction, synchronised with __syncwarp(): correct, so no race.

@@ -63,7 +63,9 @@ pub fn speed(path: &Path, bars: &[SpeedBar]) -> anyhow::Result<()> {
         .configure_mesh()
         .disable_y_mesh()
         .y_labels(0)
-        .x_label_formatter(&|x| format!("{x}"))
+        // Gridlines at 1..9 of each decade, labels at 1, 2 and 5 only: labelled all, "9"
+        // and "10" ran into each other.
+        .x_label_formatter(&|x| one_two_five(*x))
         .label_style((FONT, 14))
         .draw()
         .map_err(draw_error)?;
@@ -105,6 +107,16 @@ pub fn speed(path: &Path, bars: &[SpeedBar]) -> anyhow::Result<()> {
     }
     root.present().map_err(draw_error)?;
     Ok(())
+}
+
+/// `x` written out when it is 1, 2 or 5 times a power of ten, else nothing.
+fn one_two_five(x: f64) -> String {
+    let decade = 10f64.powf(x.log10().floor());
+    let lead = x / decade;
+    match [1.0, 2.0, 5.0].iter().any(|m| (lead - m).abs() < 1e-6) {
+        true => format!("{x}"),
+        false => String::new(),
+    }
 }
 
 pub fn roofline(path: &Path, limits: Limits, points: &[RoofPoint]) -> anyhow::Result<()> {
@@ -249,4 +261,18 @@ pub fn write_all(
         written.push(("Roofline of your kernels", "roofline.svg"));
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_two_five;
+
+    #[test]
+    fn log_axis_labels_only_one_two_five() {
+        let shown: Vec<String> = [0.5, 0.9, 1.0, 2.0, 3.0, 5.0, 9.0, 10.0, 20.0, 70.0]
+            .iter()
+            .map(|x| one_two_five(*x))
+            .collect();
+        assert_eq!(shown, ["0.5", "", "1", "2", "", "5", "", "10", "20", ""]);
+    }
 }
