@@ -13,11 +13,10 @@
 
 use cudarc::cublas::{sys::cublasOperation_t, CudaBlas, Gemm, GemmConfig, StridedBatchedConfig};
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
-use cudarc::nvrtc::compile_ptx;
 
 use crate::args;
 use crate::curriculum::Tolerance;
-use crate::grade::{CheckCtx, DevBuf, Failure, Kernel, Launch, Work};
+use crate::grade::{CheckCtx, DevBuf, Failure, Launch, Work};
 use crate::toolchain::BackendKind;
 
 /// The head dimension of every case: the flash stubs fix it at compile time.
@@ -572,16 +571,6 @@ extern "C" __global__ void harness_flash(const float* Q, const float* K, const f
 }
 "#;
 
-/// A harness kernel from its source, compiled here with NVRTC.
-pub(super) fn harness_kernel(ctx: &CheckCtx, src: &str, name: &str) -> anyhow::Result<Kernel> {
-    let ptx = compile_ptx(src)?;
-    let module = ctx.cuda.load_module(ptx)?;
-    Ok(Kernel {
-        name: name.into(),
-        func: module.load_function(name)?,
-    })
-}
-
 /// Inputs of the harness's own baselines: never the learner's buffers, which it may rewrite.
 fn baseline_inputs(ctx: &CheckCtx, shape: Shape) -> anyhow::Result<[CudaSlice<f32>; 3]> {
     let mut rng = crate::grade::inputs::rng(0);
@@ -603,7 +592,7 @@ pub(super) fn unfused_baseline(
 ) -> anyhow::Result<crate::grade::speed::Timed<'static>> {
     let (n, d, heads) = (shape.n, HEAD_DIM, shape.heads());
     let blas = CudaBlas::new(ctx.stream.clone())?;
-    let softmax = harness_kernel(ctx, HARNESS_SOFTMAX, "harness_softmax")?;
+    let softmax = ctx.harness_kernel(HARNESS_SOFTMAX, "harness_softmax")?;
     let [q, k, v] = baseline_inputs(ctx, shape)?;
     let mut s = ctx.stream.alloc_zeros::<f32>(heads * n * n)?;
     let mut o = ctx.stream.alloc_zeros::<f32>(shape.elems())?;
@@ -671,7 +660,7 @@ pub(super) fn harness_flash(
     ctx: &CheckCtx,
     shape: Shape,
 ) -> anyhow::Result<crate::grade::speed::Timed<'static>> {
-    let kernel = harness_kernel(ctx, HARNESS_FLASH, "harness_flash")?;
+    let kernel = ctx.harness_kernel(HARNESS_FLASH, "harness_flash")?;
     let [q, k, v] = baseline_inputs(ctx, shape)?;
     let mut o = ctx.stream.alloc_zeros::<f32>(shape.elems())?;
     let mut l = ctx.stream.alloc_zeros::<f32>(shape.heads() * shape.n)?;
