@@ -356,6 +356,14 @@ impl CheckCtx {
         self.exercise.sizes.last().cloned()
     }
 
+    /// Add the timed size to a check's list of cases, unless it is one already: where speed
+    /// is not measured, the "timed" case reuses a correctness size, which then runs once.
+    pub fn append_timed(&self, sizes: &mut Vec<Vec<usize>>, timed: &Option<Vec<usize>>) {
+        if let Some(t) = timed.as_ref().filter(|t| !sizes.contains(t)) {
+            sizes.push(t.clone());
+        }
+    }
+
     pub fn tolerance(&self) -> Tolerance {
         self.exercise.tolerance.unwrap_or(DEFAULT_TOLERANCE)
     }

@@ -57,11 +57,13 @@ pub(super) enum Bound {
 }
 
 impl<T: Element> Recorded<T> {
-    fn compare(&self, got: &[T], want: &[T], at: &[usize]) -> Result<String, Failure> {
+    /// `at[i]` is the buffer index of `got[i]`; `None` when `got` is the whole buffer.
+    fn compare(&self, got: &[T], want: &[T], at: Option<&[usize]>) -> Result<String, Failure> {
         match &self.bound {
             Bound::Uniform(tol) => compare::compare(&self.name, self.shape, got, want, *tol),
             Bound::PerElement { bounds, rule } => {
-                compare::compare_bounded(&self.name, self.shape, got, want, |i| bounds[at[i]], rule)
+                let bound = |i: usize| bounds[at.map_or(i, |at| at[i])];
+                compare::compare_bounded(&self.name, self.shape, got, want, bound, rule)
             }
         }
     }
@@ -87,11 +89,7 @@ impl<T: Element> Reference for Recorded<T> {
             // SAFETY: `ptr` is the start of a live buffer of `want.len()` elements (the check
             // still borrows it for the timed launches), and the stream is idle.
             unsafe { result::memcpy_dtoh_sync(&mut got, self.ptr) }?;
-            let all: Vec<usize> = match self.bound {
-                Bound::Uniform(_) => Vec::new(),
-                Bound::PerElement { .. } => (0..got.len()).collect(),
-            };
-            return Ok(self.compare(&got, &self.want, &all).err());
+            return Ok(self.compare(&got, &self.want, None).err());
         };
         let size = std::mem::size_of::<T>() as u64;
         for &i in at {
@@ -99,7 +97,7 @@ impl<T: Element> Reference for Recorded<T> {
             // SAFETY: as above, for one element inside the buffer.
             unsafe { result::memcpy_dtoh_sync(&mut got, self.ptr + i as u64 * size) }?;
             let (w, g) = (self.want[i], got[0]);
-            if let Err(f) = self.compare(&[g], &[w], &[i]) {
+            if let Err(f) = self.compare(&[g], &[w], Some(&[i])) {
                 let what = if g.is_poison() {
                     "was never written (still the poison kernlings put there before the launch)"
                         .to_string()

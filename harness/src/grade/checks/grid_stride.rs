@@ -26,8 +26,7 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let threads = (CHECK_BLOCKS_PER_SM * sms * BLOCK) as usize;
     let mut sizes = ctx.sizes();
     let timed = ctx.speed_size();
-    // Where speed is not measured the "timed" case reuses a correctness size: run it once.
-    sizes.extend(timed.clone().filter(|t| !ctx.sizes().contains(t)));
+    ctx.append_timed(&mut sizes, &timed);
     for size in sizes {
         let n = size[0];
         ctx.case(format!("n = {n} on {threads} threads"));

@@ -51,8 +51,7 @@ pub fn check_block_sum(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let timed = ctx.speed_size();
     let mut sizes = ctx.sizes();
     let largest = largest(&sizes);
-    // Where speed is not measured the "timed" case reuses a correctness size: run it once.
-    sizes.extend(timed.clone().filter(|t| !ctx.sizes().contains(t)));
+    ctx.append_timed(&mut sizes, &timed);
     for size in sizes {
         let n = size[0];
         let is_timed = timed.as_ref().is_some_and(|t| t[0] == n);
@@ -126,8 +125,7 @@ pub fn check_grid(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let timed = ctx.speed_size();
     let mut sizes = ctx.sizes();
     let largest = largest(&sizes);
-    // Where speed is not measured the "timed" case reuses a correctness size: run it once.
-    sizes.extend(timed.clone().filter(|t| !ctx.sizes().contains(t)));
+    ctx.append_timed(&mut sizes, &timed);
     for size in sizes {
         let n = size[0];
         let is_timed = timed.as_ref().is_some_and(|t| t[0] == n);

@@ -32,8 +32,7 @@ fn check_segments(ctx: &mut CheckCtx, segment: usize) -> anyhow::Result<()> {
     let kernel = ctx.kernel("scan_block")?;
     let timed = ctx.speed_size();
     let mut sizes = ctx.sizes();
-    // Where speed is not measured the "timed" case reuses a correctness size: run it once.
-    sizes.extend(timed.clone().filter(|t| !ctx.sizes().contains(t)));
+    ctx.append_timed(&mut sizes, &timed);
     for size in sizes {
         let n = size[0];
         ctx.case(format!("n = {n}, segments of {segment}"));
@@ -94,8 +93,7 @@ pub fn check_multi_block(ctx: &mut CheckCtx) -> anyhow::Result<()> {
 
     let timed = ctx.speed_size();
     let mut sizes = ctx.sizes();
-    // Where speed is not measured the "timed" case reuses a correctness size: run it once.
-    sizes.extend(timed.clone().filter(|t| !ctx.sizes().contains(t)));
+    ctx.append_timed(&mut sizes, &timed);
     for size in sizes {
         let n = size[0];
         let tiles = n.div_ceil(TILE).max(1);

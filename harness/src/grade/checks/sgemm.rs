@@ -149,8 +149,7 @@ fn check(ctx: &mut CheckCtx, step: &Step) -> anyhow::Result<()> {
         sizes.push(step.gpu_odd_size.to_vec());
     }
     let timed = ctx.speed_size();
-    // Where speed is not measured the "timed" case reuses a correctness size: run it once.
-    sizes.extend(timed.clone().filter(|t| !ctx.sizes().contains(t)));
+    ctx.append_timed(&mut sizes, &timed);
 
     for size in sizes {
         let [m, n, k] = size[..] else {
