@@ -133,6 +133,8 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
     app.start_grading(&tx);
     app.draw(&mut screen);
     let mut saved_at: Option<Instant> = None;
+    // Input that ends (a pipe, /dev/null) still sees the grade under way to its verdict.
+    let mut input_closed = false;
     let input_ended = loop {
         // While grading on a terminal, a tick a second keeps the elapsed time honest.
         let tick = (app.grading.is_some() && screen.is_terminal())
@@ -167,11 +169,19 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
                 }
                 continue;
             }
-            Event::InputClosed => break true,
+            Event::InputClosed if app.grading.is_none() => break true,
+            Event::InputClosed => {
+                input_closed = true;
+                continue;
+            }
             Event::Resized => {}
             Event::Graded(id, result) => {
                 if !app.graded(id, result) {
                     continue;
+                }
+                if input_closed {
+                    app.draw(&mut screen);
+                    break true;
                 }
             }
             Event::Key(key) => match app.key(key) {
