@@ -20,7 +20,7 @@ use super::inputs::{self, InputRng};
 use super::speed::{self, Timed, Work};
 use super::timed::{self, Bound, Recorded, Reference};
 use crate::cpu_report::{self, BufferInfo};
-use crate::curriculum::{Exercise, Tolerance};
+use crate::curriculum::{Exercise, SpeedBar, Tolerance};
 use crate::outcome::{LaunchCounters, SpeedResult};
 use crate::toolchain::BackendKind;
 
@@ -810,6 +810,37 @@ impl CheckCtx {
         self.measure(learner, work, None, Some(baseline))
     }
 
+    /// `measure_speed_with` against the exercise's further bar named `against` in
+    /// curriculum.toml (`also = [{ against = "...", bar = ... }]`): the result is shown
+    /// against that name, and the worst of all the exercise's bars is its speed.
+    pub fn measure_speed_against(
+        &mut self,
+        learner: &[Launch],
+        work: Work,
+        baseline: Timed,
+        against: &str,
+    ) -> anyhow::Result<()> {
+        let Some(speed) = &self.exercise.speed else {
+            return Ok(());
+        };
+        let also = speed
+            .also
+            .iter()
+            .find(|a| a.against == against)
+            .with_context(|| {
+                format!(
+                    "kernlings bug: {} has no `also` bar against \"{against}\" in curriculum.toml",
+                    self.exercise.name
+                )
+            })?;
+        let bar = SpeedBar {
+            bar: also.bar,
+            also: Vec::new(),
+            ..speed.clone()
+        };
+        self.measure_with_bar(bar, Some(against), learner, work, None, Some(baseline))
+    }
+
     fn measure(
         &mut self,
         learner: &[Launch],
@@ -820,6 +851,18 @@ impl CheckCtx {
         let Some(bar) = self.exercise.speed.clone() else {
             return Ok(());
         };
+        self.measure_with_bar(bar, None, learner, work, naive, custom)
+    }
+
+    fn measure_with_bar(
+        &mut self,
+        bar: SpeedBar,
+        against: Option<&str>,
+        learner: &[Launch],
+        work: Work,
+        naive: Option<Launch>,
+        custom: Option<Timed>,
+    ) -> anyhow::Result<()> {
         let mut accountant = self.accountant(learner)?;
         if !self.timing {
             // Deterministic here: first the varied inputs (when the check gives them), then
@@ -841,8 +884,11 @@ impl CheckCtx {
             ));
             return Ok(());
         }
-        let (result, checked) =
+        let (mut result, checked) =
             speed::measure(self, &bar, learner, work, naive, custom, accountant)?;
+        if let Some(name) = against {
+            result.baseline = name.to_string();
+        }
         self.cases.push(format!(
             "{}: every timed launch checked ({} launches, {} of them element by element)",
             self.case, checked.0, checked.1
