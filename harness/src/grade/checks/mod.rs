@@ -17,6 +17,7 @@ mod gelu;
 mod grid_stride;
 mod histogram;
 mod host_launch;
+mod kv_cache;
 mod norms;
 mod reduction;
 mod rgb_to_gray;
@@ -86,6 +87,9 @@ const CHECKS: &[(&str, Check)] = &[
         "flash_attention_causal",
         Check::Cuda(attention::check_flash_causal),
     ),
+    // module 08: KV cache, RoPE and paged attention
+    ("rope", Check::Cuda(kv_cache::rope)),
+    ("kv_append", Check::Cuda(kv_cache::kv_append)),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
 ];
