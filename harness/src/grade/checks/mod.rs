@@ -19,6 +19,7 @@ mod histogram;
 mod host_launch;
 mod kv_cache;
 mod norms;
+mod paged;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
@@ -90,6 +91,8 @@ const CHECKS: &[(&str, Check)] = &[
     // module 08: KV cache, RoPE and paged attention
     ("rope", Check::Cuda(kv_cache::rope)),
     ("kv_append", Check::Cuda(kv_cache::kv_append)),
+    ("paged_decode", Check::Cuda(paged::paged_decode)),
+    ("split_kv_decode", Check::Cuda(paged::split_kv_decode)),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
 ];
