@@ -1135,6 +1135,11 @@ fn the_shipped_template_is_replaced_and_regrades_are_not_attempts() {
     let first = &course.state()["exercises"]["first"];
     assert_eq!(first["attempts"], 2);
     assert_eq!(first["edits"].as_array().unwrap().len(), 1, "{first}");
+    // `verify` re-grades the unchanged file: still one attempt, in the list as in the report.
+    course.run(&["verify"]).expect(1, &["✓ first passed"]);
+    course
+        .run(&["list"])
+        .expect(0, &["first   done     1 attempt(s), last: correct"]);
     let run = course.run(&["report"]);
     run.expect(0, &["Wrote PROGRESS.md"]);
     assert!(!run.stdout().contains("not all intact"), "{}", run.stdout());
