@@ -1148,3 +1148,83 @@ fn the_shipped_template_is_replaced_and_regrades_are_not_attempts() {
     assert!(page.contains("| `first` |"), "{page}");
     assert!(page.contains("<!-- kernlings:begin week -->"), "{page}");
 }
+
+/// `kernlings watch` on a pseudo-terminal: raw mode and the alternate screen while it runs,
+/// both undone when SIGTERM or SIGHUP ends it, as `q` would.
+#[test]
+fn watch_restores_the_terminal_on_sigterm_and_sighup() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+
+    fn termios(fd: i32) -> libc::termios {
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t
+    }
+
+    for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
+        let course = Course::new();
+        let (mut master, mut slave) = (0, 0);
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let opened = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
+        assert_eq!(opened, 0);
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let cooked = termios(std::os::fd::AsRawFd::as_raw_fd(&slave));
+        assert_ne!(cooked.c_lflag & libc::ICANON, 0);
+        let mut cmd = course.cmd(&[]);
+        cmd.stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave.try_clone().unwrap());
+        // A session of its own with the pty as its terminal, as in a terminal emulator.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        let out = Stream::new(std::fs::File::from(master));
+        out.wait_for("\x1b[?1049h", 1); // the alternate screen
+        out.wait_for("first: wrong values", 1);
+        let raw = termios(std::os::fd::AsRawFd::as_raw_fd(&slave));
+        assert_eq!(raw.c_lflag & (libc::ICANON | libc::ECHO), 0, "raw mode");
+
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "watch ignored signal {sig}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(code), "signal {sig}");
+        let restored = termios(std::os::fd::AsRawFd::as_raw_fd(&slave));
+        assert_eq!(
+            restored.c_lflag & (libc::ICANON | libc::ECHO),
+            cooked.c_lflag & (libc::ICANON | libc::ECHO),
+            "line mode and echo back after signal {sig}"
+        );
+        out.wait_for("\x1b[?1049l", 1); // left the alternate screen
+        out.wait_for("\x1b[?25h", 1); // the cursor shown
+        out.wait_for("your progress is saved", 1);
+    }
+}
