@@ -1228,3 +1228,65 @@ fn watch_restores_the_terminal_on_sigterm_and_sighup() {
         out.wait_for("your progress is saved", 1);
     }
 }
+
+/// A course update in git (a pull that changes a stub) refreshes the kept original, so `reset`
+/// restores, and `check-solutions` grades, the course's current stub; a learner's own commit
+/// of their work is not taken for one.
+#[test]
+fn a_course_update_refreshes_the_kept_originals() {
+    let course = Course::new();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-C"])
+            .arg(course.root())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "course v1"]);
+    course.run(&["list"]).expect(0, &[]); // keeps the v1 originals
+    let v1 = course.read("exercises/01/first.cu");
+
+    // The learner works on second; the course then changes both stubs.
+    course.write("exercises/01/second.cu", "// my own work\n");
+    let v2 =
+        "// TODO: v2 of the stub: make this pass with the pass marker\n__global__ void k() {}\n";
+    for file in ["exercises/01/first.cu", "exercises/01/second.cu"] {
+        course.write(file, v2);
+    }
+    git(&["commit", "-qam", "course v2"]);
+    course.write("exercises/01/second.cu", "// my own work\n");
+    let run = course.run(&["list"]);
+    run.expect(0, &[]);
+    assert_eq!(course.read(".kernlings/originals/01/first.cu"), v2);
+    assert_eq!(course.read(".kernlings/originals/01/second.cu"), v2);
+    // Said once, for the file that holds the learner's work.
+    let said = run.stderr();
+    assert!(
+        said.contains(
+            "the course changed the stub of exercises/01/second.cu since you started it; your \
+             file keeps your version. `kernlings diff second` shows it"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("01/first.cu"), "{said}");
+    assert!(!course.run(&["list"]).stderr().contains("changed the stub"));
+    course.run(&["reset", "second"]).expect(0, &[]);
+    assert_eq!(course.read("exercises/01/second.cu"), v2);
+    course
+        .run(&["check-solutions", "--exercise", "first"])
+        .expect(0, &["stub (kept original)"]);
+    assert_ne!(v1, v2);
+
+    // The learner solves first and commits it in their fork: the kept original stays the stub.
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &[]);
+    git(&["commit", "-qam", "my solution"]);
+    course.run(&["list"]).expect(0, &[]);
+    assert_eq!(course.read(".kernlings/originals/01/first.cu"), v2);
+    course.run(&["reset", "first"]).expect(0, &[]);
+    assert_eq!(course.read("exercises/01/first.cu"), v2);
+}

@@ -38,11 +38,20 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     // A learner's first command keeps the untouched stubs, so `reset` can restore them and
     // `check-solutions` grades them rather than solved ones. The instructor's commands keep
     // nothing: an author editing a stub must have the edit graded, not a stale copy.
+    if matches!(command, Command::Watch) {
+        // Watch redraws the whole screen: what set-up has to say waits for its top area.
+        crate::state::hold_notices();
+    }
     if !matches!(
         command,
         Command::CheckSolutions { .. } | Command::BuildGraders { .. }
     ) {
         reset::save_originals(&course)?;
+    }
+    // Originals kept before a course update would have `reset` restore, and `check-solutions`
+    // grade, the old stub.
+    for said in reset::refresh_originals(&course)? {
+        crate::state::notice(said);
     }
     let needs_toolchain = course
         .curriculum
