@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::toolchain::BackendChoice;
 
@@ -111,6 +111,35 @@ pub enum Command {
     },
     /// Instructor: build the grader binaries of the `.rs` exercises into DIR (for `--prebuilt`).
     BuildGraders { dir: PathBuf },
+    /// Instructor: tools for writing the course (not a learner's; see README "Instructors").
+    #[command(hide = true)]
+    Dev {
+        #[command(subcommand)]
+        action: DevAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevAction {
+    /// Scaffold an exercise: stub, solution, a known-wrong template and a curriculum entry,
+    /// each marked where the lesson is to be written (check-solutions lists what is left).
+    New {
+        /// Where and what: MODULE/NAME, e.g. 01_basics/saxpy (the module must exist).
+        #[arg(value_name = "MODULE/NAME")]
+        target: String,
+        /// A `.cu` kernel or a `.rs` host program.
+        #[arg(long, value_enum, default_value_t = NewKind::Cuda)]
+        kind: NewKind,
+        /// The registered check that grades it; an exercise using it already is the start.
+        #[arg(long, value_name = "NAME")]
+        check: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewKind {
+    Cuda,
+    Rust,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,5 +177,21 @@ mod tests {
         assert_eq!(cli.global.seed, Some(5));
         assert!(cli.global.no_speed);
         assert!(Cli::try_parse_from(["kernlings", "--backend", "tpu"]).is_err());
+    }
+
+    #[test]
+    fn dev_is_not_in_the_learners_help() {
+        let help = Cli::command().render_help().to_string();
+        assert!(!help.contains("dev"), "{help}");
+        let cli = Cli::try_parse_from(["kernlings", "dev", "new", "m/x", "--check", "c"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Dev {
+                action: DevAction::New {
+                    kind: NewKind::Cuda,
+                    ..
+                }
+            })
+        ));
     }
 }

@@ -1290,3 +1290,45 @@ fn a_course_update_refreshes_the_kept_originals() {
     course.run(&["reset", "first"]).expect(0, &[]);
     assert_eq!(course.read("exercises/01/first.cu"), v2);
 }
+
+/// `dev new` writes a new exercise's files and entry; until the author fills them,
+/// check-solutions fails and names every place left, the stub failing as it must.
+#[test]
+fn dev_new_scaffolds_an_exercise_that_check_solutions_holds_to_account() {
+    let course = Course::new();
+    course
+        .run(&["dev", "new", "02/fourth", "--check", "fixture"])
+        .expect(
+            0,
+            &[
+                "exercises/02/fourth.cu",
+                "harness/wrong/fourth/TODO_name_the_mistake.cu",
+                "kernlings check-solutions --backend cpu --exercise fourth",
+            ],
+        );
+    // Started from `first`, which uses the same check; the entry parses.
+    assert!(course
+        .read("exercises/02/fourth.cu")
+        .ends_with(&course.read("exercises/01/first.cu")));
+    course.run(&["list"]).expect(0, &["fourth"]);
+    let run = course.run(&["check-solutions", "--exercise", "fourth"]);
+    run.expect(
+        1,
+        &[
+            "fourth   | stub ",
+            "ok fails",
+            "lint: exercises/02/fourth.cu:1: TODO(kernlings dev new) left: write the stub's lesson",
+            "lint: solutions/02/fourth.cu:1: TODO(kernlings dev new) left: write the reference solution",
+            "lint: harness/wrong/fourth/TODO_name_the_mistake.cu:1: TODO(kernlings dev new) left",
+            "TODO(kernlings dev new) left in `fourth`'s entry",
+        ],
+    );
+    // Nothing is overwritten; an unknown check is refused before anything is written.
+    let again = course.run(&["dev", "new", "02/fourth", "--check", "fixture"]);
+    assert!(again
+        .stderr()
+        .contains("already has an exercise named `fourth`"));
+    let unknown = course.run(&["dev", "new", "02/fifth", "--check", "nope"]);
+    assert!(unknown.stderr().contains("no check named `nope`"));
+    assert!(!course.path("exercises/02/fifth.cu").exists());
+}

@@ -2,6 +2,7 @@
 //! way every command does.
 
 mod check_solutions;
+mod dev;
 mod diff;
 pub mod hint;
 pub mod list;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use chrono::{Local, Utc};
 
-use crate::cli::{Cli, Command, Global, CPU_TIMEOUT_SECS, GPU_TIMEOUT_SECS};
+use crate::cli::{Cli, Command, DevAction, Global, CPU_TIMEOUT_SECS, GPU_TIMEOUT_SECS};
 use crate::curriculum::{self, Curriculum, Exercise};
 use crate::grade::{self, GradeRequest};
 use crate::outcome::Outcome;
@@ -44,7 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     if !matches!(
         command,
-        Command::CheckSolutions { .. } | Command::BuildGraders { .. }
+        Command::CheckSolutions { .. } | Command::BuildGraders { .. } | Command::Dev { .. }
     ) {
         reset::save_originals(&course)?;
     }
@@ -86,6 +87,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             prebuilt.prebuilt,
         ),
         Command::BuildGraders { dir } => build_graders(&course, &dir),
+        Command::Dev {
+            action:
+                DevAction::New {
+                    target,
+                    kind,
+                    check,
+                },
+        } => dev::new(&course, &target, kind, &check),
     }
 }
 
