@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::toolchain::BackendChoice;
 
@@ -111,7 +111,8 @@ pub enum Command {
     },
     /// Instructor: build the grader binaries of the `.rs` exercises into DIR (for `--prebuilt`).
     BuildGraders { dir: PathBuf },
-    /// Developer tools for the CPU driver, not for learners.
+    /// Instructor and developer tools: scaffolding exercises, the CPU driver's parity fixtures
+    /// (not a learner's; see README "Instructors").
     #[command(hide = true)]
     Dev {
         #[command(subcommand)]
@@ -125,6 +126,19 @@ pub enum DevAction {
     Parity {
         #[command(subcommand)]
         action: ParityAction,
+    },
+    /// Scaffold an exercise: stub, solution, a known-wrong template and a curriculum entry,
+    /// each marked where the lesson is to be written (check-solutions lists what is left).
+    New {
+        /// Where and what: MODULE/NAME, e.g. 01_basics/saxpy (the module must exist).
+        #[arg(value_name = "MODULE/NAME")]
+        target: String,
+        /// A `.cu` kernel or a `.rs` host program.
+        #[arg(long, value_enum, default_value_t = NewKind::Cuda)]
+        kind: NewKind,
+        /// The registered check that grades it; an exercise using it already is the start.
+        #[arg(long, value_name = "NAME")]
+        check: String,
     },
 }
 
@@ -143,6 +157,12 @@ pub enum ParityAction {
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewKind {
+    Cuda,
+    Rust,
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,5 +217,21 @@ mod tests {
         assert!(Cli::try_parse_from(args).is_ok());
         let help = Cli::command().render_help().to_string();
         assert!(!help.contains("dev") && !help.contains("parity"), "{help}");
+    }
+
+    #[test]
+    fn dev_is_not_in_the_learners_help() {
+        let help = Cli::command().render_help().to_string();
+        assert!(!help.contains("dev"), "{help}");
+        let cli = Cli::try_parse_from(["kernlings", "dev", "new", "m/x", "--check", "c"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Dev {
+                action: DevAction::New {
+                    kind: NewKind::Cuda,
+                    ..
+                }
+            })
+        ));
     }
 }

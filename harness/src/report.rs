@@ -100,16 +100,6 @@ pub fn write(course: &Course) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Counts a graded attempt as an edit when the file's content changed since the last graded
-/// attempt: a `verify` re-grade of the same file is not one more try.
-pub fn note_edit(state: &mut State, name: &str, hash: &str, now: DateTime<Utc>) {
-    let entry = state.exercises.entry(name.to_string()).or_default();
-    if entry.last_hash.as_deref() != Some(hash) {
-        entry.edits.push(now);
-        entry.last_hash = Some(hash.to_string());
-    }
-}
-
 /// The learner's check-in answers found in an existing page.
 #[derive(Debug, Default, PartialEq)]
 pub struct Answers {
@@ -472,12 +462,7 @@ impl Page<'_> {
                 if e.attempts == 0 && e.first_done.is_none() {
                     return None;
                 }
-                // States from before edits were counted have attempts only.
-                let attempts = if e.last_hash.is_some() {
-                    e.edits.len() as u32
-                } else {
-                    e.attempts
-                };
+                let attempts = e.tries();
                 let done = e
                     .first_done
                     .map_or("-".to_string(), |d| local_day(d, tz).to_string());
@@ -820,16 +805,6 @@ check = "c"
         let broken = page.replace(&end, "");
         assert!(!Answers::read(&broken).complete);
         assert!(!Answers::read("# my own notes").complete);
-    }
-
-    #[test]
-    fn only_changed_files_count_as_attempts() {
-        let mut state = State::fresh();
-        let t = |m: i64| at("2026-11-20T10:00:00Z") + Duration::minutes(m);
-        note_edit(&mut state, "x", "h1", t(0));
-        note_edit(&mut state, "x", "h1", t(1)); // a verify re-grade
-        note_edit(&mut state, "x", "h2", t(5));
-        assert_eq!(state.exercise("x").edits, vec![t(0), t(5)]);
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub struct State {
 pub struct ExerciseState {
     /// When it first passed; it stays done after that.
     pub first_done: Option<DateTime<Utc>>,
+    /// Every graded run, re-grades of an unchanged file included; `tries` counts attempts.
     pub attempts: u32,
     pub last: Option<LastResult>,
     pub best_speed: Option<BestSpeed>,
@@ -62,6 +63,22 @@ pub struct ExerciseState {
     /// The content hash of the file graded last, to tell an edit from a re-grade.
     #[serde(default)]
     pub last_hash: Option<String>,
+    /// Graded runs recorded by a kernlings that did not yet tell edits from re-grades: they
+    /// count as attempts, since nothing tells them apart now.
+    #[serde(default)]
+    pub earlier_edits: u32,
+}
+
+impl ExerciseState {
+    /// The learner's attempts: gradings of a changed file. `verify` or `r` re-grading the same
+    /// file is not one more try.
+    pub fn tries(&self) -> u32 {
+        match self.last_hash {
+            // A state from before edits were told apart, not graded since.
+            None => self.attempts,
+            Some(_) => self.earlier_edits + self.edits.len() as u32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,7 +121,8 @@ pub fn take_notices() -> Vec<String> {
     std::mem::take(&mut *NOTICES.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
-fn notice(text: String) {
+/// Tells the learner: on stderr at once, or in watch's top area once `hold_notices` was called.
+pub fn notice(text: String) {
     if HOLD_NOTICES.load(Ordering::Relaxed) {
         NOTICES.lock().unwrap_or_else(|e| e.into_inner()).push(text);
     } else {
@@ -354,17 +372,27 @@ impl State {
             .is_some_and(|e| e.first_done.is_some())
     }
 
-    /// Counts one graded attempt: attempts, last result, first-done time, best speed, the day.
+    /// Counts one graded run of a file whose content hash is `hash`: attempts, an edit when
+    /// the file changed since the last run, last result, first-done time, best speed, the day.
     pub fn record(
         &mut self,
         outcome: &Outcome,
         summary: String,
         now: DateTime<Utc>,
         day: NaiveDate,
+        hash: &str,
     ) {
         let passed = outcome.passed();
         let entry = self.exercises.entry(outcome.exercise.clone()).or_default();
+        if entry.last_hash.is_none() {
+            // The runs an older kernlings counted: edits, as far as anyone can tell now.
+            entry.earlier_edits = entry.attempts;
+        }
         entry.attempts += 1;
+        if entry.last_hash.as_deref() != Some(hash) {
+            entry.edits.push(now);
+            entry.last_hash = Some(hash.to_string());
+        }
         entry.last = Some(LastResult {
             at: now,
             passed,
@@ -514,15 +542,28 @@ mod tests {
         let mut state = State::load(dir.path()).unwrap();
         assert_eq!(state, State::fresh());
         let now = Utc::now();
-        state.record(&outcome("a", false, None), "wrong".into(), now, day());
-        state.record(&outcome("a", true, Some(0.8)), "ok".into(), now, day());
-        state.record(&outcome("a", true, Some(0.6)), "ok".into(), now, day());
+        state.record(&outcome("a", false, None), "wrong".into(), now, day(), "h1");
+        state.record(
+            &outcome("a", true, Some(0.8)),
+            "ok".into(),
+            now,
+            day(),
+            "h2",
+        );
+        state.record(
+            &outcome("a", true, Some(0.6)),
+            "ok".into(),
+            now,
+            day(),
+            "h2",
+        );
         state.current = Some("a".into());
         state.save(dir.path()).unwrap();
         let back = State::load(dir.path()).unwrap();
         assert_eq!(back, state);
         let a = back.exercise("a");
         assert_eq!(a.attempts, 3);
+        assert_eq!(a.tries(), 2, "the third run re-graded the same file");
         assert_eq!(a.first_done, Some(now));
         assert_eq!(
             a.best_speed.unwrap().ratio,
@@ -541,6 +582,26 @@ mod tests {
             ["state.json", "state.lock"],
             "no temp file left behind"
         );
+    }
+
+    #[test]
+    fn only_changed_files_are_attempts_and_old_states_keep_theirs() {
+        let mut state = State::fresh();
+        let now = Utc::now();
+        let fail = outcome("x", false, None);
+        state.record(&fail, "s".into(), now, day(), "h1");
+        state.record(&fail, "s".into(), now, day(), "h1"); // a verify re-grade
+        state.record(&fail, "s".into(), now, day(), "h2");
+        let x = state.exercise("x");
+        assert_eq!((x.attempts, x.tries(), x.edits.len()), (3, 2, 2));
+        // A state an older kernlings wrote: its runs stay attempts, and the next edit adds one.
+        let old = r#"{"version":1,"current":null,"exercises":{"x":{"first_done":null,"attempts":5,"last":null,"best_speed":null}}}"#;
+        let mut state: State = serde_json::from_str(old).unwrap();
+        assert_eq!(state.exercise("x").tries(), 5);
+        state.record(&fail, "s".into(), now, day(), "h1");
+        state.record(&fail, "s".into(), now, day(), "h1");
+        assert_eq!(state.exercise("x").tries(), 6);
+        assert_eq!(state.exercise("x").attempts, 7);
     }
 
     #[test]
@@ -597,7 +658,13 @@ mod tests {
                 std::thread::spawn(move || {
                     for _ in 0..20 {
                         State::update(&root, |s| {
-                            s.record(&outcome("a", false, None), "x".into(), Utc::now(), day())
+                            s.record(
+                                &outcome("a", false, None),
+                                "x".into(),
+                                Utc::now(),
+                                day(),
+                                "h",
+                            )
                         })
                         .unwrap();
                     }

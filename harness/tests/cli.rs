@@ -1135,6 +1135,11 @@ fn the_shipped_template_is_replaced_and_regrades_are_not_attempts() {
     let first = &course.state()["exercises"]["first"];
     assert_eq!(first["attempts"], 2);
     assert_eq!(first["edits"].as_array().unwrap().len(), 1, "{first}");
+    // `verify` re-grades the unchanged file: still one attempt, in the list as in the report.
+    course.run(&["verify"]).expect(1, &["✓ first passed"]);
+    course
+        .run(&["list"])
+        .expect(0, &["first   done     1 attempt(s), last: correct"]);
     let run = course.run(&["report"]);
     run.expect(0, &["Wrote PROGRESS.md"]);
     assert!(!run.stdout().contains("not all intact"), "{}", run.stdout());
@@ -1142,4 +1147,188 @@ fn the_shipped_template_is_replaced_and_regrades_are_not_attempts() {
     assert!(!page.contains("kernlings:template"), "{page}");
     assert!(page.contains("| `first` |"), "{page}");
     assert!(page.contains("<!-- kernlings:begin week -->"), "{page}");
+}
+
+/// `kernlings watch` on a pseudo-terminal: raw mode and the alternate screen while it runs,
+/// both undone when SIGTERM or SIGHUP ends it, as `q` would.
+#[test]
+fn watch_restores_the_terminal_on_sigterm_and_sighup() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+
+    fn termios(fd: i32) -> libc::termios {
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t
+    }
+
+    for (sig, code) in [(libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
+        let course = Course::new();
+        let (mut master, mut slave) = (0, 0);
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let opened = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
+        assert_eq!(opened, 0);
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let cooked = termios(std::os::fd::AsRawFd::as_raw_fd(&slave));
+        assert_ne!(cooked.c_lflag & libc::ICANON, 0);
+        let mut cmd = course.cmd(&[]);
+        cmd.stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave.try_clone().unwrap());
+        // A session of its own with the pty as its terminal, as in a terminal emulator.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
+        let out = Stream::new(std::fs::File::from(master));
+        out.wait_for("\x1b[?1049h", 1); // the alternate screen
+        out.wait_for("first: wrong values", 1);
+        let raw = termios(std::os::fd::AsRawFd::as_raw_fd(&slave));
+        assert_eq!(raw.c_lflag & (libc::ICANON | libc::ECHO), 0, "raw mode");
+
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "watch ignored signal {sig}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(code), "signal {sig}");
+        let restored = termios(std::os::fd::AsRawFd::as_raw_fd(&slave));
+        assert_eq!(
+            restored.c_lflag & (libc::ICANON | libc::ECHO),
+            cooked.c_lflag & (libc::ICANON | libc::ECHO),
+            "line mode and echo back after signal {sig}"
+        );
+        out.wait_for("\x1b[?1049l", 1); // left the alternate screen
+        out.wait_for("\x1b[?25h", 1); // the cursor shown
+        out.wait_for("your progress is saved", 1);
+    }
+}
+
+/// A course update in git (a pull that changes a stub) refreshes the kept original, so `reset`
+/// restores, and `check-solutions` grades, the course's current stub; a learner's own commit
+/// of their work is not taken for one.
+#[test]
+fn a_course_update_refreshes_the_kept_originals() {
+    let course = Course::new();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t", "-C"])
+            .arg(course.root())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "course v1"]);
+    course.run(&["list"]).expect(0, &[]); // keeps the v1 originals
+    let v1 = course.read("exercises/01/first.cu");
+
+    // The learner works on second; the course then changes both stubs.
+    course.write("exercises/01/second.cu", "// my own work\n");
+    let v2 =
+        "// TODO: v2 of the stub: make this pass with the pass marker\n__global__ void k() {}\n";
+    for file in ["exercises/01/first.cu", "exercises/01/second.cu"] {
+        course.write(file, v2);
+    }
+    git(&["commit", "-qam", "course v2"]);
+    course.write("exercises/01/second.cu", "// my own work\n");
+    let run = course.run(&["list"]);
+    run.expect(0, &[]);
+    assert_eq!(course.read(".kernlings/originals/01/first.cu"), v2);
+    assert_eq!(course.read(".kernlings/originals/01/second.cu"), v2);
+    // Said once, for the file that holds the learner's work.
+    let said = run.stderr();
+    assert!(
+        said.contains(
+            "the course changed the stub of exercises/01/second.cu since you started it; your \
+             file keeps your version. `kernlings diff second` shows it"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("01/first.cu"), "{said}");
+    assert!(!course.run(&["list"]).stderr().contains("changed the stub"));
+    course.run(&["reset", "second"]).expect(0, &[]);
+    assert_eq!(course.read("exercises/01/second.cu"), v2);
+    course
+        .run(&["check-solutions", "--exercise", "first"])
+        .expect(0, &["stub (kept original)"]);
+    assert_ne!(v1, v2);
+
+    // The learner solves first and commits it in their fork: the kept original stays the stub.
+    course.write("exercises/01/first.cu", PASS);
+    course.run(&["run", "first"]).expect(0, &[]);
+    git(&["commit", "-qam", "my solution"]);
+    course.run(&["list"]).expect(0, &[]);
+    assert_eq!(course.read(".kernlings/originals/01/first.cu"), v2);
+    course.run(&["reset", "first"]).expect(0, &[]);
+    assert_eq!(course.read("exercises/01/first.cu"), v2);
+}
+
+/// `dev new` writes a new exercise's files and entry; until the author fills them,
+/// check-solutions fails and names every place left, the stub failing as it must.
+#[test]
+fn dev_new_scaffolds_an_exercise_that_check_solutions_holds_to_account() {
+    let course = Course::new();
+    course
+        .run(&["dev", "new", "02/fourth", "--check", "fixture"])
+        .expect(
+            0,
+            &[
+                "exercises/02/fourth.cu",
+                "harness/wrong/fourth/TODO_name_the_mistake.cu",
+                "kernlings check-solutions --backend cpu --exercise fourth",
+            ],
+        );
+    // Started from `first`, which uses the same check; the entry parses.
+    assert!(course
+        .read("exercises/02/fourth.cu")
+        .ends_with(&course.read("exercises/01/first.cu")));
+    course.run(&["list"]).expect(0, &["fourth"]);
+    let run = course.run(&["check-solutions", "--exercise", "fourth"]);
+    run.expect(
+        1,
+        &[
+            "fourth   | stub ",
+            "ok fails",
+            "lint: exercises/02/fourth.cu:1: TODO(kernlings dev new) left: write the stub's lesson",
+            "lint: solutions/02/fourth.cu:1: TODO(kernlings dev new) left: write the reference solution",
+            "lint: harness/wrong/fourth/TODO_name_the_mistake.cu:1: TODO(kernlings dev new) left",
+            "TODO(kernlings dev new) left in `fourth`'s entry",
+        ],
+    );
+    // Nothing is overwritten; an unknown check is refused before anything is written.
+    let again = course.run(&["dev", "new", "02/fourth", "--check", "fixture"]);
+    assert!(again
+        .stderr()
+        .contains("already has an exercise named `fourth`"));
+    let unknown = course.run(&["dev", "new", "02/fifth", "--check", "nope"]);
+    assert!(unknown.stderr().contains("no check named `nope`"));
+    assert!(!course.path("exercises/02/fifth.cu").exists());
 }

@@ -378,6 +378,8 @@ fn lint(course: &Course, selected: &[&Exercise], whole: bool) -> Vec<String> {
                     .map(|p| format!("{shown}:{p}")),
             );
         }
+        // What `dev new` left for the author to write.
+        out.extend(super::dev::scaffold_left(course, ex));
     }
     if whole {
         let named: HashSet<PathBuf> = course

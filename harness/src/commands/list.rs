@@ -50,8 +50,8 @@ pub fn render(curriculum: &Curriculum, state: &State) -> String {
                 show::yellow("pending")
             };
             let mut line = format!(" {marker} {:width$}  {status}", ex.name);
-            if let Some(last) = entry.last {
-                let words = format!("{} attempt(s), last: {}", entry.attempts, last.summary);
+            if let Some(last) = &entry.last {
+                let words = format!("{} attempt(s), last: {}", entry.tries(), last.summary);
                 let _ = write!(line, "  {}", show::dim(&words));
             }
             let _ = writeln!(out, "{}", line.trim_end());

@@ -2,6 +2,7 @@
 //! way every command does.
 
 mod check_solutions;
+mod dev;
 mod diff;
 pub mod hint;
 pub mod list;
@@ -39,11 +40,20 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     // A learner's first command keeps the untouched stubs, so `reset` can restore them and
     // `check-solutions` grades them rather than solved ones. The instructor's commands keep
     // nothing: an author editing a stub must have the edit graded, not a stale copy.
+    if matches!(command, Command::Watch) {
+        // Watch redraws the whole screen: what set-up has to say waits for its top area.
+        crate::state::hold_notices();
+    }
     if !matches!(
         command,
         Command::CheckSolutions { .. } | Command::BuildGraders { .. } | Command::Dev { .. }
     ) {
         reset::save_originals(&course)?;
+    }
+    // Originals kept before a course update would have `reset` restore, and `check-solutions`
+    // grade, the old stub.
+    for said in reset::refresh_originals(&course)? {
+        crate::state::notice(said);
     }
     let needs_toolchain = course
         .curriculum
@@ -81,6 +91,14 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev {
             action: DevAction::Parity { action },
         } => parity::run(&course, &action),
+        Command::Dev {
+            action:
+                DevAction::New {
+                    target,
+                    kind,
+                    check,
+                },
+        } => dev::new(&course, &target, kind, &check),
     }
 }
 
@@ -189,8 +207,8 @@ impl Course {
         let now = Utc::now();
         let day = now.with_timezone(&Local).date_naive();
         State::update(&self.root, |s| {
-            s.record(&outcome, show::one_line(&outcome), now, day);
-            crate::report::note_edit(s, &ex.name, &grade::source_hash(&content), now);
+            let hash = grade::source_hash(&content);
+            s.record(&outcome, show::one_line(&outcome), now, day, &hash);
         })?;
         Ok(Attempt::Graded(Box::new(outcome)))
     }

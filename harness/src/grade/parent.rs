@@ -40,7 +40,7 @@ impl Cancel {
         self.0.store(true, Ordering::SeqCst);
     }
 
-    fn is_set(&self) -> bool {
+    pub(super) fn is_set(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -102,7 +102,7 @@ pub fn grade_under(
     let result = scratch.0.join("result.json");
     let grader = match req.exercise.kind {
         ExerciseKind::Cuda => None,
-        ExerciseKind::Rust => match rust_exercise::grader_for(req)? {
+        ExerciseKind::Rust => match rust_exercise::grader_for(req, cancel)? {
             Ok(binary) => Some(binary),
             Err(message) => {
                 let mut outcome = blank_outcome(&child_req(result, None), device);
@@ -111,7 +111,7 @@ pub fn grade_under(
             }
         },
     };
-    // Building a `.rs` grader can take a while: a cancel during it stops here.
+    // A cancel that came after the grader was built stops here.
     if cancel.is_set() {
         return Err(Cancelled.into());
     }
@@ -308,7 +308,7 @@ fn human_bytes(n: u64) -> String {
 /// when `cancel` was set. Either way,
 /// everything left in its process group is killed before the child is reaped (while its id
 /// cannot yet be reused), so nothing the learner's code started outlives the attempt.
-fn wait_or_kill(
+pub(super) fn wait_or_kill(
     child: &mut Child,
     timeout: Duration,
     cancel: &Cancel,

@@ -4,16 +4,18 @@
 //! grader binary on them, and checks its outputs: the learner's code never gives its own
 //! verdict. The protocol is in harness/rust-graders/protocol.rs.
 
-use std::os::unix::process::ExitStatusExt;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 
 use super::child::{blank_outcome, failed, ChildRequest};
 use super::compare::{self, Failure, Shape};
 use super::inputs::{self, InputRng};
-use super::parent::{signal_name, tail, Capture};
+use super::parent::{die_with_parent, signal_name, tail, wait_or_kill, Cancel, Capture};
 use super::speed::timing;
 use super::{display_path, GradeRequest};
 use crate::curriculum::{Curriculum, Exercise, ExerciseKind, Tolerance};
@@ -67,8 +69,12 @@ fn expected_fns(check: &str) -> &'static [(&'static str, &'static str)] {
 }
 
 /// Parent side: the grader binary for this attempt, built now or found prebuilt.
-/// `Ok(Err(message))` is the learner's compile error.
-pub(super) fn grader_for(req: &GradeRequest) -> anyhow::Result<Result<PathBuf, String>> {
+/// `Ok(Err(message))` is the learner's compile error; a build stopped through `cancel` (watch:
+/// the file saved again, or `q`) is the error `Cancelled`.
+pub(super) fn grader_for(
+    req: &GradeRequest,
+    cancel: &Cancel,
+) -> anyhow::Result<Result<PathBuf, String>> {
     let display = display_path(&req.root, &req.source);
     let key = key(&display);
     let source = std::fs::read_to_string(&req.source)
@@ -85,7 +91,7 @@ pub(super) fn grader_for(req: &GradeRequest) -> anyhow::Result<Result<PathBuf, S
         }
         return Ok(Ok(dir.join(key)));
     }
-    build(&req.root, &req.exercise, &req.source, &display)
+    build(&req.root, &req.exercise, &req.source, &display, cancel)
 }
 
 /// Build the grader for every `.rs` exercise's stub, solution and known-wrong versions into
@@ -119,7 +125,7 @@ pub fn build_graders(
                 std::fs::read_to_string(&source).with_context(|| format!("reading {display}"))?;
             let errors = out.join(format!("{key}.compile-error"));
             let _ = std::fs::remove_file(&errors);
-            match build(root, ex, &source, &display)? {
+            match build(root, ex, &source, &display, &Cancel::default())? {
                 Ok(binary) => {
                     std::fs::copy(&binary, out.join(&key))
                         .with_context(|| format!("copying the grader for {display}"))?;
@@ -158,6 +164,7 @@ fn build(
     ex: &Exercise,
     source: &Path,
     display: &str,
+    cancel: &Cancel,
 ) -> anyhow::Result<Result<PathBuf, String>> {
     let template = template(&ex.check)
         .with_context(|| format!("no grader template for check `{}`", ex.check))?;
@@ -190,14 +197,21 @@ fn build(
     let target = std::env::var_os(TARGET_ENV)
         .map(PathBuf::from)
         .unwrap_or_else(|| graders.join("target"));
-    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--release", "--quiet", "--message-format=json", "--manifest-path"])
+    let mut cargo = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cargo
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--message-format=json",
+            "--manifest-path",
+        ])
         .arg(dir.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target)
-        .stdin(Stdio::null())
-        .output()
-        .context("running cargo to build the grader (is cargo installed? on a machine without it, use --prebuilt)")?;
+        .arg(&target);
+    let output = output_unless_cancelled(cargo, cancel).context(
+        "running cargo to build the grader (is cargo installed? on a machine without it, use --prebuilt)",
+    )?;
     if !output.status.success() {
         let learner_text = std::fs::read_to_string(&learner).unwrap_or_default();
         let errors = compile_errors(
@@ -216,6 +230,39 @@ fn build(
         return Ok(Err(errors));
     }
     Ok(Ok(target.join("release").join(&name)))
+}
+
+/// Runs `cmd` to the end and returns what it wrote, unless `cancel` is set first: then it and
+/// everything it started (cargo's rustc and build scripts, in its process group) are killed
+/// within a watchdog tick and the error is `Cancelled`. A build of cudarc takes a minute; a
+/// learner who saves again must not wait for the stale one.
+fn output_unless_cancelled(mut cmd: Command, cancel: &Cancel) -> anyhow::Result<Output> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    die_with_parent(&mut cmd);
+    let mut child = cmd.spawn()?;
+    // Read whole, on threads, so a full pipe never stalls the build; cargo's JSON messages
+    // for one small crate are bounded.
+    let read_all = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = read_all(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = read_all(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = wait_or_kill(&mut child, Duration::MAX, cancel)?
+        .expect("no watchdog limit: only a cancel stops the build early");
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
 }
 
 /// Where grader crates are built, instead of `target/kernlings-graders/target`.
@@ -638,6 +685,48 @@ mod tests {
         std::fs::write(dir.join("timings.txt"), "learner_us 1.5 x\n").unwrap();
         assert_eq!(run.timings(), None);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_cancelled_build_is_killed_with_what_it_started() {
+        // A stand-in for cargo: it starts a compiler-like child and waits on it.
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("sleep 30 & echo $! > {}; wait", pid_file.display()));
+        let cancel = Cancel::default();
+        let token = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            token.cancel();
+        });
+        let start = std::time::Instant::now();
+        let err = output_unless_cancelled(cmd, &cancel).unwrap_err();
+        assert!(err.is::<super::super::Cancelled>(), "{err:#}");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        let sleeper = std::fs::read_to_string(&pid_file).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        // It shared the build's process group: killed, then reaped by init (or a zombie).
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", sleeper.trim())).unwrap_or_default();
+        assert!(stat.is_empty() || stat.contains(") Z "), "{stat}");
+    }
+
+    #[test]
+    fn a_finished_build_returns_its_output() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo out; echo err >&2; exit 3"]);
+        let out = output_unless_cancelled(cmd, &Cancel::default()).unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(
+            (&out.stdout[..], &out.stderr[..]),
+            (&b"out\n"[..], &b"err\n"[..])
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! there is none (a pipe, an editor's task runner, CI). `Screen` paints for either.
 //!
 //! On a terminal watch draws on the alternate screen in raw mode; every way out (a return, an
-//! error, a panic) puts the terminal back: `Drop` for the first two, a panic hook for the last.
+//! error, a panic, SIGTERM, SIGHUP) puts the terminal back: `Drop` for the first two, a panic
+//! hook for the third, and for signals a thread that turns them into an `Event::Signal`, so the
+//! loop leaves through the same `Drop`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::mpsc::Sender;
@@ -110,8 +112,33 @@ fn paint(out: &mut impl Write, line: &Line) {
     }
 }
 
+/// The signals that end watch the way `q` does. Raw mode turns Ctrl-C into a key, but `kill`
+/// can still send SIGINT. Registered before the terminal is taken: from then on they no longer
+/// kill kernlings outright, with the terminal left raw and the grading child orphaned.
+const LEAVING_SIGNALS: [i32; 3] = [
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGINT,
+];
+
+fn forward_signals(tx: Sender<Event>) {
+    let mut signals = match signal_hook::iterator::Signals::new(LEAVING_SIGNALS) {
+        Ok(signals) => signals,
+        // Without the handler a signal kills kernlings as before: nothing better to do.
+        Err(_) => return,
+    };
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if tx.send(Event::Signal(sig)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
 /// Starts reading the learner's input on a thread, sending `Event`s to `tx`.
 pub fn start(tx: Sender<Event>) -> Screen {
+    forward_signals(tx.clone());
     if std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal()
         && terminal::enable_raw_mode().is_ok()

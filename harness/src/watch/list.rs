@@ -188,10 +188,10 @@ impl ListView {
                 ),
             )
             .push(if done[i] { Style::Green } else { Style::Yellow }, status);
-            if let Some(last) = entry.last {
+            if let Some(last) = &entry.last {
                 line = line.push(
                     Style::Dim,
-                    format!("  {} attempt(s), last: {}", entry.attempts, last.summary),
+                    format!("  {} attempt(s), last: {}", entry.tries(), last.summary),
                 );
             }
             out.push(line);

@@ -4,6 +4,8 @@
 //! Events from the file watcher, the keyboard (or stdin lines without a terminal) and the
 //! grading thread arrive on one channel. Grading runs on a thread of its own, in a child
 //! process, so keys stay live: `q` or Ctrl-C kill the child and quit at once, `r` restarts it.
+//! SIGTERM, SIGHUP and SIGINT arrive as events too: watch leaves the same way, the terminal
+//! put back, and exits with the signal's status.
 
 mod files;
 mod input;
@@ -11,6 +13,7 @@ mod list;
 mod view;
 
 use std::cell::Cell;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Sender};
@@ -27,8 +30,8 @@ use view::{Line, Parts, Style};
 
 /// Editors save in bursts (write, rename, chmod): grade once the file has been quiet this long.
 const DEBOUNCE: Duration = Duration::from_millis(200);
-/// How long `q` waits for a cancelled grading run to end (its child is killed within
-/// milliseconds; a `.rs` grader's build is not, and dies with kernlings instead).
+/// How long `q` waits for a cancelled grading run to end: its child, or a `.rs` grader's
+/// cargo build, is killed with its process group within a watchdog tick.
 const QUIT_GRACE: Duration = Duration::from_millis(500);
 
 pub enum Event {
@@ -40,6 +43,15 @@ pub enum Event {
     Resized,
     /// A grading run ended: its id, and what came of it.
     Graded(u64, anyhow::Result<Attempt>),
+    /// SIGTERM, SIGHUP or SIGINT: leave as `q` does.
+    Signal(i32),
+}
+
+/// Why the loop ended.
+enum Leave {
+    Quit,
+    InputEnded,
+    Signal(i32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +147,7 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
     let mut saved_at: Option<Instant> = None;
     // Input that ends (a pipe, /dev/null) still sees the grade under way to its verdict.
     let mut input_closed = false;
-    let input_ended = loop {
+    let leave = loop {
         // While grading on a terminal, a tick a second keeps the elapsed time honest.
         let tick = (app.grading.is_some() && screen.is_terminal())
             .then(|| Instant::now() + Duration::from_secs(1));
@@ -147,11 +159,11 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
                 Ok(event) => Some(event),
                 Err(mpsc::RecvTimeoutError::Timeout) => None,
-                Err(mpsc::RecvTimeoutError::Disconnected) => break true,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break Leave::InputEnded,
             },
             None => match rx.recv() {
                 Ok(event) => Some(event),
-                Err(_) => break true,
+                Err(_) => break Leave::InputEnded,
             },
         };
         let Some(event) = event else {
@@ -169,23 +181,24 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
                 }
                 continue;
             }
-            Event::InputClosed if app.grading.is_none() => break true,
+            Event::InputClosed if app.grading.is_none() => break Leave::InputEnded,
             Event::InputClosed => {
                 input_closed = true;
                 continue;
             }
             Event::Resized => {}
+            Event::Signal(sig) => break Leave::Signal(sig),
             Event::Graded(id, result) => {
                 if !app.graded(id, result) {
                     continue;
                 }
                 if input_closed {
                     app.draw(&mut screen);
-                    break true;
+                    break Leave::InputEnded;
                 }
             }
             Event::Key(key) => match app.key(key) {
-                Action::Quit => break false,
+                Action::Quit => break Leave::Quit,
                 Action::Redraw => {}
                 action => {
                     // A key that grades makes a pending save's grade moot.
@@ -206,20 +219,39 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
         }
     }
     drop(screen);
+    // After SIGHUP the terminal is gone: writes fail, and must not panic.
+    let mut err = std::io::stderr();
     for notice in state::take_notices() {
-        eprintln!("kernlings: {notice}");
+        let _ = writeln!(err, "kernlings: {notice}");
     }
-    if input_ended {
-        println!("No more input: leaving watch.");
+    let mut out = std::io::stdout();
+    match leave {
+        Leave::InputEnded => {
+            let _ = writeln!(out, "No more input: leaving watch.");
+        }
+        Leave::Signal(sig) => {
+            let name = match sig {
+                libc::SIGTERM => "SIGTERM",
+                libc::SIGHUP => "SIGHUP (the terminal went away)",
+                _ => "SIGINT",
+            };
+            let _ = writeln!(out, "Stopped by {name}: your progress is saved.");
+        }
+        Leave::Quit => {}
     }
     let state = State::load(&course.root)?;
-    println!(
+    let _ = writeln!(
+        out,
         "Bye! {} of {} exercises done. Run `{}` to pick up where you left off.",
         state.done_count(&course.curriculum),
         course.curriculum.exercises.len(),
         crate::toolchain::command_name().trim_end_matches(" --")
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(match leave {
+        // As a shell reports a process killed by the signal: 128 + its number.
+        Leave::Signal(sig) => ExitCode::from(128 + sig as u8),
+        _ => ExitCode::SUCCESS,
+    })
 }
 
 fn index_of(course: &Course, ex: &Exercise) -> usize {
