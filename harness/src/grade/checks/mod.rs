@@ -18,6 +18,7 @@ mod grid_stride;
 mod histogram;
 mod host_launch;
 mod norms;
+mod quant;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
@@ -86,6 +87,10 @@ const CHECKS: &[(&str, Check)] = &[
         "flash_attention_causal",
         Check::Cuda(attention::check_flash_causal),
     ),
+    // module 09: quantization
+    ("dequant_q4", Check::Cuda(quant::check_dequant)),
+    ("gemv_q4", Check::Cuda(quant::check_gemv)),
+    ("gemm_int8", Check::Cuda(quant::check_gemm_int8)),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
 ];
