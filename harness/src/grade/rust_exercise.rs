@@ -27,6 +27,7 @@ fn template(check: &str) -> Option<&'static str> {
     Some(match check {
         "host_launch" => include_str!("../../rust-graders/host_launch.rs"),
         "cpu_matmul" => include_str!("../../rust-graders/cpu_matmul.rs"),
+        "quantize_q4" => include_str!("../../rust-graders/quantize_q4.rs"),
         _ => return None,
     })
 }
@@ -34,7 +35,7 @@ fn template(check: &str) -> Option<&'static str> {
 /// Whether the grader of `check` runs kernels: module 00's plain Rust does not, so grading
 /// it needs neither NVRTC nor a driver (a learner's first exercise waits for no download).
 pub(super) fn runs_kernels(check: &str) -> bool {
-    check != "cpu_matmul"
+    !matches!(check, "cpu_matmul" | "quantize_q4")
 }
 
 /// The functions a grader calls in the learner's file, as the learner must declare them:
@@ -51,6 +52,25 @@ fn expected_fns(check: &str) -> &'static [(&'static str, &'static str)] {
             "matmul",
             "pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)",
         )],
+        // The dequantizers first: "dequantize_q4_0" contains "quantize_q4_0".
+        "quantize_q4" => &[
+            (
+                "dequantize_q4_0",
+                "pub fn dequantize_q4_0(blocks: &[u8]) -> Vec<f32>",
+            ),
+            (
+                "dequantize_q4_1",
+                "pub fn dequantize_q4_1(blocks: &[u8]) -> Vec<f32>",
+            ),
+            (
+                "quantize_q4_0",
+                "pub fn quantize_q4_0(x: &[f32]) -> Vec<u8>",
+            ),
+            (
+                "quantize_q4_1",
+                "pub fn quantize_q4_1(x: &[f32]) -> Vec<u8>",
+            ),
+        ],
         _ => &[],
     }
 }
@@ -287,6 +307,8 @@ publish = false
 
 [dependencies]
 cudarc = {{ version = "0.19", default-features = false, features = ["std", "driver", "nvrtc", "cuda-13000", "dynamic-loading"] }}
+# fp16 for the quantization exercises (the harness's own version, from the project's lock file).
+half = "2"
 
 # Not part of the kernlings workspace.
 [workspace]

@@ -19,6 +19,7 @@ mod histogram;
 mod host_launch;
 mod norms;
 mod quant;
+mod quantize;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
@@ -88,6 +89,7 @@ const CHECKS: &[(&str, Check)] = &[
         Check::Cuda(attention::check_flash_causal),
     ),
     // module 09: quantization
+    ("quantize_q4", Check::Rust(quantize::check_q4)),
     ("dequant_q4", Check::Cuda(quant::check_dequant)),
     ("gemv_q4", Check::Cuda(quant::check_gemv)),
     ("gemm_int8", Check::Cuda(quant::check_gemm_int8)),
