@@ -28,6 +28,7 @@ fn template(check: &str) -> Option<&'static str> {
         "host_launch" => include_str!("../../rust-graders/host_launch.rs"),
         "cpu_matmul" => include_str!("../../rust-graders/cpu_matmul.rs"),
         "quantize_q4" => include_str!("../../rust-graders/quantize_q4.rs"),
+        "quantize_int8" => include_str!("../../rust-graders/quantize_int8.rs"),
         _ => return None,
     })
 }
@@ -35,7 +36,7 @@ fn template(check: &str) -> Option<&'static str> {
 /// Whether the grader of `check` runs kernels: module 00's plain Rust does not, so grading
 /// it needs neither NVRTC nor a driver (a learner's first exercise waits for no download).
 pub(super) fn runs_kernels(check: &str) -> bool {
-    !matches!(check, "cpu_matmul" | "quantize_q4")
+    !matches!(check, "cpu_matmul" | "quantize_q4" | "quantize_int8")
 }
 
 /// The functions a grader calls in the learner's file, as the learner must declare them:
@@ -52,6 +53,12 @@ fn expected_fns(check: &str) -> &'static [(&'static str, &'static str)] {
             "matmul",
             "pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)",
         )],
+        "quantize_int8" => &[
+            ("quantize_symmetric", "pub fn quantize_symmetric(w: &[f32], rows: usize, cols: usize, per_channel: bool) -> Symmetric"),
+            ("quantize_asymmetric", "pub fn quantize_asymmetric(w: &[f32], rows: usize, cols: usize, per_channel: bool) -> Asymmetric"),
+            ("clip_percentile", "pub fn clip_percentile(x: &[f32], percentile: f64) -> f32"),
+            ("quantization_error", "pub fn quantization_error(x: &[f32], clip: f32) -> (f64, f64)"),
+        ],
         // The dequantizers first: "dequantize_q4_0" contains "quantize_q4_0".
         "quantize_q4" => &[
             (

@@ -89,6 +89,7 @@ const CHECKS: &[(&str, Check)] = &[
         Check::Cuda(attention::check_flash_causal),
     ),
     // module 09: quantization
+    ("quantize_int8", Check::Rust(quantize::check_int8)),
     ("quantize_q4", Check::Rust(quantize::check_q4)),
     ("dequant_q4", Check::Cuda(quant::check_dequant)),
     ("gemv_q4", Check::Cuda(quant::check_gemv)),

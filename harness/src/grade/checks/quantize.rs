@@ -1,4 +1,4 @@
-//! quantize_q4 (module 09, `.rs`): llama.cpp's Q4_0 and Q4_1, bit for bit. The grader runs the
+//! Module 09's `.rs` exercises. quantize_int8 is at the end. quantize_q4: llama.cpp's Q4_0 and Q4_1, bit for bit. The grader runs the
 //! learner's quantizers on weights drawn here and its dequantizers on blocks made here (by
 //! `quant::q4`, the harness's reading of ggml-quants.c), so each half is judged on its own.
 //!
@@ -242,4 +242,253 @@ fn compare_blocks(
         details,
     )
     .into())
+}
+
+/// quantize_int8: symmetric and asymmetric int8, per tensor and per row, compared exactly;
+/// then min-max against percentile calibration on activations with outliers. Sizes are
+/// `[rows, cols]`; each runs per tensor and per channel. The second and fourth sizes put
+/// every value exactly halfway between two q (a power-of-two scale), where round half to
+/// even and `round()` disagree.
+pub fn check_int8(ctx: &mut RustCtx) -> anyhow::Result<()> {
+    for (index, size) in ctx.sizes().into_iter().enumerate() {
+        let [rows, cols] = size[..] else {
+            anyhow::bail!("quantize_int8 sizes are [rows, cols], got {size:?}");
+        };
+        for per_channel in [false, true] {
+            let how = if per_channel {
+                "per channel"
+            } else {
+                "per tensor"
+            };
+            ctx.case(format!("W {rows} x {cols}, {how}"));
+            let w = int8_weights(ctx, rows, cols, index);
+            let mut x = ctx.random_f32(ACTIVATIONS);
+            for _ in 0..ACTIVATIONS / 200 {
+                let at = ctx.random_index(ACTIVATIONS);
+                x[at] *= 30.0;
+            }
+            let run = ctx.run(
+                &[
+                    ("rows", rows as f64),
+                    ("cols", cols as f64),
+                    ("per_channel", f64::from(u8::from(per_channel))),
+                    ("percentile", PERCENTILE),
+                ],
+                &[("w", &w), ("activations", &x)],
+            )?;
+            let want = int8::symmetric(&w, cols, per_channel);
+            expect_same("symmetric scales", &run.f32s("sym_scales")?, &want.1, "")
+                .map_err(|f| scale_words(f, rows, cols, per_channel))?;
+            expect_q(
+                "symmetric q",
+                &run.f32s("sym_q")?,
+                &want.0,
+                &w,
+                &want.1,
+                cols,
+                per_channel,
+            )?;
+            let (aq, ascale, azp) = int8::asymmetric(&w, cols, per_channel);
+            expect_same("asymmetric scales", &run.f32s("asym_scales")?, &ascale, "")
+                .map_err(|f| scale_words(f, rows, cols, per_channel))?;
+            expect_same(
+                "asymmetric zero points",
+                &run.f32s("asym_zero_points")?,
+                &azp,
+                "zero_point = round(-lo / scale), half to even, clamped to 0..=255.\n",
+            )?;
+            let got_aq = run.f32s("asym_q")?;
+            let no_zp: Vec<f32> = aq
+                .iter()
+                .enumerate()
+                .map(|(i, q)| (q - azp[group(i, cols, per_channel)]).clamp(0.0, 255.0))
+                .collect();
+            if got_aq == no_zp && no_zp != aq {
+                anyhow::bail!(Failure::new(
+                    "asymmetric q: the zero point is missing",
+                    "q = round(w / scale) + zero_point, then clamped to 0..=255: the zero point \
+                     moves 0.0 to an integer inside the range.\n"
+                ));
+            }
+            expect_q("asymmetric q", &got_aq, &aq, &w, &ascale, cols, per_channel)?;
+            let cal = run.f32s("calibration")?;
+            let mut line = String::new();
+            for (c, (name, p)) in [("min-max", 100.0), ("percentile", PERCENTILE)]
+                .into_iter()
+                .enumerate()
+            {
+                let clip = int8::clip(&x, p);
+                let (mse, snr) = int8::error(&x, clip);
+                let got = cal.get(3 * c..3 * c + 3).unwrap_or_default();
+                let [gc, gm, gs] = got[..] else {
+                    anyhow::bail!(Failure::new("your calibration returned nothing", ""));
+                };
+                if gc != clip {
+                    anyhow::bail!(Failure::new(
+                        format!("clip_percentile(x, {p}) is {gc}, expected {clip}"),
+                        format!("{n} activations: the clip is the |x| at 1-based rank ceil({p} / 100 * {n}) of the sorted magnitudes (p = 100: max |x|).\n", n = x.len()),
+                    ));
+                }
+                let close = |g: f32, w: f64| (g as f64 - w).abs() <= 1e-5 * w.abs();
+                if !close(gm, mse) || !close(gs, snr) {
+                    anyhow::bail!(Failure::new(
+                        format!("{name} calibration (clip {clip}): your MSE {gm:.6e} and SNR {gs:.4} dB, expected {mse:.6e} and {snr:.4} dB"),
+                        "x_hat = q * scale with scale = clip / 127 and q clamped to -127..=127 \
+                         (values past the clip saturate); MSE and SNR in f64.\n",
+                    ));
+                }
+                line += &format!("{name} clip {clip:.3}: MSE {mse:.3e}, SNR {snr:.1} dB; ");
+            }
+            ctx.cases.push(format!(
+                "{}: every q, scale and zero point exact; {}on activations with outliers",
+                ctx.case, line
+            ));
+        }
+    }
+    Ok(())
+}
+
+const ACTIVATIONS: usize = 4000;
+const PERCENTILE: f64 = 99.9;
+
+fn group(i: usize, cols: usize, per_channel: bool) -> usize {
+    if per_channel {
+        i / cols
+    } else {
+        0
+    }
+}
+
+/// Random weights, or (sizes 2 and 4) values exactly halfway between two q: each row's
+/// first element 127 s, s a power of two, so the symmetric scale is s (size 2); with a
+/// second element -128 s the asymmetric scale is s too (size 4).
+fn int8_weights(ctx: &mut RustCtx, rows: usize, cols: usize, index: usize) -> Vec<f32> {
+    let mut w = ctx.random_f32(rows * cols);
+    if index == 1 || index == 3 {
+        let s = 2f32.powi(ctx.random_index(9) as i32 - 6);
+        for (i, v) in w.iter_mut().enumerate() {
+            *v = match (i % cols, index) {
+                (0, _) => 127.0 * s,
+                (1, 3) => -128.0 * s,
+                _ => ((i % 200) as f32 - 99.5) * s,
+            };
+        }
+    }
+    w
+}
+
+fn expect_same(name: &str, got: &[f32], want: &[f32], hint: &str) -> Result<(), Failure> {
+    if got.len() != want.len() {
+        return Err(Failure::new(
+            format!("{name}: {} values, expected {}", got.len(), want.len()),
+            format!("One per tensor, or one per row (output channel) when per_channel.\n{hint}"),
+        ));
+    }
+    match (0..got.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
+        None => Ok(()),
+        Some(i) => Err(Failure::new(
+            format!("{name}[{i}] is {}, expected {}", got[i], want[i]),
+            hint.to_string(),
+        )),
+    }
+}
+
+fn scale_words(mut f: Failure, rows: usize, cols: usize, per_channel: bool) -> Failure {
+    f.details += &if per_channel {
+        format!(
+            "Per channel: one scale for each of the {rows} rows (output channels), from the {cols} \
+             values of that row, w[r * cols .. (r + 1) * cols]; not one per column.\n"
+        )
+    } else {
+        "Per tensor: one scale, from all the values.\n".to_string()
+    };
+    f
+}
+
+fn expect_q(
+    name: &str,
+    got: &[f32],
+    want: &[f32],
+    w: &[f32],
+    scales: &[f32],
+    cols: usize,
+    per_channel: bool,
+) -> Result<(), Failure> {
+    expect_same(name, got, want, "").map_err(|mut f| {
+        if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
+            let scale = scales[group(i, cols, per_channel)];
+            let ratio = w[i] / scale;
+            f.details += &format!("w[{i}] = {}, scale {scale}: w / scale = {ratio}.\n", w[i]);
+            if ratio.fract().abs() == 0.5 {
+                f.details += "That is exactly halfway: round half to EVEN (f32::round_ties_even), \
+                              so 2.5 -> 2 and -2.5 -> -2; `round()` goes away from zero.\n";
+            }
+        }
+        f
+    })
+}
+
+/// The harness's int8 rules (the stub states them), in f32 as the learner computes them.
+mod int8 {
+    fn groups(w: &[f32], cols: usize, per_channel: bool) -> Vec<&[f32]> {
+        if per_channel {
+            w.chunks(cols).collect()
+        } else {
+            vec![w]
+        }
+    }
+
+    pub fn symmetric(w: &[f32], cols: usize, per_channel: bool) -> (Vec<f32>, Vec<f32>) {
+        let (mut q, mut scales) = (Vec::new(), Vec::new());
+        for g in groups(w, cols, per_channel) {
+            let scale = g.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0;
+            scales.push(scale);
+            q.extend(g.iter().map(|&v| quantize(v, scale, -127.0, 127.0, 0.0)));
+        }
+        (q, scales)
+    }
+
+    pub fn asymmetric(w: &[f32], cols: usize, per_channel: bool) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (mut q, mut scales, mut zps) = (Vec::new(), Vec::new(), Vec::new());
+        for g in groups(w, cols, per_channel) {
+            let lo = g.iter().fold(0.0f32, |m, &v| m.min(v));
+            let hi = g.iter().fold(0.0f32, |m, &v| m.max(v));
+            let scale = (hi - lo) / 255.0;
+            let zp = if scale == 0.0 {
+                0.0
+            } else {
+                // + 0.0: an integer has no -0, and the values are compared bit for bit.
+                (-lo / scale).round_ties_even().clamp(0.0, 255.0) + 0.0
+            };
+            scales.push(scale);
+            zps.push(zp);
+            q.extend(g.iter().map(|&v| quantize(v, scale, 0.0, 255.0, zp)));
+        }
+        (q, scales, zps)
+    }
+
+    fn quantize(v: f32, scale: f32, lo: f32, hi: f32, zp: f32) -> f32 {
+        if scale == 0.0 {
+            return 0.0;
+        }
+        ((v / scale).round_ties_even() + zp).clamp(lo, hi) + 0.0
+    }
+
+    pub fn clip(x: &[f32], p: f64) -> f32 {
+        let mut mags: Vec<f32> = x.iter().map(|v| v.abs()).collect();
+        mags.sort_by(f32::total_cmp);
+        let rank = ((p / 100.0 * x.len() as f64).ceil() as usize).clamp(1, x.len());
+        mags[rank - 1]
+    }
+
+    pub fn error(x: &[f32], clip: f32) -> (f64, f64) {
+        let scale = clip / 127.0;
+        let (mut signal, mut noise) = (0.0f64, 0.0f64);
+        for &v in x {
+            let err = v as f64 - (quantize(v, scale, -127.0, 127.0, 0.0) * scale) as f64;
+            signal += (v as f64).powi(2);
+            noise += err * err;
+        }
+        (noise / x.len() as f64, 10.0 * (signal / noise).log10())
+    }
 }
