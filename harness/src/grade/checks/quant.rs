@@ -375,7 +375,8 @@ fn diagnose_gemv(got: &[f32], w: &[u8], x: &[f32], n: usize, k: usize) -> String
             .all(|((g, w), b)| (*g as f64 - *w as f64).abs() <= *b)
     };
     // Each block read the wrong way: the same W with its bytes rearranged to match.
-    let rewrites: [(&str, fn(&mut [u8])); 2] = [
+    type Rewrite = fn(&mut [u8]);
+    let rewrites: [(&str, Rewrite); 2] = [
         (
             "the high and low nibbles swapped: element j (j < 16) of a block is the low nibble of \
              qs[j], element j + 16 the high one",

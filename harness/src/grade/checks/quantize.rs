@@ -194,13 +194,11 @@ fn compare_blocks(
     let fields = per - QK / 2;
     let shown: Vec<String> = block.iter().map(|v| format!("{v}")).collect();
     let mut details = format!("block {b}'s weights: [{}]\n", shown.join(", "));
-    let names = ["d", "m"];
-    for f in 0..fields / 2 {
+    for (f, name) in ["d", "m"].into_iter().enumerate().take(fields / 2) {
         let (gv, wv) = (q4::half_at(g, 2 * f), q4::half_at(w, 2 * f));
         if gv.to_bits() != wv.to_bits() {
             details += &format!(
-                "{} (bytes {}-{}): yours {gv}, expected {wv}\n",
-                names[f],
+                "{name} (bytes {}-{}): yours {gv}, expected {wv}\n",
                 2 * f,
                 2 * f + 1
             );
