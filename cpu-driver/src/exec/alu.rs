@@ -297,6 +297,19 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
             };
             diff.wrapping_add(c)
         }
+        Op::Dp4a => {
+            // Each operand's signedness is its own type's (ty for a, ty2 for b).
+            let byte = |v: u64, i: u32, t: Ty| {
+                let x = (v >> (8 * i)) & 0xff;
+                if t.signed() {
+                    x as u8 as i8 as i64
+                } else {
+                    x as i64
+                }
+            };
+            let dot: i64 = (0..4).map(|i| byte(a, i, ty) * byte(b, i, ins.ty2)).sum();
+            (c as u32 as i64).wrapping_add(dot) as u32 as u64
+        }
         Op::Ex2 | Op::Lg2 | Op::Rcp | Op::Rsqrt | Op::Sqrt | Op::Sin | Op::Cos | Op::Tanh => {
             let g = |x: f64| match ins.op {
                 Op::Ex2 => x.exp2(),

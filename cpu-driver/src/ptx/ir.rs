@@ -226,6 +226,8 @@ pub enum Op {
     Shf,
     Testp,
     Sad,
+    /// `dp4a.atype.btype d, a, b, c`: c plus the dot product of a's and b's four bytes.
+    Dp4a,
     Activemask,
     Nop,
     Trap,

@@ -93,6 +93,7 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         "shf" => Op::Shf,
         "testp" => Op::Testp,
         "sad" => Op::Sad,
+        "dp4a" => Op::Dp4a,
         "activemask" => Op::Activemask,
         "membar" | "fence" | "prefetch" | "prefetchu" | "nanosleep" | "discard" => Op::Nop,
         "trap" | "brkpt" => Op::Trap,

@@ -93,6 +93,9 @@ integer_element!(i32, "int", 0x7fba_dbad);
 integer_element!(u32, "unsigned int", 0x7fba_dbad);
 integer_element!(i64, "long long", 0x7fba_dbad_7fba_dbad);
 integer_element!(u64, "unsigned long long", 0x7fba_dbad_7fba_dbad);
+// Bytes are inputs (packed quantized weights, int8 matrices): only their guard zones hold poison.
+integer_element!(u8, "unsigned char", 0xbd);
+integer_element!(i8, "signed char", -0x43);
 
 fn show_float(x: f64) -> String {
     if x.is_nan() {

@@ -30,6 +30,8 @@ fn template(check: &str) -> Option<&'static str> {
         "host_launch" => include_str!("../../rust-graders/host_launch.rs"),
         "cpu_matmul" => include_str!("../../rust-graders/cpu_matmul.rs"),
         "block_allocator" => include_str!("../../rust-graders/block_allocator.rs"),
+        "quantize_q4" => include_str!("../../rust-graders/quantize_q4.rs"),
+        "quantize_int8" => include_str!("../../rust-graders/quantize_int8.rs"),
         _ => return None,
     })
 }
@@ -37,7 +39,10 @@ fn template(check: &str) -> Option<&'static str> {
 /// Whether the grader of `check` runs kernels: module 00's plain Rust does not, so grading
 /// it needs neither NVRTC nor a driver (a learner's first exercise waits for no download).
 pub(super) fn runs_kernels(check: &str) -> bool {
-    check != "cpu_matmul" && check != "block_allocator"
+    !matches!(
+        check,
+        "cpu_matmul" | "block_allocator" | "quantize_q4" | "quantize_int8"
+    )
 }
 
 /// The functions a grader calls in the learner's file, as the learner must declare them:
@@ -62,6 +67,31 @@ fn expected_fns(check: &str) -> &'static [(&'static str, &'static str)] {
             (
                 "add_sequence",
                 "pub fn add_sequence(&mut self, seq: SeqId, tokens: usize) -> Result<(), OutOfBlocks>",
+            ),
+        ],
+        "quantize_int8" => &[
+            ("quantize_symmetric", "pub fn quantize_symmetric(w: &[f32], rows: usize, cols: usize, per_channel: bool) -> Symmetric"),
+            ("quantize_asymmetric", "pub fn quantize_asymmetric(w: &[f32], rows: usize, cols: usize, per_channel: bool) -> Asymmetric"),
+            ("clip_percentile", "pub fn clip_percentile(x: &[f32], percentile: f64) -> f32"),
+            ("quantization_error", "pub fn quantization_error(x: &[f32], clip: f32) -> (f64, f64)"),
+        ],
+        // The dequantizers first: "dequantize_q4_0" contains "quantize_q4_0".
+        "quantize_q4" => &[
+            (
+                "dequantize_q4_0",
+                "pub fn dequantize_q4_0(blocks: &[u8]) -> Vec<f32>",
+            ),
+            (
+                "dequantize_q4_1",
+                "pub fn dequantize_q4_1(blocks: &[u8]) -> Vec<f32>",
+            ),
+            (
+                "quantize_q4_0",
+                "pub fn quantize_q4_0(x: &[f32]) -> Vec<u8>",
+            ),
+            (
+                "quantize_q4_1",
+                "pub fn quantize_q4_1(x: &[f32]) -> Vec<u8>",
             ),
         ],
         _ => &[],
@@ -345,6 +375,8 @@ publish = false
 
 [dependencies]
 cudarc = {{ version = "0.19", default-features = false, features = ["std", "driver", "nvrtc", "cuda-13000", "dynamic-loading"] }}
+# fp16 for the quantization exercises (the harness's own version, from the project's lock file).
+half = "2"
 
 # Not part of the kernlings workspace.
 [workspace]

@@ -21,6 +21,8 @@ mod host_launch;
 mod kv_cache;
 mod norms;
 mod paged;
+mod quant;
+mod quantize;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
@@ -95,6 +97,12 @@ const CHECKS: &[(&str, Check)] = &[
     ("block_allocator", Check::Rust(block_allocator::check)),
     ("paged_decode", Check::Cuda(paged::paged_decode)),
     ("split_kv_decode", Check::Cuda(paged::split_kv_decode)),
+    // module 09: quantization
+    ("quantize_int8", Check::Rust(quantize::check_int8)),
+    ("quantize_q4", Check::Rust(quantize::check_q4)),
+    ("dequant_q4", Check::Cuda(quant::check_dequant)),
+    ("gemv_q4", Check::Cuda(quant::check_gemv)),
+    ("gemm_int8", Check::Cuda(quant::check_gemm_int8)),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
 ];
