@@ -10,6 +10,7 @@ use crate::outcome::Correctness;
 
 mod access_bars;
 mod attention;
+mod attention_tc;
 mod cpu_matmul;
 mod cross_entropy;
 pub mod fixture;
@@ -85,6 +86,11 @@ const CHECKS: &[(&str, Check)] = &[
     (
         "flash_attention_causal",
         Check::Cuda(attention::check_flash_causal),
+    ),
+    ("flash_attention_tc", Check::Cuda(attention_tc::check_tc)),
+    (
+        "flash_attention_pipelined",
+        Check::Cuda(attention_tc::check_pipelined),
     ),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
