@@ -111,6 +111,38 @@ pub enum Command {
     },
     /// Instructor: build the grader binaries of the `.rs` exercises into DIR (for `--prebuilt`).
     BuildGraders { dir: PathBuf },
+    /// Developer tools for the CPU driver, not for learners.
+    #[command(hide = true)]
+    Dev {
+        #[command(subcommand)]
+        action: DevAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevAction {
+    /// The interpreter's PTX fixtures against a recording of their outputs.
+    Parity {
+        #[command(subcommand)]
+        action: ParityAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParityAction {
+    /// Run every fixture in DIR on the backend in use; write its outputs and/or compare them
+    /// with a recording (exact, or within the tolerance a fixture states).
+    Run {
+        /// The directory of `.ptx` fixtures with their `// parity:` lines.
+        #[arg(long, value_name = "DIR")]
+        fixtures: PathBuf,
+        /// Write the outputs here, one line per 8 elements, as hex bit patterns.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Compare the outputs with this recording; exit non-zero on a difference.
+        #[arg(long, value_name = "FILE")]
+        check: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,5 +180,22 @@ mod tests {
         assert_eq!(cli.global.seed, Some(5));
         assert!(cli.global.no_speed);
         assert!(Cli::try_parse_from(["kernlings", "--backend", "tpu"]).is_err());
+    }
+
+    #[test]
+    fn dev_commands_parse_but_stay_out_of_the_learners_help() {
+        let args = [
+            "kernlings",
+            "dev",
+            "parity",
+            "run",
+            "--fixtures",
+            "d",
+            "--check",
+            "f",
+        ];
+        assert!(Cli::try_parse_from(args).is_ok());
+        let help = Cli::command().render_help().to_string();
+        assert!(!help.contains("dev") && !help.contains("parity"), "{help}");
     }
 }

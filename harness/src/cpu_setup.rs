@@ -57,11 +57,17 @@ pub struct CpuBackend {
 /// `root` is the course, where the driver's source is looked for first.
 pub fn prepare(root: &Path) -> anyhow::Result<CpuBackend> {
     let nvrtc = nvrtc()?;
-    let driver_dir = DRIVER.get(|| place_driver(&find_or_build_driver(root)?))?;
+    let driver_dir = driver_dir(root)?;
     Ok(CpuBackend {
         lib_dirs: vec![driver_dir, nvrtc.lib],
         include_dirs: nvrtc.include_dirs,
     })
+}
+
+/// The directory holding the CPU driver as libcuda.so, found or built once per process; for
+/// what loads PTX itself and needs no NVRTC (`dev parity`).
+pub fn driver_dir(root: &Path) -> anyhow::Result<PathBuf> {
+    DRIVER.get(|| place_driver(&find_or_build_driver(root)?))
 }
 
 /// NVRTC: a CUDA toolkit, else kernlings' cache, else the pinned wheels installed into it.

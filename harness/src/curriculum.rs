@@ -97,6 +97,18 @@ pub struct SpeedBar {
     /// The step's idea in one line, shown with a near miss ("look at ...").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idea: Option<String>,
+    /// Further bars, each against a baseline the check times beside the first one (e.g. a
+    /// causal kernel against the harness's non-causal one); every bar must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<AlsoBar>,
+}
+
+/// A second bar of one exercise, against the baseline the check names `against`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlsoBar {
+    pub against: String,
+    pub bar: f64,
 }
 
 /// The manifest's file name, at the repository root.
@@ -232,14 +244,14 @@ impl Curriculum {
                     format!("{who}: field `file`: {problem}"),
                 ));
             }
-            if let Some(speed) = ex
+            let bars = ex
                 .speed
-                .as_ref()
-                .filter(|s| !(s.bar > 0.0 && s.bar.is_finite()))
-            {
+                .iter()
+                .flat_map(|s| std::iter::once(s.bar).chain(s.also.iter().map(|a| a.bar)));
+            for bar in bars.filter(|b| !(*b > 0.0 && b.is_finite())) {
                 out.push(Problem::new(
                     at("speed"),
-                    format!("{who}: field `speed`: the bar is a ratio to the baseline and must be above 0, not {}", speed.bar),
+                    format!("{who}: field `speed`: the bar is a ratio to the baseline and must be above 0, not {bar}"),
                 ));
             }
             if let Some(t) = ex.tolerance.filter(|t| !(t.rtol >= 0.0 && t.atol >= 0.0)) {

@@ -215,7 +215,7 @@ fn unit(baseline: &str) -> String {
         "cublas" => "of cuBLAS".into(),
         "naive" => "× naive kernel".into(),
         "cpu-naive" => "× naive Rust".into(),
-        other => format!("of {other}"),
+        other => format!("× {other}"),
     }
 }
 

@@ -1,18 +1,23 @@
-// Softmax over rows, step 3: a block per row, the row kept in registers.
+// Softmax over rows, step 3: rows kept in registers, a warp per short row, a block per long one.
 //
-// Launch (fixed by the harness): blockDim = 256, gridDim = rows; block r owns row r.
-// Element (r, c) of x and of y is at [r * stride + c], c < C; stride is a multiple of 4, so
-// every row starts on a 16-byte boundary and can be read as float4.
+// Launch (fixed by the harness): blockDim = 256 (8 warps). Rows of C <= WARP_ROW_MAX = 1024
+// floats: gridDim = ceil(rows / 8), warp w of block b owns row 8 * b + w. Longer rows:
+// gridDim = rows, block r owns row r. Element (r, c) of x and of y is at [r * stride + c],
+// c < C; stride is a multiple of 4, so every row starts on a 16-byte boundary and can be
+// read as float4.
 //
-// Rows up to BLOCK * 4 * VECS = 8192 floats are read once into registers (8 float4 per
-// thread), reduced across the block (warp shuffles, then one value per warp through shared
-// memory), and written once: the row crosses the memory bus twice, as a copy does. Longer
-// rows do not fit: each thread keeps an online (max, sum) over its part, the block merges
-// the pairs, and a second read writes the output.
+// A short row is 8 float4 per lane at most: the warp reduces it with shuffles alone, no
+// barrier, and eight rows per block keep eight times the loads in flight that a block per
+// row would. Rows up to BLOCK * 4 * VECS = 8192 floats are read once into registers (8 float4
+// per thread), reduced across the block (warp shuffles, then one value per warp through
+// shared memory), and written once: the row crosses the memory bus twice, as a copy does.
+// Longer rows do not fit: each thread keeps an online (max, sum) over its part, the block
+// merges the pairs, and a second read writes the output.
 
 #define BLOCK 256
 #define WARPS (BLOCK / 32)
 #define VECS 8
+#define WARP_ROW_MAX 1024
 #define FULL_MASK 0xffffffffu
 #define NEG_INF __int_as_float(0xff800000)
 
@@ -70,8 +75,55 @@ __device__ float4 exp_minus(float4 v, float m)
     return make_float4(expf(v.x - m), expf(v.y - m), expf(v.z - m), expf(v.w - m));
 }
 
+// A row of at most WARP_ROW_MAX floats, owned by one warp: lane l holds float4s l, l + 32, ...
+__device__ void warp_row(const float* in, float* out, int C)
+{
+    const float4* in4 = reinterpret_cast<const float4*>(in);
+    float4* out4 = reinterpret_cast<float4*>(out);
+    int lane = threadIdx.x % 32;
+    int n4 = C / 4;
+    int tail = 4 * n4 + lane;
+    bool has_tail = lane < C % 4;
+    float4 v[VECS];
+    float m = NEG_INF;
+#pragma unroll
+    for (int k = 0; k < VECS; k++) {
+        int i = lane + 32 * k;
+        v[k] = i < n4 ? in4[i] : make_float4(NEG_INF, NEG_INF, NEG_INF, NEG_INF);
+        m = fmaxf(m, fmaxf(fmaxf(v[k].x, v[k].y), fmaxf(v[k].z, v[k].w)));
+    }
+    float vt = has_tail ? in[tail] : NEG_INF;
+    m = warp_max(fmaxf(m, vt));
+    // m is the warp's: all its lanes take the same branch.
+    if (m == NEG_INF) {
+        for (int i = lane; i < n4; i += 32) out4[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (has_tail) out[tail] = 0.0f;
+        return;
+    }
+    float s = 0.0f;
+#pragma unroll
+    for (int k = 0; k < VECS; k++) {
+        v[k] = exp_minus(v[k], m);
+        s += (v[k].x + v[k].y) + (v[k].z + v[k].w);
+    }
+    vt = expf(vt - m);
+    float inv = 1.0f / warp_sum(s + vt);
+#pragma unroll
+    for (int k = 0; k < VECS; k++) {
+        int i = lane + 32 * k;
+        if (i < n4) out4[i] = make_float4(v[k].x * inv, v[k].y * inv, v[k].z * inv, v[k].w * inv);
+    }
+    if (has_tail) out[tail] = vt * inv;
+}
+
 extern "C" __global__ void softmax_fused(const float* x, float* y, int rows, int C, int stride)
 {
+    if (C <= WARP_ROW_MAX) {
+        // The whole warp leaves together, so no shuffle waits on an exited lane.
+        int row = blockIdx.x * WARPS + threadIdx.x / 32;
+        if (row < rows) warp_row(x + (size_t)row * stride, y + (size_t)row * stride, C);
+        return;
+    }
     const float* in = x + (size_t)blockIdx.x * stride;
     float* out = y + (size_t)blockIdx.x * stride;
     const float4* in4 = reinterpret_cast<const float4*>(in);

@@ -930,8 +930,9 @@ fn figure_problems(ex: &Exercise, text: &str) -> Vec<String> {
                 }
             };
             // The bar itself, not a rounding of it: "0.5 of cuBLAS" misleads when the bar is 0.45.
-            let same = (stated - bar).abs() <= 1e-9 * bar.abs().max(1.0);
-            (!same).then(|| {
+            let same = |bar: f64| (stated - bar).abs() <= 1e-9 * bar.abs().max(1.0);
+            let also = times_bar && speed.also.iter().any(|a| same(a.bar));
+            (!same(bar) && !also).then(|| {
                 format!(
                     "{}: states \"{}\" ({}), but curriculum.toml's bar for {} is {}",
                     f.line,

@@ -5,6 +5,7 @@ mod check_solutions;
 mod diff;
 pub mod hint;
 pub mod list;
+mod parity;
 pub mod profile;
 pub mod reset;
 pub mod show;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use chrono::{Local, Utc};
 
-use crate::cli::{Cli, Command, Global, CPU_TIMEOUT_SECS, GPU_TIMEOUT_SECS};
+use crate::cli::{Cli, Command, DevAction, Global, CPU_TIMEOUT_SECS, GPU_TIMEOUT_SECS};
 use crate::curriculum::{self, Curriculum, Exercise};
 use crate::grade::{self, GradeRequest};
 use crate::outcome::Outcome;
@@ -40,7 +41,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     // nothing: an author editing a stub must have the edit graded, not a stale copy.
     if !matches!(
         command,
-        Command::CheckSolutions { .. } | Command::BuildGraders { .. }
+        Command::CheckSolutions { .. } | Command::BuildGraders { .. } | Command::Dev { .. }
     ) {
         reset::save_originals(&course)?;
     }
@@ -77,6 +78,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             prebuilt.prebuilt,
         ),
         Command::BuildGraders { dir } => build_graders(&course, &dir),
+        Command::Dev {
+            action: DevAction::Parity { action },
+        } => parity::run(&course, &action),
     }
 }
 

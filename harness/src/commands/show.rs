@@ -190,7 +190,7 @@ pub fn ratio_words(s: &SpeedResult) -> String {
         "cublas" => format!("{r} of cuBLAS"),
         "naive" => format!("{r}× the naive kernel"),
         "cpu-naive" => format!("{r}× the naive Rust version"),
-        other => format!("{r} of {other}"),
+        other => format!("{r}× {other}"),
     }
 }
 

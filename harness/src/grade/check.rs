@@ -20,7 +20,7 @@ use super::inputs::{self, InputRng};
 use super::speed::{self, Timed, Work};
 use super::timed::{self, Bound, Recorded, Reference};
 use crate::cpu_report::{self, BufferInfo};
-use crate::curriculum::{Exercise, Tolerance};
+use crate::curriculum::{Exercise, SpeedBar, Tolerance};
 use crate::outcome::{LaunchCounters, SpeedResult};
 use crate::toolchain::BackendKind;
 
@@ -138,6 +138,8 @@ pub struct DevBuf<T: Element> {
     ptr: u64,
     original: Option<Vec<T>>,
     reset: Reset,
+    /// An in/out buffer's contents before every launch (`CheckCtx::in_out`).
+    start: Option<Vec<T>>,
 }
 
 /// What `launch` does to a buffer's elements before the kernel runs.
@@ -149,6 +151,9 @@ enum Reset {
     Zero,
     /// Scratch carried from one launch to the next of a multi-launch check: left alone.
     Keep,
+    /// In/out buffers (rotated in place, a cache written at one slot) start every launch
+    /// from the same contents.
+    Restore,
 }
 
 impl<T: Element> DevBuf<T> {
@@ -223,6 +228,10 @@ impl<T: Element> AnyBuf for DevBuf<T> {
         Ok(match (self.reset, &self.original) {
             (Reset::Poison, Some(_)) => None,
             (Reset::Zero, _) => Some(timed::zero_reset(self.ptr, bytes)),
+            (Reset::Restore, _) => {
+                let start = self.start.as_deref().unwrap_or_default();
+                Some(timed::image_reset(stream, self.ptr, start)?)
+            }
             // Scratch too: a sequence that skipped its first launches when timed would
             // otherwise find the previous run's intermediate results waiting.
             (Reset::Poison, None) | (Reset::Keep, _) => {
@@ -237,6 +246,8 @@ impl<T: Element> AnyBuf for DevBuf<T> {
             (Reset::Keep, _) => return Ok(()),
             // Sound: Element requires ValidAsZeroBits.
             (Reset::Zero, _) => host[GUARD..GUARD + self.len].fill(unsafe { std::mem::zeroed() }),
+            (Reset::Restore, _) => host[GUARD..GUARD + self.len]
+                .copy_from_slice(self.start.as_deref().unwrap_or_default()),
             (Reset::Poison, Some(original)) => {
                 host[GUARD..GUARD + self.len].copy_from_slice(original)
             }
@@ -483,6 +494,16 @@ impl CheckCtx {
         Ok(buf)
     }
 
+    /// A buffer the kernel reads and updates in place (Q and K rotated in place, a KV cache
+    /// written at one slot): every launch, timed ones too, starts from `data`; afterwards it
+    /// is compared like an output, so entries the kernel must leave alone are checked too.
+    pub fn in_out<T: Element>(&self, name: &str, data: &[T]) -> anyhow::Result<DevBuf<T>> {
+        let mut buf = self.buffer(name, Shape::Linear, data, false)?;
+        buf.start = Some(data.to_vec());
+        buf.reset = Reset::Restore;
+        Ok(buf)
+    }
+
     fn buffer<T: Element>(
         &self,
         name: &str,
@@ -519,6 +540,7 @@ impl CheckCtx {
             ptr,
             original: input.then(|| data.to_vec()),
             reset: Reset::Poison,
+            start: None,
         })
     }
 
@@ -810,6 +832,37 @@ impl CheckCtx {
         self.measure(learner, work, None, Some(baseline))
     }
 
+    /// `measure_speed_with` against the exercise's further bar named `against` in
+    /// curriculum.toml (`also = [{ against = "...", bar = ... }]`): the result is shown
+    /// against that name, and the worst of all the exercise's bars is its speed.
+    pub fn measure_speed_against(
+        &mut self,
+        learner: &[Launch],
+        work: Work,
+        baseline: Timed,
+        against: &str,
+    ) -> anyhow::Result<()> {
+        let Some(speed) = &self.exercise.speed else {
+            return Ok(());
+        };
+        let also = speed
+            .also
+            .iter()
+            .find(|a| a.against == against)
+            .with_context(|| {
+                format!(
+                    "kernlings bug: {} has no `also` bar against \"{against}\" in curriculum.toml",
+                    self.exercise.name
+                )
+            })?;
+        let bar = SpeedBar {
+            bar: also.bar,
+            also: Vec::new(),
+            ..speed.clone()
+        };
+        self.measure_with_bar(bar, Some(against), learner, work, None, Some(baseline))
+    }
+
     fn measure(
         &mut self,
         learner: &[Launch],
@@ -820,6 +873,18 @@ impl CheckCtx {
         let Some(bar) = self.exercise.speed.clone() else {
             return Ok(());
         };
+        self.measure_with_bar(bar, None, learner, work, naive, custom)
+    }
+
+    fn measure_with_bar(
+        &mut self,
+        bar: SpeedBar,
+        against: Option<&str>,
+        learner: &[Launch],
+        work: Work,
+        naive: Option<Launch>,
+        custom: Option<Timed>,
+    ) -> anyhow::Result<()> {
         let mut accountant = self.accountant(learner)?;
         if !self.timing {
             // Deterministic here: first the varied inputs (when the check gives them), then
@@ -841,8 +906,11 @@ impl CheckCtx {
             ));
             return Ok(());
         }
-        let (result, checked) =
+        let (mut result, checked) =
             speed::measure(self, &bar, learner, work, naive, custom, accountant)?;
+        if let Some(name) = against {
+            result.baseline = name.to_string();
+        }
         self.cases.push(format!(
             "{}: every timed launch checked ({} launches, {} of them element by element)",
             self.case, checked.0, checked.1

@@ -27,6 +27,7 @@ fn template(check: &str) -> Option<&'static str> {
     Some(match check {
         "host_launch" => include_str!("../../rust-graders/host_launch.rs"),
         "cpu_matmul" => include_str!("../../rust-graders/cpu_matmul.rs"),
+        "block_allocator" => include_str!("../../rust-graders/block_allocator.rs"),
         _ => return None,
     })
 }
@@ -34,7 +35,7 @@ fn template(check: &str) -> Option<&'static str> {
 /// Whether the grader of `check` runs kernels: module 00's plain Rust does not, so grading
 /// it needs neither NVRTC nor a driver (a learner's first exercise waits for no download).
 pub(super) fn runs_kernels(check: &str) -> bool {
-    check != "cpu_matmul"
+    check != "cpu_matmul" && check != "block_allocator"
 }
 
 /// The functions a grader calls in the learner's file, as the learner must declare them:
@@ -51,6 +52,16 @@ fn expected_fns(check: &str) -> &'static [(&'static str, &'static str)] {
             "matmul",
             "pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize)",
         )],
+        "block_allocator" => &[
+            (
+                "append_token",
+                "pub fn append_token(&mut self, seq: SeqId) -> Result<Option<(BlockId, BlockId)>, OutOfBlocks>",
+            ),
+            (
+                "add_sequence",
+                "pub fn add_sequence(&mut self, seq: SeqId, tokens: usize) -> Result<(), OutOfBlocks>",
+            ),
+        ],
         _ => &[],
     }
 }

@@ -139,6 +139,23 @@ pub(super) fn poison_reset<T: Element>(
     }))
 }
 
+/// A device-side copy of an in/out buffer's starting contents.
+pub(super) fn image_reset<T: Element>(
+    stream: &Arc<CudaStream>,
+    ptr: u64,
+    start: &[T],
+) -> anyhow::Result<Reset> {
+    let image: CudaSlice<T> = stream
+        .clone_htod(start)
+        .context("allocating the starting image of an in/out buffer")?;
+    let bytes = std::mem::size_of_val(start);
+    Ok(Box::new(move |s: &Arc<CudaStream>| {
+        let src = image.device_ptr(s).0;
+        // SAFETY: both ranges are live device allocations of `bytes` bytes.
+        unsafe { result::memcpy_dtod_async(ptr, src, bytes, s.cu_stream()) }
+    }))
+}
+
 pub(super) fn zero_reset(ptr: u64, bytes: usize) -> Reset {
     // SAFETY: `ptr..ptr + bytes` is a live device allocation.
     Box::new(move |s: &Arc<CudaStream>| unsafe {

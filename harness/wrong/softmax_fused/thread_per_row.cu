@@ -1,6 +1,6 @@
 // expect: through global memory (bar
 // expect-gpu: too slow
-// A correct online softmax with one thread per row in the block-per-row launch: each block's thread 0 does its row alone; loads are not coalesced.
+// A correct online softmax with one thread per row in the fused launch: the first lane of the row's warp (short rows) or block (long rows) does the row alone; loads are not coalesced.
 // Softmax over rows, step 2: the maximum and the sum in one pass (online softmax).
 //
 // Launch (fixed by the harness): blockDim = 128, gridDim = ceil(rows / 128); thread r owns
@@ -15,8 +15,9 @@
 
 extern "C" __global__ void softmax_fused(const float* x, float* y, int rows, int C, int stride)
 {
-    int r = blockIdx.x;
-    if (threadIdx.x != 0) return;
+    // The fused launch: a warp per row up to 1024 floats, else a block per row.
+    int r = C <= 1024 ? blockIdx.x * 8 + threadIdx.x / 32 : blockIdx.x;
+    if (threadIdx.x % (C <= 1024 ? 32 : 256) != 0 || r >= rows) return;
     const float* in = x + (size_t)r * stride;
     float* out = y + (size_t)r * stride;
 

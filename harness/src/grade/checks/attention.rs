@@ -648,12 +648,15 @@ fn flash(ctx: &mut CheckCtx, name: &str, causal: bool) -> anyhow::Result<()> {
                     shape.label(false)
                 ));
                 let flash = on_gpu(ctx, |ctx| harness_flash(ctx, shape))?;
-                ctx.measure_speed_with(&learner, shape.work(false), flash)?;
+                ctx.measure_speed_against(&learner, shape.work(false), flash, NON_CAUSAL_FLASH)?;
             }
         }
     }
     Ok(())
 }
+
+/// The name of flash_attention_causal's second bar in curriculum.toml (`also`).
+const NON_CAUSAL_FLASH: &str = "the harness's non-causal flash kernel";
 
 // ---- the harness's own kernels (GPU baselines) ---------------------------------------------
 

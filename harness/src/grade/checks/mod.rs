@@ -11,6 +11,7 @@ use crate::outcome::Correctness;
 mod access_bars;
 mod attention;
 mod attention_tc;
+mod block_allocator;
 mod cpu_matmul;
 mod cross_entropy;
 pub mod fixture;
@@ -18,7 +19,9 @@ mod gelu;
 mod grid_stride;
 mod histogram;
 mod host_launch;
+mod kv_cache;
 mod norms;
+mod paged;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
@@ -92,6 +95,12 @@ const CHECKS: &[(&str, Check)] = &[
         "flash_attention_pipelined",
         Check::Cuda(attention_tc::check_pipelined),
     ),
+    // module 08: KV cache, RoPE and paged attention
+    ("rope", Check::Cuda(kv_cache::rope)),
+    ("kv_append", Check::Cuda(kv_cache::kv_append)),
+    ("block_allocator", Check::Rust(block_allocator::check)),
+    ("paged_decode", Check::Cuda(paged::paged_decode)),
+    ("split_kv_decode", Check::Cuda(paged::split_kv_decode)),
     // kernlings' own tests: acts out FIXTURE_* markers
     (fixture::NAME, Check::Source(fixture::check)),
 ];
