@@ -2,11 +2,11 @@
 //! D = 64, and for the flash rungs the per-row logsumexp L [B, H, S]. `size = [B, H, S]`.
 //!
 //! Correctness as FlashAttention's own tests judge it: the learner's error against an f64
-//! reference must be at most twice the error of a plain f32 attention computed here on the CPU
-//! (scores, max, exp, sum, divide, PV: the unfused order) plus a floor, and the output must
-//! correlate with the reference (>= 0.9999). The floor, `FLOOR` times the largest |V| (for O)
-//! or the largest |score| (for L), is a few ulps of the values summed: an answer rounded to f16
-//! (2^-11 relative) is 50x over it.
+//! reference must be at most twice the error of a plain attention in the same precision
+//! computed here on the CPU (scores, max, exp, sum, divide, PV: the unfused order) plus a
+//! floor, and the output must correlate with the reference (>= 0.9999). The floor, `FLOOR`
+//! times the largest |V| (for O) or the largest |score| (for L), is a few ulps of the values
+//! summed: an f32 answer rounded to f16 (2^-11 relative) is 50x over it.
 //!
 //! The shared parts (inputs, the references, the judgement, the harness's own kernels and the
 //! unfused baseline) are `pub(super)`: the tensor-core rungs (attention_tc.rs) reuse them.
@@ -16,14 +16,16 @@ use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
 use crate::args;
 use crate::curriculum::Tolerance;
-use crate::grade::{CheckCtx, DevBuf, Failure, Launch, Work};
+use crate::grade::{CheckCtx, DevBuf, Element, Failure, Launch, Work};
 use crate::toolchain::BackendKind;
 
 /// The head dimension of every case: the flash stubs fix it at compile time.
 pub(super) const HEAD_DIM: usize = 64;
 /// The floor of the tolerance, relative to the magnitude of what is summed (see the top).
 pub(super) const FLOOR: f64 = 1e-6;
-/// Pearson correlation with the f64 reference a correct kernel reaches with room to spare.
+/// Pearson correlation with the f64 reference a correct f32 kernel reaches with room to spare.
+/// In fp16 and bf16 the plain attention's own correlation sets the bar where it is lower: the
+/// output rounding is then no longer small next to the spread of O around V's mean.
 pub(super) const MIN_CORRELATION: f64 = 0.9999;
 /// Logits scaled up in one case: Q and K times 8, scores times 64, so exp without the
 /// row's maximum overflows f32 (exp(88.7) is the largest) and a missing max shows.
@@ -35,12 +37,57 @@ const HEAP_CAP_BYTES: usize = 4096;
 /// (the first, the last, random ones) are judged; every element must still be written.
 const TIMED_ROWS_PER_HEAD: usize = 4;
 
-/// One problem: `bh = B * H` heads of `n` rows each.
+/// The precision of Q, K, V and O: f32 for the first rungs, f16 or bf16 on tensor cores.
+pub(super) trait Precision: Element {
+    /// For messages: "a plain f32 attention".
+    const NAME: &'static str;
+    fn from_f64(x: f64) -> Self;
+    /// `x` rounded to this precision, back in f32 (exact: f32 holds every f16 and bf16).
+    fn round(x: f32) -> f32;
+    /// Half an ulp of 1: the relative error of storing a value in this precision.
+    const UNIT_ROUNDOFF: f64;
+}
+
+impl Precision for f32 {
+    const NAME: &'static str = "f32";
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn round(x: f32) -> f32 {
+        x
+    }
+    const UNIT_ROUNDOFF: f64 = f32::EPSILON as f64 / 2.0;
+}
+
+impl Precision for half::f16 {
+    const NAME: &'static str = "fp16";
+    fn from_f64(x: f64) -> Self {
+        half::f16::from_f64(x)
+    }
+    fn round(x: f32) -> f32 {
+        half::f16::from_f32(x).to_f32()
+    }
+    const UNIT_ROUNDOFF: f64 = half::f16::EPSILON.to_f64_const() / 2.0;
+}
+
+impl Precision for half::bf16 {
+    const NAME: &'static str = "bf16";
+    fn from_f64(x: f64) -> Self {
+        half::bf16::from_f64(x)
+    }
+    fn round(x: f32) -> f32 {
+        half::bf16::from_f32(x).to_f32()
+    }
+    const UNIT_ROUNDOFF: f64 = half::bf16::EPSILON.to_f64_const() / 2.0;
+}
+
+/// One problem: `bh = B * H` heads of `n` rows of `d` columns each.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Shape {
     pub b: usize,
     pub h: usize,
     pub n: usize,
+    pub d: usize,
     pub causal: bool,
 }
 
@@ -49,19 +96,25 @@ impl Shape {
         self.b * self.h
     }
     pub(super) fn elems(&self) -> usize {
-        self.heads() * self.n * HEAD_DIM
+        self.heads() * self.n * self.d
     }
     /// 4 B H S² D multiply-adds counted as flops (QKᵀ and PV); half of them when causal.
-    pub(super) fn work(&self) -> Work {
-        let full = 4 * (self.heads() * self.n * self.n * HEAD_DIM) as u64;
+    /// `half`: compared with the tensor cores' HGEMM rate rather than SGEMM's.
+    pub(super) fn work(&self, half: bool) -> Work {
+        let full = 4 * (self.heads() * self.n * self.n * self.d) as u64;
         Work::Flops {
             flops: if self.causal { full / 2 } else { full },
-            half: false,
+            half,
         }
     }
     pub(super) fn label(&self, large: bool) -> String {
         let tail = if large { ", logits x64" } else { "" };
-        format!("B={} H={} S={}{tail}", self.b, self.h, self.n)
+        let d = if self.d == HEAD_DIM {
+            String::new()
+        } else {
+            format!(" D={}", self.d)
+        };
+        format!("B={} H={} S={}{d}{tail}", self.b, self.h, self.n)
     }
 }
 
@@ -97,7 +150,7 @@ pub(super) fn draw_inputs(ctx: &mut CheckCtx, shape: Shape, large: bool) -> Inpu
 
 /// Row `i` of head `head`, in f64: the output row and the logsumexp of the scaled scores.
 pub(super) fn reference_row(x: &Inputs, shape: Shape, head: usize, i: usize) -> (Vec<f64>, f64) {
-    let (n, d) = (shape.n, HEAD_DIM);
+    let (n, d) = (shape.n, shape.d);
     let base = head * n * d;
     let keys = if shape.causal { i + 1 } else { n };
     let scale = 1.0 / (d as f64).sqrt();
@@ -126,10 +179,17 @@ pub(super) fn reference_row(x: &Inputs, shape: Shape, head: usize, i: usize) -> 
     (o, m + l.ln())
 }
 
-/// The same row as a plain f32 attention computes it, the unfused way: f32 dot products,
-/// the row's max, exp, the sum, a divide per probability, then PV summed in key order.
-pub(super) fn naive_f32_row(x: &Inputs, shape: Shape, head: usize, i: usize) -> (Vec<f32>, f32) {
-    let (n, d) = (shape.n, HEAD_DIM);
+/// The same row as a plain attention in precision `T` computes it, the unfused way (as
+/// PyTorch does without a fused kernel): f32 dot products, the scaled score stored as `T`, the
+/// row's max, exp, the sum, a divide per probability stored as `T`, then PV summed in f32 in key
+/// order and the output stored as `T`. For f32 every store is exact.
+pub(super) fn naive_row<T: Precision>(
+    x: &Inputs,
+    shape: Shape,
+    head: usize,
+    i: usize,
+) -> (Vec<f32>, f32) {
+    let (n, d) = (shape.n, shape.d);
     let base = head * n * d;
     let keys = if shape.causal { i + 1 } else { n };
     let scale = 1.0 / (d as f32).sqrt();
@@ -137,7 +197,7 @@ pub(super) fn naive_f32_row(x: &Inputs, shape: Shape, head: usize, i: usize) -> 
     let scores: Vec<f32> = (0..keys)
         .map(|j| {
             let k = &x.k[base + j * d..base + (j + 1) * d];
-            q.iter().zip(k).fold(0.0f32, |acc, (&a, &b)| acc + a * b) * scale
+            T::round(q.iter().zip(k).fold(0.0f32, |acc, (&a, &b)| acc + a * b) * scale)
         })
         .collect();
     let m = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -145,18 +205,19 @@ pub(super) fn naive_f32_row(x: &Inputs, shape: Shape, head: usize, i: usize) -> 
     let l: f32 = e.iter().sum();
     let mut o = vec![0.0f32; d];
     for (j, ej) in e.iter().enumerate() {
-        let p = ej / l;
+        let p = T::round(ej / l);
         let v = &x.v[base + j * d..base + (j + 1) * d];
         for (oc, &vc) in o.iter_mut().zip(v) {
             *oc += p * vc;
         }
     }
+    o.iter_mut().for_each(|oc| *oc = T::round(*oc));
     (o, m + l.ln())
 }
 
 /// A baseline where speed is measured; where it is not (the CPU backend, which has no cuBLAS)
 /// the timed case only repeats the learner's launch, and a stand-in that does nothing is enough.
-fn on_gpu(
+pub(super) fn on_gpu(
     ctx: &CheckCtx,
     build: impl FnOnce(&CheckCtx) -> anyhow::Result<crate::grade::speed::Timed<'static>>,
 ) -> anyhow::Result<crate::grade::speed::Timed<'static>> {
@@ -184,87 +245,184 @@ pub(super) fn judged_rows(ctx: &mut CheckCtx, shape: Shape, all: bool) -> Vec<(u
         .collect()
 }
 
-/// Judge O (and L, when given) of the launch that just ran on the rows `rows`; elsewhere the
-/// reference is what the kernel wrote (so only poison fails there). Records the references
-/// for the timed runs through `expect_within`.
-pub(super) fn expect_attention(
-    ctx: &mut CheckCtx,
-    x: &Inputs,
-    shape: Shape,
-    rows: &[(usize, usize)],
-    o: &DevBuf<f32>,
-    l: Option<&DevBuf<f32>>,
-) -> anyhow::Result<()> {
-    let d = HEAD_DIM;
-    let got_o = ctx.read(o)?;
-    let mut want_o: Vec<f32> = got_o
-        .iter()
-        .map(|&g| if g.is_nan() { 0.0 } else { g })
-        .collect();
-    let mut want_l = vec![0.0f32; shape.heads() * shape.n];
-    if let Some(l) = l {
-        for (w, g) in want_l.iter_mut().zip(ctx.read(l)?) {
-            *w = if g.is_nan() { 0.0 } else { g };
-        }
-    }
-    let (mut err_o, mut err_l) = (0.0f64, 0.0f64);
-    let (mut ref_o, mut ref_l) = (Vec::new(), Vec::new());
+/// What a case's outputs were held to: the varied timed inputs start from it.
+pub(super) struct Held<T> {
+    o: Vec<T>,
+    tol_o: Tolerance,
+    l: Vec<f32>,
+    tol_l: Tolerance,
+}
+
+/// The rows' references and the error of a plain attention in precision `T` on them.
+struct Judged {
+    o: Vec<(usize, Vec<f64>)>,
+    l: Vec<(usize, f64)>,
+    err_o: f64,
+    err_l: f64,
+    /// The plain attention's output on the same rows, for its correlation.
+    naive_o: Vec<Vec<f32>>,
+}
+
+fn judge<T: Precision>(x: &Inputs, shape: Shape, rows: &[(usize, usize)]) -> Judged {
+    let mut j = Judged {
+        o: Vec::new(),
+        l: Vec::new(),
+        err_o: 0.0,
+        err_l: 0.0,
+        naive_o: Vec::new(),
+    };
     for &(head, i) in rows {
         let (o64, l64) = reference_row(x, shape, head, i);
-        let (o32, l32) = naive_f32_row(x, shape, head, i);
-        for (a, b) in o64.iter().zip(&o32) {
-            err_o = err_o.max((a - *b as f64).abs());
+        let (on, ln) = naive_row::<T>(x, shape, head, i);
+        for (a, b) in o64.iter().zip(&on) {
+            j.err_o = j.err_o.max((a - *b as f64).abs());
         }
-        err_l = err_l.max((l64 - l32 as f64).abs());
-        let at = (head * shape.n + i) * d;
-        for (c, v) in o64.iter().enumerate() {
-            want_o[at + c] = *v as f32;
-        }
-        want_l[head * shape.n + i] = l64 as f32;
-        ref_o.push((at, o64));
-        ref_l.push((head * shape.n + i, l64));
+        j.err_l = j.err_l.max((l64 - ln as f64).abs());
+        j.o.push(((head * shape.n + i) * shape.d, o64));
+        j.l.push((head * shape.n + i, l64));
+        j.naive_o.push(on);
     }
+    j
+}
+
+/// The tolerances of O and L from the plain attention's error on the judged rows.
+fn tolerances<T: Precision>(x: &Inputs, j: &Judged) -> (Tolerance, Tolerance) {
     let max_v = x.v.iter().fold(0.0f64, |m, &v| m.max(v.abs() as f64));
     // A score of magnitude s is itself rounded to about eps32 * s, and its exp inherits that
     // as a relative error: with logits of a few hundred, two correct f32 kernels that sum the
     // dot products in different orders differ by more than twice the harness's own error.
-    let max_logit = ref_l.iter().fold(1.0f64, |m, (_, v)| m.max(v.abs()));
+    let max_logit = j.l.iter().fold(1.0f64, |m, (_, v)| m.max(v.abs()));
     let rounding = 4.0 * f32::EPSILON as f64 * max_logit;
+    // The reference is stored in `T` to be compared: half an ulp of the largest output.
+    let stored = T::UNIT_ROUNDOFF;
     let tol_o = Tolerance {
         rtol: 0.0,
-        atol: 2.0 * err_o + (FLOOR + rounding) * max_v,
+        atol: 2.0 * j.err_o + (FLOOR + rounding + stored) * max_v,
     };
+    let tol_l = Tolerance {
+        rtol: 0.0,
+        atol: 2.0 * j.err_l + FLOOR * max_logit,
+    };
+    (tol_o, tol_l)
+}
+
+/// Judge O (and L, when given) of the launch that just ran on the rows `rows`; elsewhere the
+/// reference is what the kernel wrote (so only poison fails there). Records the references
+/// for the timed runs through `expect_within`, and returns them.
+pub(super) fn expect_attention<T: Precision>(
+    ctx: &mut CheckCtx,
+    x: &Inputs,
+    shape: Shape,
+    rows: &[(usize, usize)],
+    o: &DevBuf<T>,
+    l: Option<&DevBuf<f32>>,
+) -> anyhow::Result<Held<T>> {
+    let unwritten_as_zero = |g: f64| if g.is_nan() { 0.0 } else { g };
+    let mut want_o: Vec<T> = ctx
+        .read(o)?
+        .into_iter()
+        .map(|g| T::from_f64(unwritten_as_zero(g.to_f64())))
+        .collect();
+    let mut want_l = vec![0.0f32; shape.heads() * shape.n];
+    if let Some(l) = l {
+        for (w, g) in want_l.iter_mut().zip(ctx.read(l)?) {
+            *w = unwritten_as_zero(g as f64) as f32;
+        }
+    }
+    let j = judge::<T>(x, shape, rows);
+    for (at, row) in &j.o {
+        for (c, v) in row.iter().enumerate() {
+            want_o[at + c] = T::from_f64(*v);
+        }
+    }
+    for &(at, v) in &j.l {
+        want_l[at] = v as f32;
+    }
+    let (tol_o, tol_l) = tolerances::<T>(x, &j);
     ctx.expect_within(o, &want_o, tol_o)
-        .map_err(|e| explain(e, "O", err_o, tol_o.atol))?;
+        .map_err(|e| explain::<T>(e, "O", j.err_o, tol_o.atol))?;
     let got_o = ctx.read(o)?;
-    let pairs = ref_o.iter().flat_map(|(at, row)| {
+    let pairs = j.o.iter().flat_map(|(at, row)| {
         let got = &got_o[*at..*at + row.len()];
-        row.iter().copied().zip(got.iter().copied())
+        row.iter().copied().zip(got.iter().map(|g| g.to_f64()))
     });
-    correlated("O", pairs)?;
+    let naive =
+        j.o.iter()
+            .zip(&j.naive_o)
+            .flat_map(|((_, row), on)| row.iter().copied().zip(on.iter().map(|&v| v as f64)));
+    let min_o = correlation(naive).map_or(MIN_CORRELATION, |r| {
+        MIN_CORRELATION.min(1.0 - 2.0 * (1.0 - r))
+    });
+    correlated("O", pairs, min_o)?;
 
     if let Some(l) = l {
-        let max_score = ref_l.iter().fold(1.0f64, |m, (_, v)| m.max(v.abs()));
-        let tol_l = Tolerance {
-            rtol: 0.0,
-            atol: 2.0 * err_l + FLOOR * max_score,
-        };
         ctx.expect_within(l, &want_l, tol_l)
-            .map_err(|e| explain(e, "L", err_l, tol_l.atol))?;
+            .map_err(|e| explain::<f32>(e, "L", j.err_l, tol_l.atol))?;
         let got_l = ctx.read(l)?;
-        correlated("L", ref_l.iter().map(|&(at, r)| (r, got_l[at])))?;
+        let pairs = j.l.iter().map(|&(at, r)| (r, got_l[at] as f64));
+        correlated("L", pairs, MIN_CORRELATION)?;
+    }
+    Ok(Held {
+        o: want_o,
+        tol_o,
+        l: want_l,
+        tol_l,
+    })
+}
+
+/// A second version of Q for the timed launches (see `CheckCtx::vary_input`): three elements
+/// changed, and the rows they belong to judged again against the f64 reference, so a kernel
+/// that replays a remembered output fails. The other rows must hold what the checked run held.
+pub(super) fn vary_queries<T: Precision>(
+    ctx: &mut CheckCtx,
+    x: &Inputs,
+    shape: Shape,
+    (dq, o, l): (&DevBuf<T>, &DevBuf<T>, Option<&DevBuf<f32>>),
+    held: Held<T>,
+) -> anyhow::Result<()> {
+    let q = ctx.vary(&x.q, |v| T::round(v + 1.0));
+    let changed: Vec<(usize, usize)> = (0..q.len())
+        .filter(|&e| q[e] != x.q[e])
+        .map(|e| (e / shape.d / shape.n, e / shape.d % shape.n))
+        .collect();
+    let varied = Inputs {
+        q,
+        k: x.k.clone(),
+        v: x.v.clone(),
+    };
+    let device: Vec<T> = varied.q.iter().map(|&v| T::from_f64(v as f64)).collect();
+    ctx.vary_input(dq, &device)?;
+    let j = judge::<T>(&varied, shape, &changed);
+    let (tol_o, tol_l) = tolerances::<T>(&varied, &j);
+    let (mut want_o, mut want_l) = (held.o, held.l);
+    for (at, row) in &j.o {
+        for (c, v) in row.iter().enumerate() {
+            want_o[at + c] = T::from_f64(*v);
+        }
+    }
+    for &(at, v) in &j.l {
+        want_l[at] = v as f32;
+    }
+    let wider = |a: Tolerance, b: Tolerance| Tolerance {
+        rtol: 0.0,
+        atol: a.atol.max(b.atol),
+    };
+    ctx.hold_varied_to(o, &want_o, wider(held.tol_o, tol_o));
+    if let Some(l) = l {
+        ctx.hold_varied_to(l, &want_l, wider(held.tol_l, tol_l));
     }
     Ok(())
 }
 
 /// A failure's details say how far a plain f32 attention is from the reference.
-fn explain(e: anyhow::Error, what: &str, naive: f64, atol: f64) -> anyhow::Error {
+fn explain<T: Precision>(e: anyhow::Error, what: &str, naive: f64, atol: f64) -> anyhow::Error {
     match e.downcast::<Failure>() {
         Ok(mut f) => {
             f.details += &format!(
-                "The bar: a plain f32 attention is off the f64 reference by at most {naive:.3e} \
+                "The bar: a plain {} attention is off the f64 reference by at most {naive:.3e} \
                  in {what} here; yours may be off by {atol:.3e} (twice that, plus a floor of \
-                 a few ulps).\n"
+                 a few ulps).\n",
+                T::NAME
             );
             f.into()
         }
@@ -272,11 +430,11 @@ fn explain(e: anyhow::Error, what: &str, naive: f64, atol: f64) -> anyhow::Error
     }
 }
 
-/// Pearson correlation of (reference, got) pairs; below `MIN_CORRELATION` fails.
-fn correlated(what: &str, pairs: impl Iterator<Item = (f64, f32)>) -> anyhow::Result<()> {
+/// Pearson correlation of (reference, got) pairs; `None` where the reference is constant (one
+/// key per row, equal values): there is nothing to correlate with.
+fn correlation(pairs: impl Iterator<Item = (f64, f64)>) -> Option<f64> {
     let (mut n, mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     for (x, y) in pairs {
-        let y = y as f64;
         n += 1.0;
         sx += x;
         sy += y;
@@ -286,20 +444,25 @@ fn correlated(what: &str, pairs: impl Iterator<Item = (f64, f32)>) -> anyhow::Re
     }
     let cov = sxy / n - sx / n * (sy / n);
     let (vx, vy) = (sxx / n - (sx / n).powi(2), syy / n - (sy / n).powi(2));
-    // A constant reference (one key per row, equal values) has nothing to correlate with.
     if n < 2.0 || vx <= 1e-24 * (sxx / n).max(1e-300) {
-        return Ok(());
+        return None;
     }
-    let r = cov / (vx * vy).sqrt();
-    if r.is_nan() || r < MIN_CORRELATION {
-        return Err(Failure::new(
-            format!("{what} correlates with the reference only {r:.6} (at least {MIN_CORRELATION} is expected)"),
+    Some(cov / (vx * vy).sqrt())
+}
+
+/// Fails when the pairs correlate less than `min`.
+fn correlated(what: &str, pairs: impl Iterator<Item = (f64, f64)>, min: f64) -> anyhow::Result<()> {
+    match correlation(pairs) {
+        Some(r) if r.is_nan() || r < min => Err(Failure::new(
+            format!(
+                "{what} correlates with the reference only {r:.6} (at least {min:.6} is expected)"
+            ),
             "Each element is close enough, but taken together they do not follow the reference: \
              look for a systematic error (a scale, a missing normalisation).\n",
         )
-        .into());
+        .into()),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Cap the device heap so a kernel cannot `malloc` a scores buffer. The CPU backend accepts
@@ -312,27 +475,45 @@ pub(super) fn cap_device_heap(ctx: &CheckCtx) -> anyhow::Result<()> {
 }
 
 /// The cases: every curriculum size, on a GPU a few larger ones, one with large logits, and
-/// the timed size last (judged on sampled rows). `(shape, large logits, timed)`.
-fn cases(ctx: &CheckCtx, causal: bool) -> anyhow::Result<Vec<(Shape, bool, bool)>> {
-    let shape = |s: &[usize]| -> anyhow::Result<Shape> {
-        let [b, h, n] = s[..] else {
-            anyhow::bail!("attention sizes are [B, H, S]; curriculum.toml gives {s:?}");
+/// the timed sizes last (judged on sampled rows). `(shape, large logits, timed)`.
+/// Sizes are `[B, H, S]` with D = `dims[0]`, or `[B, H, S, D]` with D one of `dims`; the extra
+/// cases use the first and the last of `dims`, and on a GPU each D of `dims` is timed.
+pub(super) fn cases(
+    ctx: &CheckCtx,
+    causal: bool,
+    dims: &[usize],
+) -> anyhow::Result<Vec<(Shape, bool, bool)>> {
+    let shape = |s: &[usize], d: usize| -> anyhow::Result<Shape> {
+        let (b, h, n, d) = match s[..] {
+            [b, h, n] => (b, h, n, d),
+            [b, h, n, d] => (b, h, n, d),
+            _ => anyhow::bail!(
+                "attention sizes are [B, H, S] or [B, H, S, D]; curriculum.toml gives {s:?}"
+            ),
         };
-        Ok(Shape { b, h, n, causal })
+        anyhow::ensure!(dims.contains(&d), "D = {d} is not one of {dims:?}");
+        Ok(Shape { b, h, n, d, causal })
     };
+    let (first, last) = (dims[0], dims[dims.len() - 1]);
     let mut out = Vec::new();
     for s in ctx.sizes() {
-        out.push((shape(&s)?, false, false));
+        out.push((shape(&s, first)?, false, false));
     }
     let gpu = ctx.backend() == BackendKind::Gpu;
     let large = if gpu { [2, 2, 1000] } else { [1, 2, 64] };
-    out.push((shape(&large)?, true, false));
+    out.push((shape(&large, first)?, true, false));
     if gpu {
-        out.push((shape(&[1, 3, 1000])?, false, false));
-        out.push((shape(&[4, 4, 257])?, false, false));
+        out.push((shape(&[1, 3, 1000], last)?, false, false));
+        out.push((shape(&[4, 4, 257], first)?, false, false));
     }
     if let Some(t) = ctx.speed_size() {
-        out.push((shape(&t)?, false, true));
+        let timed = shape(&t, first)?;
+        out.push((timed, false, true));
+        if gpu {
+            for &d in dims.iter().filter(|&&d| d != timed.d) {
+                out.push((Shape { d, ..timed }, false, true));
+            }
+        }
     }
     Ok(out)
 }
@@ -369,7 +550,7 @@ pub fn check_naive(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let scores = ctx.kernel("attention_scores")?;
     let softmax = ctx.kernel("softmax_rows")?;
     let pv = ctx.kernel("attention_pv")?;
-    for (shape, large, timed) in cases(ctx, false)? {
+    for (shape, large, timed) in cases(ctx, false, &[HEAD_DIM])? {
         ctx.case(shape.label(large));
         let x = draw_inputs(ctx, shape, large);
         let (n, d) = (shape.n, HEAD_DIM);
@@ -388,9 +569,10 @@ pub fn check_naive(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         ctx.launch(&softmax, cfg[1], a2)?;
         ctx.launch(&pv, cfg[2], a3)?;
         let judged = judged_rows(ctx, shape, !timed);
-        expect_attention(ctx, &x, shape, &judged, &o, None)?;
+        let held = expect_attention(ctx, &x, shape, &judged, &o, None)?;
         if timed {
             ctx.case(format!("timed, {}", shape.label(false)));
+            vary_queries(ctx, &x, shape, (&dq, &o, None), held)?;
             let learner = [
                 Launch {
                     kernel: &scores,
@@ -408,8 +590,8 @@ pub fn check_naive(ctx: &mut CheckCtx) -> anyhow::Result<()> {
                     args: a3,
                 },
             ];
-            let baseline = on_gpu(ctx, |ctx| unfused_baseline(ctx, shape))?;
-            ctx.measure_speed_with(&learner, shape.work(), baseline)?;
+            let baseline = on_gpu(ctx, |ctx| unfused_baseline::<f32>(ctx, shape))?;
+            ctx.measure_speed_with(&learner, shape.work(false), baseline)?;
         }
     }
     Ok(())
@@ -438,7 +620,7 @@ pub fn check_flash_causal(ctx: &mut CheckCtx) -> anyhow::Result<()> {
 fn flash(ctx: &mut CheckCtx, name: &str, causal: bool) -> anyhow::Result<()> {
     let kernel = ctx.kernel(name)?;
     cap_device_heap(ctx)?;
-    for (shape, large, timed) in cases(ctx, causal)? {
+    for (shape, large, timed) in cases(ctx, causal, &[HEAD_DIM])? {
         ctx.case(shape.label(large));
         let x = draw_inputs(ctx, shape, large);
         let dq = ctx.input("Q", &x.q)?;
@@ -449,23 +631,24 @@ fn flash(ctx: &mut CheckCtx, name: &str, causal: bool) -> anyhow::Result<()> {
         let args = args![&dq, &dk, &dv, &o, &l, shape.n as i32];
         ctx.launch(&kernel, flash_config(shape), args)?;
         let judged = judged_rows(ctx, shape, !timed);
-        expect_attention(ctx, &x, shape, &judged, &o, Some(&l))?;
+        let held = expect_attention(ctx, &x, shape, &judged, &o, Some(&l))?;
         if timed {
             ctx.case(format!("timed, {}", shape.label(false)));
+            vary_queries(ctx, &x, shape, (&dq, &o, Some(&l)), held)?;
             let learner = [Launch {
                 kernel: &kernel,
                 cfg: flash_config(shape),
                 args,
             }];
-            let baseline = on_gpu(ctx, |ctx| unfused_baseline(ctx, shape))?;
-            ctx.measure_speed_with(&learner, shape.work(), baseline)?;
+            let baseline = on_gpu(ctx, |ctx| unfused_baseline::<f32>(ctx, shape))?;
+            ctx.measure_speed_with(&learner, shape.work(false), baseline)?;
             if causal {
                 ctx.case(format!(
                     "timed against non-causal flash, {}",
                     shape.label(false)
                 ));
                 let flash = on_gpu(ctx, |ctx| harness_flash(ctx, shape))?;
-                ctx.measure_speed_against(&learner, shape.work(), flash, NON_CAUSAL_FLASH)?;
+                ctx.measure_speed_against(&learner, shape.work(false), flash, NON_CAUSAL_FLASH)?;
             }
         }
     }
@@ -478,23 +661,33 @@ const NON_CAUSAL_FLASH: &str = "the harness's non-causal flash kernel";
 // ---- the harness's own kernels (GPU baselines) ---------------------------------------------
 
 /// Row softmax of the unfused baseline, one warp per row, in place: max, sum, then write.
-/// `causal` zeroes (and skips) the scores after the row's own position.
+/// `causal` zeroes (and skips) the scores after the row's own position. Scores are f32, or
+/// fp16 (`HALF` defined, converted by PTX so that no header is needed) with f32 arithmetic.
 const HARNESS_SOFTMAX: &str = r#"
-extern "C" __global__ void harness_softmax(float* s, int rows, int n, int causal)
+#ifdef HALF
+typedef unsigned short T;
+__device__ float ld(T x) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x)); return f; }
+__device__ T st(float f) { T x; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(x) : "f"(f)); return x; }
+#else
+typedef float T;
+__device__ float ld(T x) { return x; }
+__device__ T st(float f) { return f; }
+#endif
+extern "C" __global__ void harness_softmax(T* s, int rows, int n, int causal)
 {
     const int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
     const int lane = threadIdx.x % 32;
     if (row >= rows) return;
-    float* x = s + (size_t)row * n;
+    T* x = s + (size_t)row * n;
     const int keys = causal ? row % n + 1 : n;
     float m = __int_as_float(0xff800000);
-    for (int j = lane; j < keys; j += 32) m = fmaxf(m, x[j]);
+    for (int j = lane; j < keys; j += 32) m = fmaxf(m, ld(x[j]));
     for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
     float l = 0.0f;
-    for (int j = lane; j < keys; j += 32) l += __expf(x[j] - m);
+    for (int j = lane; j < keys; j += 32) l += __expf(ld(x[j]) - m);
     for (int o = 16; o > 0; o >>= 1) l += __shfl_xor_sync(0xffffffffu, l, o);
     const float inv = 1.0f / l;
-    for (int j = lane; j < n; j += 32) x[j] = j < keys ? __expf(x[j] - m) * inv : 0.0f;
+    for (int j = lane; j < n; j += 32) x[j] = st(j < keys ? __expf(ld(x[j]) - m) * inv : 0.0f);
 }
 "#;
 const SOFTMAX_ROWS_PER_BLOCK: u32 = 8;
@@ -575,9 +768,17 @@ extern "C" __global__ void harness_flash(const float* Q, const float* K, const f
 "#;
 
 /// Inputs of the harness's own baselines: never the learner's buffers, which it may rewrite.
-fn baseline_inputs(ctx: &CheckCtx, shape: Shape) -> anyhow::Result<[CudaSlice<f32>; 3]> {
+fn baseline_inputs<T: Precision>(
+    ctx: &CheckCtx,
+    shape: Shape,
+) -> anyhow::Result<[CudaSlice<T>; 3]> {
     let mut rng = crate::grade::inputs::rng(0);
-    let mut one = || crate::grade::inputs::f32s(&mut rng, shape.elems());
+    let mut one = || -> Vec<T> {
+        crate::grade::inputs::f32s(&mut rng, shape.elems())
+            .into_iter()
+            .map(|v| T::from_f64(v as f64))
+            .collect()
+    };
     let (q, k, v) = (one(), one(), one());
     Ok([
         ctx.stream.clone_htod(&q)?,
@@ -587,18 +788,28 @@ fn baseline_inputs(ctx: &CheckCtx, shape: Shape) -> anyhow::Result<[CudaSlice<f3
 }
 
 /// The unfused attention a framework runs without a fused kernel: S = QKᵀ / sqrt(D) by cuBLAS
-/// SGEMM (strided-batched over heads), the harness's softmax in place, O = PV by cuBLAS.
-/// Causal masks in the softmax only; the GEMMs still compute every score.
-pub(super) fn unfused_baseline(
+/// (strided-batched over heads; SGEMM for f32, HGEMM with f32 accumulation for fp16, S stored
+/// in the inputs' precision as PyTorch stores it), the harness's softmax in place, O = PV by
+/// cuBLAS. Causal masks in the softmax only; the GEMMs still compute every score.
+pub(super) fn unfused_baseline<T: Precision>(
     ctx: &CheckCtx,
     shape: Shape,
-) -> anyhow::Result<crate::grade::speed::Timed<'static>> {
-    let (n, d, heads) = (shape.n, HEAD_DIM, shape.heads());
+) -> anyhow::Result<crate::grade::speed::Timed<'static>>
+where
+    CudaBlas: Gemm<T>,
+{
+    let (n, d, heads) = (shape.n, shape.d, shape.heads());
     let blas = CudaBlas::new(ctx.stream.clone())?;
-    let softmax = ctx.harness_kernel(HARNESS_SOFTMAX, "harness_softmax")?;
-    let [q, k, v] = baseline_inputs(ctx, shape)?;
-    let mut s = ctx.stream.alloc_zeros::<f32>(heads * n * n)?;
-    let mut o = ctx.stream.alloc_zeros::<f32>(shape.elems())?;
+    let prelude = match T::NAME {
+        "f32" => "",
+        "fp16" => "#define HALF\n",
+        other => anyhow::bail!("the unfused baseline has no {other} softmax"),
+    };
+    let source = format!("{prelude}{HARNESS_SOFTMAX}");
+    let softmax = ctx.harness_kernel(&source, "harness_softmax")?;
+    let [q, k, v] = baseline_inputs::<T>(ctx, shape)?;
+    let mut s = ctx.stream.alloc_zeros::<T>(heads * n * n)?;
+    let mut o = ctx.stream.alloc_zeros::<T>(shape.elems())?;
     // Row-major S = Q Kᵀ is column-major Sᵀ = K Qᵀ: cuBLAS reads the row-major Q and K as
     // column-major D x S matrices, so this is op(A) = Kᵀ-as-stored transposed, B = Q.
     let qk = StridedBatchedConfig {
@@ -608,10 +819,10 @@ pub(super) fn unfused_baseline(
             m: n as i32,
             n: n as i32,
             k: d as i32,
-            alpha: 1.0 / (d as f32).sqrt(),
+            alpha: T::from_f64(1.0 / (d as f64).sqrt()),
             lda: d as i32,
             ldb: d as i32,
-            beta: 0.0,
+            beta: T::from_f64(0.0),
             ldc: n as i32,
         },
         batch_size: heads as i32,
@@ -627,10 +838,10 @@ pub(super) fn unfused_baseline(
             m: d as i32,
             n: n as i32,
             k: n as i32,
-            alpha: 1.0,
+            alpha: T::from_f64(1.0),
             lda: d as i32,
             ldb: n as i32,
-            beta: 0.0,
+            beta: T::from_f64(0.0),
             ldc: d as i32,
         },
         batch_size: heads as i32,
@@ -664,7 +875,7 @@ pub(super) fn harness_flash(
     shape: Shape,
 ) -> anyhow::Result<crate::grade::speed::Timed<'static>> {
     let kernel = ctx.harness_kernel(HARNESS_FLASH, "harness_flash")?;
-    let [q, k, v] = baseline_inputs(ctx, shape)?;
+    let [q, k, v] = baseline_inputs::<f32>(ctx, shape)?;
     let mut o = ctx.stream.alloc_zeros::<f32>(shape.elems())?;
     let mut l = ctx.stream.alloc_zeros::<f32>(shape.heads() * shape.n)?;
     let cfg = flash_config(shape);
@@ -704,6 +915,7 @@ mod tests {
             b: 1,
             h: 2,
             n: 1,
+            d: HEAD_DIM,
             causal: false,
         };
         let x = inputs(shape, 1);
@@ -723,6 +935,7 @@ mod tests {
             b: 1,
             h: 1,
             n: 5,
+            d: HEAD_DIM,
             causal: true,
         };
         let x = inputs(shape, 2);
@@ -736,11 +949,12 @@ mod tests {
             b: 1,
             h: 1,
             n: 100,
+            d: HEAD_DIM,
             causal: false,
         };
         let x = inputs(shape, 3);
         let (o64, l64) = reference_row(&x, shape, 0, 7);
-        let (o32, l32) = naive_f32_row(&x, shape, 0, 7);
+        let (o32, l32) = naive_row::<f32>(&x, shape, 0, 7);
         let err = o64
             .iter()
             .zip(&o32)

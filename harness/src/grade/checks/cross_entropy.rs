@@ -35,6 +35,32 @@ pub fn lse_row(x: &[f32]) -> (f64, f64) {
     (lse, err)
 }
 
+/// Each row's logsumexp and its bound, the mean loss and its bound, for rows of `v` logits
+/// laid out at `stride`.
+fn reference(
+    logits: &[f32],
+    targets: &[i32],
+    v: usize,
+    stride: usize,
+) -> (Vec<f32>, Vec<f64>, f64, f64) {
+    let rows = targets.len();
+    let (mut lse, mut lse_b) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut loss, mut loss_b) = (0.0f64, 0.0f64);
+    for (r, &t) in targets.iter().enumerate() {
+        let x = &logits[r * stride..r * stride + v];
+        let (l, e) = lse_row(x);
+        let nll = l - x[t as usize] as f64;
+        loss += nll / rows as f64;
+        // Each row's share carries its lse error and one rounding; the atomic adds,
+        // in any order, one rounding of the running total each.
+        loss_b += (e + 2.0 * EPS * nll.abs()) / rows as f64;
+        lse.push(l as f32);
+        lse_b.push(e);
+    }
+    loss_b += EPS * rows as f64 * loss.abs();
+    (lse, lse_b, loss, loss_b)
+}
+
 pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let kernel = ctx.kernel("cross_entropy")?;
     let mut cases: Vec<(Vec<usize>, bool)> = ctx.sizes().into_iter().map(|s| (s, false)).collect();
@@ -53,21 +79,11 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         let mut logits = vec![f32::NAN; rows * stride];
         let targets = ctx.random_i32(rows, 0, v as i32);
         let kinds: &[Kind] = if timed { &[Kind::Random] } else { &KINDS };
-        let (mut lse, mut lse_b) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
-        let (mut loss, mut loss_b) = (0.0f64, 0.0f64);
         for r in 0..rows {
             let x = row(ctx, kinds[r % kinds.len()], v);
-            let (l, e) = lse_row(&x);
-            let nll = l - x[targets[r] as usize] as f64;
-            loss += nll / rows as f64;
-            // Each row's share carries its lse error and one rounding; the atomic adds,
-            // in any order, one rounding of the running total each.
-            loss_b += (e + 2.0 * EPS * nll.abs()) / rows as f64;
-            lse.push(l as f32);
-            lse_b.push(e);
             logits[r * stride..r * stride + v].copy_from_slice(&x);
         }
-        loss_b += EPS * rows as f64 * loss.abs();
+        let (lse, lse_b, loss, loss_b) = reference(&logits, &targets, v, stride);
         let dl = ctx.input_2d("logits", rows, stride, &logits)?;
         let dt = ctx.input("targets", &targets)?;
         let dloss = ctx.accumulator::<f32>("loss", 1)?;
@@ -89,6 +105,17 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         };
         ctx.expect_within(&dloss, &[loss as f32], tol)?;
         if timed {
+            // A second version of the logits (see `CheckCtx::vary_input`): replaying a
+            // remembered loss and lse fails.
+            let varied = ctx.vary(&logits, |x| x + 1.0);
+            ctx.vary_input(&dl, &varied)?;
+            let (lse, lse_b, loss, loss_b) = reference(&varied, &targets, v, stride);
+            ctx.hold_varied_bounded(&dlse, &lse, lse_b, rule.to_string());
+            let tol = Tolerance {
+                rtol: 0.0,
+                atol: loss_b,
+            };
+            ctx.hold_varied_to(&dloss, &[loss as f32], tol);
             let learner = Launch {
                 kernel: &kernel,
                 cfg,

@@ -59,6 +59,17 @@ extern "C" __global__ void gelu(const float* t, float* y, int n)
 }
 "#;
 
+/// y = gelu_tanh(x + bias) of rows of `bias.len()` columns, and each element's bound.
+fn reference(x: &[f32], bias: &[f32]) -> (Vec<f32>, Vec<f64>) {
+    x.iter()
+        .enumerate()
+        .map(|(i, &xi)| {
+            let v = (xi + bias[i % bias.len()]) as f64;
+            (gelu_tanh(v) as f32, bound(v))
+        })
+        .unzip()
+}
+
 pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let kernel = ctx.kernel("bias_gelu")?;
     let mut cases: Vec<(Vec<usize>, bool)> = ctx.sizes().into_iter().map(|s| (s, false)).collect();
@@ -72,14 +83,7 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         ));
         let x = ctx.random_f32(n);
         let b = ctx.random_f32(c);
-        let (want, bounds): (Vec<f32>, Vec<f64>) = x
-            .iter()
-            .enumerate()
-            .map(|(i, &xi)| {
-                let v = (xi + b[i % c]) as f64;
-                (gelu_tanh(v) as f32, bound(v))
-            })
-            .unzip();
+        let (want, bounds) = reference(&x, &b);
         let dx = ctx.input_2d("x", rows, c, &x)?;
         let db = ctx.input("bias", &b)?;
         let dy = ctx.output_2d::<f32>("y", rows, c)?;
@@ -96,6 +100,11 @@ pub fn check(ctx: &mut CheckCtx) -> anyhow::Result<()> {
                     away)";
         ctx.expect_bounded(&dy, &want, bounds, rule.to_string())?;
         if timed {
+            // A second version of x (see `CheckCtx::vary_input`): replaying a remembered y fails.
+            let varied = ctx.vary(&x, |v| v + 1.0);
+            ctx.vary_input(&dx, &varied)?;
+            let (want, bounds) = reference(&varied, &b);
+            ctx.hold_varied_bounded(&dy, &want, bounds, rule.to_string());
             let bias_add = ctx.harness_kernel(UNFUSED, "bias_add")?;
             let gelu = ctx.harness_kernel(UNFUSED, "gelu")?;
             // The baseline's own buffers: the learner's kernel may rewrite its inputs.

@@ -10,6 +10,7 @@ use crate::outcome::Correctness;
 
 mod access_bars;
 mod attention;
+mod attention_tc;
 mod block_allocator;
 mod cpu_matmul;
 mod cross_entropy;
@@ -90,6 +91,11 @@ const CHECKS: &[(&str, Check)] = &[
     (
         "flash_attention_causal",
         Check::Cuda(attention::check_flash_causal),
+    ),
+    ("flash_attention_tc", Check::Cuda(attention_tc::check_tc)),
+    (
+        "flash_attention_pipelined",
+        Check::Cuda(attention_tc::check_pipelined),
     ),
     // module 08: KV cache, RoPE and paged attention
     ("rope", Check::Cuda(kv_cache::rope)),

@@ -125,20 +125,7 @@ pub fn layernorm(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         let xs = rows_of(ctx, rows, c, !timed);
         let w = ctx.random_f32(c);
         let b = ctx.random_f32(c);
-        let mut want = vec![f32::NAN; rows * stride];
-        let mut bounds = vec![0.0; rows * stride];
-        let (mut means, mut mean_b, mut rstds, mut rstd_b) = (vec![], vec![], vec![], vec![]);
-        for (r, v) in xs.iter().enumerate() {
-            let n = layer_row(v, &w, &b);
-            for (i, (&yi, &bi)) in n.y.iter().zip(&n.y_bound).enumerate() {
-                want[r * stride + i] = yi as f32;
-                bounds[r * stride + i] = bi;
-            }
-            means.push(n.mean as f32);
-            mean_b.push(n.mean_bound);
-            rstds.push(n.rstd as f32);
-            rstd_b.push(n.rstd_bound);
-        }
+        let [want, bounds, means, mean_b, rstds, rstd_b] = layer_refs(&xs, &w, &b, stride);
         let dx = ctx.input_2d("x", rows, stride, &lay_out(&xs, stride))?;
         let dw = ctx.input("weight", &w)?;
         let db = ctx.input("bias", &b)?;
@@ -151,10 +138,18 @@ pub fn layernorm(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         ctx.launch(&kernel, cfg, a)?;
         let rule = "the error a correct f32 kernel can make: the f32 mean's error times rstd \
                     |weight|, rstd's relative error, a few roundings (see layer_row)";
-        ctx.expect_bounded(&dmean, &means, mean_b, rule.to_string())?;
-        ctx.expect_bounded(&drstd, &rstds, rstd_b, rule.to_string())?;
-        ctx.expect_bounded(&dy, &want, bounds, rule.to_string())?;
+        let f32s = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
+        ctx.expect_bounded(&dmean, &f32s(means), mean_b, rule.to_string())?;
+        ctx.expect_bounded(&drstd, &f32s(rstds), rstd_b, rule.to_string())?;
+        ctx.expect_bounded(&dy, &f32s(want), bounds, rule.to_string())?;
         if timed {
+            // A second version of x (see `CheckCtx::vary_input`): replaying a remembered y fails.
+            let varied = vary_rows(ctx, &xs);
+            ctx.vary_input(&dx, &lay_out(&varied, stride))?;
+            let [want, bounds, means, mean_b, rstds, rstd_b] = layer_refs(&varied, &w, &b, stride);
+            ctx.hold_varied_bounded(&dmean, &f32s(means), mean_b, rule.to_string());
+            ctx.hold_varied_bounded(&drstd, &f32s(rstds), rstd_b, rule.to_string());
+            ctx.hold_varied_bounded(&dy, &f32s(want), bounds, rule.to_string());
             let learner = Launch {
                 kernel: &kernel,
                 cfg,
@@ -164,6 +159,31 @@ pub fn layernorm(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The references of every row laid out at `stride` (NaN in the padding), in f64:
+/// y, its bounds, mean, its bounds, rstd, its bounds.
+fn layer_refs(xs: &[Vec<f32>], w: &[f32], b: &[f32], stride: usize) -> [Vec<f64>; 6] {
+    let mut out: [Vec<f64>; 6] = Default::default();
+    out[0] = vec![f64::NAN; xs.len() * stride];
+    out[1] = vec![0.0; xs.len() * stride];
+    for (r, v) in xs.iter().enumerate() {
+        let n = layer_row(v, w, b);
+        out[0][r * stride..r * stride + v.len()].copy_from_slice(&n.y);
+        out[1][r * stride..r * stride + v.len()].copy_from_slice(&n.y_bound);
+        out[2].push(n.mean);
+        out[3].push(n.mean_bound);
+        out[4].push(n.rstd);
+        out[5].push(n.rstd_bound);
+    }
+    out
+}
+
+/// The rows with three elements changed: the timed launches' second version of an input.
+fn vary_rows(ctx: &mut CheckCtx, xs: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let c = xs[0].len();
+    let flat = ctx.vary(&xs.concat(), |v| v + 1.0);
+    flat.chunks(c).map(<[f32]>::to_vec).collect()
 }
 
 fn row_launch(rows: usize) -> LaunchConfig {
@@ -191,6 +211,30 @@ pub fn rms_row(h: &[f32], w: &[f32]) -> (Vec<f64>, Vec<f64>) {
         .unzip()
 }
 
+/// h = x + residual, y and y's bounds of every row laid out at `stride` (NaN in the padding).
+fn rms_refs(
+    xs: &[Vec<f32>],
+    res: &[Vec<f32>],
+    w: &[f32],
+    stride: usize,
+) -> (Vec<f32>, Vec<f32>, Vec<f64>) {
+    let rows = xs.len();
+    let mut h_want = vec![f32::NAN; rows * stride];
+    let mut want = vec![f32::NAN; rows * stride];
+    let mut bounds = vec![0.0; rows * stride];
+    for r in 0..rows {
+        let h: Vec<f32> = xs[r].iter().zip(&res[r]).map(|(a, b)| a + b).collect();
+        let (y, b) = rms_row(&h, w);
+        let at = r * stride;
+        h_want[at..at + h.len()].copy_from_slice(&h);
+        for (i, (yi, bi)) in y.iter().zip(b).enumerate() {
+            want[at + i] = *yi as f32;
+            bounds[at + i] = bi;
+        }
+    }
+    (h_want, want, bounds)
+}
+
 pub fn rmsnorm(ctx: &mut CheckCtx) -> anyhow::Result<()> {
     let kernel = ctx.kernel("rmsnorm_residual")?;
     let mut cases: Vec<(Vec<usize>, bool)> = ctx.sizes().into_iter().map(|s| (s, false)).collect();
@@ -205,19 +249,7 @@ pub fn rmsnorm(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         let xs = rows_of(ctx, rows, c, !timed);
         let res = rows_of(ctx, rows, c, false);
         let w = ctx.random_f32(c);
-        let mut h_want = vec![f32::NAN; rows * stride];
-        let mut want = vec![f32::NAN; rows * stride];
-        let mut bounds = vec![0.0; rows * stride];
-        for r in 0..rows {
-            let h: Vec<f32> = xs[r].iter().zip(&res[r]).map(|(a, b)| a + b).collect();
-            let (y, b) = rms_row(&h, &w);
-            let at = r * stride;
-            h_want[at..at + c].copy_from_slice(&h);
-            for i in 0..c {
-                want[at + i] = y[i] as f32;
-                bounds[at + i] = b[i];
-            }
-        }
+        let (h_want, want, bounds) = rms_refs(&xs, &res, &w, stride);
         let dx = ctx.input_2d("x", rows, stride, &lay_out(&xs, stride))?;
         let dres = ctx.input_2d("residual", rows, stride, &lay_out(&res, stride))?;
         let dw = ctx.input("weight", &w)?;
@@ -237,6 +269,12 @@ pub fn rmsnorm(ctx: &mut CheckCtx) -> anyhow::Result<()> {
                     error of a correct f32 sum of squares and rsqrtf";
         ctx.expect_bounded(&dy, &want, bounds, rule.to_string())?;
         if timed {
+            // A second version of x (see `CheckCtx::vary_input`): replaying a remembered y fails.
+            let varied = vary_rows(ctx, &xs);
+            ctx.vary_input(&dx, &lay_out(&varied, stride))?;
+            let (h_want, want, bounds) = rms_refs(&varied, &res, &w, stride);
+            ctx.hold_varied_to(&dh, &h_want, exact);
+            ctx.hold_varied_bounded(&dy, &want, bounds, rule.to_string());
             let learner = Launch {
                 kernel: &kernel,
                 cfg,

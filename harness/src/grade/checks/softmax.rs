@@ -279,6 +279,7 @@ fn run(
     ctx.launch(kernel, cfg, args![&dx, &dy, rows, c, stride])?;
     expect_rows(ctx, &dy, case)?;
     if timed {
+        vary_rows(ctx, &dx, &dy, case, |_| case.c)?;
         let learner = Launch {
             kernel,
             cfg,
@@ -323,6 +324,31 @@ fn expect_rows(ctx: &mut CheckCtx, dy: &DevBuf<f32>, case: &Case) -> anyhow::Res
             .into());
         }
     }
+    Ok(())
+}
+
+/// A second version of x for the timed launches (see `CheckCtx::vary_input`): three elements
+/// changed, and the rows whose kept part (`keep(r)` columns) changed get a new reference, so a
+/// kernel that replays a remembered y fails.
+fn vary_rows(
+    ctx: &mut CheckCtx,
+    dx: &DevBuf<f32>,
+    dy: &DevBuf<f32>,
+    case: &Case,
+    keep: impl Fn(usize) -> usize,
+) -> anyhow::Result<()> {
+    let x = ctx.vary(&case.x, |v| v + 1.0);
+    let (mut want, mut bounds) = (case.want.clone(), case.bounds.clone());
+    for r in 0..case.rows {
+        let (at, k) = (r * case.stride, keep(r));
+        if x[at..at + k] != case.x[at..at + k] {
+            let (y, b) = softmax_row(&x[at..at + k]);
+            want[at..at + k].copy_from_slice(&y);
+            bounds[at..at + k].copy_from_slice(&b);
+        }
+    }
+    ctx.vary_input(dx, &x)?;
+    ctx.hold_varied_bounded(dy, &want, bounds, BOUND_RULE.to_string());
     Ok(())
 }
 
@@ -413,6 +439,7 @@ pub fn causal(ctx: &mut CheckCtx) -> anyhow::Result<()> {
             }
         }
         if timed {
+            vary_rows(ctx, &dx, &dy, &case, |r| r % s + 1)?;
             let learner = Launch {
                 kernel: &kernel,
                 cfg,

@@ -1,19 +1,24 @@
-// flash_attention_tc (module 07, rung 4): O = softmax(Q K^T * scale) V on tensor cores.
-// fp16 or bf16 inputs, fp32 accumulation, mma.sync m16n8k16 fed by ldmatrix.
-// Layout: Q, K, V, O are [B*H][S][D] row-major; D is 64 or 128 (a kernel argument, with one
-// compiled path per D behind the same entry point).
-// Launch: grid (ceil(S / 64), B*H), block 128 threads: four warps, 16 query rows each.
+// expect: of O
+// The swizzle is applied where cp.async writes a tile but not where ldmatrix reads K:
+// every row but the ones with r % 8 == 0 is read from the wrong chunks.
+// flash_attention_pipelined: flash_attention_tc with the K/V tiles copied by cp.async into two
+// stages, so the next tile streams in while this one is computed, and an XOR swizzle in
+// place of the padding (16-byte chunk c of row r sits at chunk c ^ (r % 8)).
+//
+// Same contract as flash_attention_tc: Q, K, V, O [B, H, S, D] fp16 or bf16 row-major, D 64
+// or 128, entry points flash_attention_f16 and flash_attention_bf16; grid (ceil(S / 64), B*H),
+// block 128 threads, warp w owning query rows q0 + 16w .. q0 + 16w + 15. The fragment layouts
+// are flash_attention_tc's header. A K/V tile holds 64 keys at D = 64 and 32 at D = 128, so
+// that two stages of K and V fit in 32 KB of shared memory either way.
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 typedef unsigned int uint32_t;
 
-
 constexpr int BR = 64;       // query rows per block
-constexpr int BC = 64;       // keys per K/V tile
 constexpr int THREADS = 128;
-constexpr int MAX_D = 128;
-// Rows padded by 16 bytes: the 8 rows one ldmatrix reads then start in different banks.
-constexpr int PAD = 8;
+// Keys per K/V tile: two stages of K and V in 32 KB for either D.
+template <int D> __device__ constexpr int bc() { return D == 64 ? 64 : 32; }
+constexpr int SMEM = 2 * 2 * 64 * 64;  // elements
 #define NEG_INF (-__int_as_float(0x7f800000))
 
 template <typename T> struct Half;
@@ -55,52 +60,78 @@ __device__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) {
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
 }
 
-// Rows r0..r0+63 of a [S][D] matrix into shared memory; rows past S become zeros, so masked
-// keys multiply zeros (never a neighbour's NaN) and nothing past the buffer is read.
-template <typename T, int D>
-__device__ void load_tile(T* s, const T* g, int r0, int seq_len) {
-    constexpr int CHUNKS = D / 8;  // 16-byte chunks per row
-    for (int i = threadIdx.x; i < 64 * CHUNKS; i += THREADS) {
-        int row = i / CHUNKS, c = i % CHUNKS;
-        uint4 v = make_uint4(0, 0, 0, 0);
-        if (r0 + row < seq_len) v = *reinterpret_cast<const uint4*>(g + (size_t)(r0 + row) * D + c * 8);
-        *reinterpret_cast<uint4*>(s + row * (D + PAD) + c * 8) = v;
-    }
+// Element offset of (row, col) in a swizzled [rows][D] tile; col is a multiple of 8.
+template <int D> __device__ int swz(int row, int col) {
+    return row * D + (((col / 8) ^ (row & 7)) * 8);
 }
 
+// Queue the copy of rows r0..r0+ROWS-1 of a [S][D] matrix; rows past S are zero-filled
+// (src-size 0) from a valid address, so nothing past the buffer is read.
+template <typename T, int D, int ROWS>
+__device__ void issue_tile(T* s, const T* g, int r0, int seq_len) {
+    constexpr int CHUNKS = D / 8;
+    for (int i = threadIdx.x; i < ROWS * CHUNKS; i += THREADS) {
+        int row = i / CHUNKS, c = i % CHUNKS;
+        bool in = r0 + row < seq_len;
+        const T* src = g + (in ? (size_t)(r0 + row) * D + c * 8 : 0);
+        uint32_t dst = (uint32_t)__cvta_generic_to_shared(s + swz<D>(row, c * 8));
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;"
+                     :: "r"(dst), "l"(src), "r"(in ? 16 : 0));
+    }
+}
+__device__ void commit() { asm volatile("cp.async.commit_group;"); }
+template <int N> __device__ void wait_groups() { asm volatile("cp.async.wait_group %0;" :: "n"(N)); }
+
 template <typename T, int D>
-__device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len, float scale,
-                          T* sK, T* sV) {
-    constexpr int STRIDE = D + PAD;
+__device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len,
+                          T* smem) {
+    constexpr int BC = bc<D>();
+    constexpr int TILE = BC * D;
+    // stage s: K at smem + 2*s*TILE, V right after it.
     const size_t head = (size_t)blockIdx.y * seq_len * D;
     q += head; k += head; v += head; o += head;
     const int q0 = blockIdx.x * BR;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const int g = lane / 4, t = lane % 4;
+    const int tiles = (seq_len + BC - 1) / BC;
 
-    // Q once, through shared memory into A fragments that stay in registers.
-    load_tile<T, D>(sK, q, q0, seq_len);
+    // Q into stage 1 (free until tile 1 is queued), tile 0 into stage 0: one group.
+    issue_tile<T, D, BR>(smem + 2 * TILE, q, q0, seq_len);
+    issue_tile<T, D, BC>(smem, k, 0, seq_len);
+    issue_tile<T, D, BC>(smem + TILE, v, 0, seq_len);
+    commit();
+    wait_groups<0>();
     __syncthreads();
     uint32_t qf[D / 16][4];
     for (int kk = 0; kk < D / 16; kk++)
-        ldmatrix_x4(qf[kk], sK + (warp * 16 + lane % 16) * STRIDE + kk * 16 + (lane / 16) * 8);
+        ldmatrix_x4(qf[kk], smem + 2 * TILE + swz<D>(warp * 16 + lane % 16, kk * 16 + (lane / 16) * 8));
     __syncthreads();
 
     float acc[D / 8][4] = {};
     float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
-    const float sl2 = scale * 1.4426950408889634f;  // exp(x) = exp2(x * log2 e)
+    // exp(x / sqrt(D)) = exp2(x * log2(e) / sqrt(D)): one multiply folds both in.
+    const float sl2 = rsqrtf((float)D) * 1.4426950408889634f;
 
-    for (int kv0 = 0; kv0 < seq_len; kv0 += BC) {
-        load_tile<T, D>(sK, k, kv0, seq_len);
-        load_tile<T, D>(sV, v, kv0, seq_len);
+    for (int j = 0; j < tiles; j++) {
+        if (j + 1 < tiles) {
+            T* next = smem + 2 * ((j + 1) & 1) * TILE;
+            issue_tile<T, D, BC>(next, k, (j + 1) * BC, seq_len);
+            issue_tile<T, D, BC>(next + TILE, v, (j + 1) * BC, seq_len);
+            commit();
+            wait_groups<1>();  // all but the newest group: tile j has landed
+        } else {
+            wait_groups<0>();
+        }
         __syncthreads();
-
+        const T* sK = smem + 2 * (j & 1) * TILE;
+        const T* sV = sK + TILE;
+        const int kv0 = j * BC;
         // S = Q K^T: K rows are keys, so K's row-major tile is already B's column-major one.
         float s[BC / 8][4] = {};
         for (int kk = 0; kk < D / 16; kk++)
             for (int np = 0; np < BC / 16; np++) {
                 uint32_t b[4];
-                ldmatrix_x4(b, sK + (np * 16 + lane % 8 + 8 * (lane / 16)) * STRIDE + kk * 16 +
+                ldmatrix_x4(b, sK + (np * 16 + lane % 8 + 8 * (lane / 16)) * D + kk * 16 +
                                    8 * ((lane / 8) & 1));
                 Half<T>::mma(s[2 * np], qf[kk], b[0], b[1]);
                 Half<T>::mma(s[2 * np + 1], qf[kk], b[2], b[3]);
@@ -137,13 +168,13 @@ __device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len,
                               Half<T>::pack(s[2 * kc + 1][2], s[2 * kc + 1][3])};
             for (int dp = 0; dp < D / 16; dp++) {
                 uint32_t b[4];
-                ldmatrix_x4_trans(b, sV + (kc * 16 + lane % 8 + 8 * ((lane / 8) & 1)) * STRIDE +
-                                         dp * 16 + 8 * (lane / 16));
+                ldmatrix_x4_trans(b, sV + swz<D>(kc * 16 + lane % 8 + 8 * ((lane / 8) & 1),
+                                                dp * 16 + 8 * (lane / 16)));
                 Half<T>::mma(acc[2 * dp], pa, b[0], b[1]);
                 Half<T>::mma(acc[2 * dp + 1], pa, b[2], b[3]);
             }
         }
-        __syncthreads();  // every warp is done with this tile before the next overwrites it
+        __syncthreads();  // every warp is done with this stage before it is refilled
     }
 
     for (int i = 0; i < 2; i++) {
@@ -160,15 +191,14 @@ __device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len,
     }
 }
 
-// One shared buffer sized for D = 128, shared by both paths (two static arrays would add up).
 #define ENTRY(NAME, T)                                                                        \
     extern "C" __global__ void __launch_bounds__(THREADS)                                     \
-        NAME(const T* q, const T* k, const T* v, T* o, int seq_len, int head_dim, float scale) { \
-        __shared__ alignas(16) T smem[2 * BC * (MAX_D + PAD)];                                \
+        NAME(const T* q, const T* k, const T* v, T* o, int seq_len, int head_dim) {           \
+        __shared__ alignas(128) T smem[SMEM];                                                 \
         if (head_dim == 64)                                                                   \
-            attention<T, 64>(q, k, v, o, seq_len, scale, smem, smem + BC * (MAX_D + PAD));    \
+            attention<T, 64>(q, k, v, o, seq_len, smem);                                      \
         else                                                                                  \
-            attention<T, 128>(q, k, v, o, seq_len, scale, smem, smem + BC * (MAX_D + PAD));   \
+            attention<T, 128>(q, k, v, o, seq_len, smem);                                     \
     }
 ENTRY(flash_attention_f16, __half)
 ENTRY(flash_attention_bf16, __nv_bfloat16)
