@@ -446,26 +446,35 @@ fn find_or_build_driver(root: &Path) -> anyhow::Result<PathBuf> {
     let exe_dir = exe
         .parent()
         .context("the kernlings binary has no directory")?;
-    // Integration tests run from target/<profile>/deps.
-    for dir in [exe_dir, exe_dir.parent().unwrap_or(exe_dir)] {
-        let lib = dir.join(DRIVER_LIB);
-        if lib.exists() {
-            return Ok(lib);
+    let workspace = checkout(root);
+    let in_tree = workspace.as_ref().map(|w| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| w.join("target"))
+    });
+    // A kernlings built in the checkout (`cargo run`) goes through cargo below, which rebuilds
+    // the driver when the checkout changed: a driver merely found next to it may be older than
+    // the source. Integration tests run from target/<profile>/deps, where `cargo test` has just
+    // built the workspace, and a binary carried elsewhere has only its neighbour.
+    let built_here = in_tree.as_ref().is_some_and(|t| exe.starts_with(t));
+    if !built_here || exe_dir.ends_with("deps") {
+        for dir in [exe_dir, exe_dir.parent().unwrap_or(exe_dir)] {
+            let lib = dir.join(DRIVER_LIB);
+            if lib.exists() {
+                return Ok(lib);
+            }
         }
     }
-    let Some(workspace) = checkout(root) else {
+    let Some(workspace) = workspace else {
         bail!(
             "the CPU driver ({DRIVER_LIB}) is not next to {} and there is no kernlings checkout \
              to build it from: run kernlings from a checkout, or pass --root <checkout>",
             exe.display()
         );
     };
-    let in_tree = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
-    let target = match exe.starts_with(&in_tree) {
-        true => in_tree,
-        false => cache_root().join("cpu-driver-target"),
+    let target = match (built_here, in_tree) {
+        (true, Some(in_tree)) => in_tree,
+        _ => cache_root().join("cpu-driver-target"),
     };
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let log = target.join("build.log");

@@ -117,6 +117,9 @@ pub struct CheckCtx {
     /// Inputs the timed launches vary, and the outputs' references for the varied version.
     versions: Vec<timed::Versions>,
     varied_references: Vec<Box<dyn Reference>>,
+    /// NVRTC's include dirs for the learner's file, given to the harness's own kernels too
+    /// (a GPU's NVRTC finds no `cuda_fp16.h` without them).
+    pub(super) include_dirs: Vec<std::path::PathBuf>,
 }
 
 /// A kernel of the learner's file, looked up by its `extern "C"` name.
@@ -347,6 +350,7 @@ impl CheckCtx {
             references: Vec::new(),
             versions: Vec::new(),
             varied_references: Vec::new(),
+            include_dirs: Vec::new(),
         }
     }
 
@@ -788,8 +792,9 @@ impl CheckCtx {
 
     /// A kernel of the harness's own (a baseline, a GPU-side reference), compiled from `source`.
     pub fn harness_kernel(&self, source: &str, name: &str) -> anyhow::Result<Kernel> {
-        let ptx = cudarc::nvrtc::compile_ptx(source)
-            .with_context(|| format!("compiling the harness's kernel {name}"))?;
+        let cc = self.cuda.compute_capability()?;
+        let ptx = super::compile::compile(source, name, cc, &self.include_dirs)?
+            .map_err(|f| anyhow::anyhow!("compiling the harness's kernel {name}:\n{}", f.0))?;
         let module = self.cuda.load_module(ptx)?;
         Ok(Kernel {
             name: name.to_string(),

@@ -128,6 +128,7 @@ fn run_cuda(req: &ChildRequest, check: checks::CudaCheck) -> anyhow::Result<Outc
         req.seed,
         timing,
     );
+    ctx.include_dirs = req.include_dirs.clone();
     match check(&mut ctx) {
         Ok(()) => {
             outcome.correctness = Correctness::Passed {

@@ -13,7 +13,7 @@ use crate::args;
 use crate::curriculum::Tolerance;
 use crate::grade::compare::Failure;
 use crate::grade::speed::Timed;
-use crate::grade::{blocks_for, CheckCtx, Launch, Work};
+use crate::grade::{blocks_for, CheckCtx, DevBuf, Launch, Work};
 use crate::toolchain::BackendKind;
 
 const EPS: f64 = f32::EPSILON as f64;
@@ -497,9 +497,13 @@ pub fn check_gemm_int8(ctx: &mut CheckCtx) -> anyhow::Result<()> {
                 .collect()
         };
         let (a, b) = (bytes(ctx, m * k), bytes(ctx, n * k));
-        let want = gemm_reference(&a, &b, m, n, k);
         let da = ctx.input_2d("A", m, k, &a)?;
         let db = ctx.input_2d("B", n, k, &b)?;
+        let on_gpu = m * n * k > CPU_REFERENCE_MAX_MACS && ctx.backend() == BackendKind::Gpu;
+        let want = match on_gpu {
+            true => gemm_reference_on_gpu(ctx, &da, &db, m, n, k)?,
+            false => gemm_reference(&a, &b, m, n, k),
+        };
         let dc = ctx.output_2d::<i32>("C", m, n)?;
         let cfg = LaunchConfig {
             grid_dim: (n.div_ceil(TILE) as u32, m.div_ceil(TILE) as u32, 1),
@@ -523,9 +527,16 @@ pub fn check_gemm_int8(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         if is_timed {
             let varied = ctx.vary(&a, |v| v.wrapping_add(1));
             ctx.vary_input(&da, &varied)?;
+            let want_varied = match on_gpu {
+                true => {
+                    let dv = ctx.input_2d("A (varied, for the reference)", m, k, &varied)?;
+                    gemm_reference_on_gpu(ctx, &dv, &db, m, n, k)?
+                }
+                false => gemm_reference(&varied, &b, m, n, k),
+            };
             ctx.hold_varied_to(
                 &dc,
-                &gemm_reference(&varied, &b, m, n, k),
+                &want_varied,
                 Tolerance {
                     rtol: 0.0,
                     atol: 0.0,
@@ -540,6 +551,48 @@ pub fn check_gemm_int8(ctx: &mut CheckCtx) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Past this many multiply-adds the timed case's reference is computed on the GPU (exact in
+/// int32 there too): 4096^3 of them take minutes on one CPU core.
+const CPU_REFERENCE_MAX_MACS: usize = 1 << 28;
+
+const GPU_GEMM_REFERENCE: &str = r#"
+extern "C" __global__ void gemm_i8_reference(const signed char* a, const signed char* b, int* c,
+                                             int m, int n, int k)
+{
+    int j = blockIdx.x * blockDim.x + threadIdx.x, i = blockIdx.y;
+    if (j >= n) return;
+    const signed char* ar = a + (size_t)i * k;
+    const signed char* br = b + (size_t)j * k;
+    int s = 0;
+    for (int p = 0; p < k; p++) s += (int)ar[p] * (int)br[p];
+    c[(size_t)i * n + j] = s;
+}
+"#;
+
+fn gemm_reference_on_gpu(
+    ctx: &mut CheckCtx,
+    da: &DevBuf<i8>,
+    db: &DevBuf<i8>,
+    m: usize,
+    n: usize,
+    k: usize,
+) -> anyhow::Result<Vec<i32>> {
+    let kernel = ctx.harness_kernel(GPU_GEMM_REFERENCE, "gemm_i8_reference")?;
+    let c = ctx.output::<i32>("reference C", m * n)?;
+    let cfg = LaunchConfig {
+        grid_dim: (n.div_ceil(256) as u32, m as u32, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    ctx.launch_async(
+        &kernel,
+        cfg,
+        args![da, db, &c, m as i32, n as i32, k as i32],
+    )?;
+    ctx.stream.synchronize()?;
+    ctx.read(&c)
 }
 
 /// Exact: every partial sum of k <= 2^17 products of int8 fits an i32... and an i64 anyway.
