@@ -38,6 +38,8 @@ pub struct AccessSite {
     /// "load", "store", "atomic" or "cp.async".
     pub access: String,
     pub sectors: u64,
+    /// The fewest sectors its warps needed, a contiguous run of lanes counting as coalesced
+    /// however its first byte is aligned.
     pub sectors_min: u64,
 }
 

@@ -51,6 +51,26 @@ fn redundant_coalesced_loads_do_not_hide_a_strided_store() {
     assert!(site.sectors >= (n * n / 32 * 32 / 4) as u64, "{site:?}");
 }
 
+/// A contiguous run of lanes is as coalesced as its alignment allows: three floats across a
+/// sector boundary take two sectors, which the launch counts, but the site is not blamed.
+#[test]
+fn a_contiguous_tail_across_a_sector_boundary_is_no_worse_site() {
+    let gpu = Gpu::new(&compile_file("integrity.cu"));
+    let out = gpu.alloc::<f32>(32);
+    let r = gpu.launch(
+        "tail_store",
+        [1, 1, 1],
+        [32, 1, 1],
+        0,
+        &[Arg::Ptr(out), Arg::I32(6), Arg::I32(3)],
+    );
+    ok(&r);
+    let c = &r.counters;
+    assert_eq!((c.global_sectors, c.global_sectors_min), (2, 1));
+    let site = c.worst_site.as_ref().expect("a worst site");
+    assert_eq!((site.sectors, site.sectors_min), (2, 2));
+}
+
 #[test]
 fn redux_sync_reduces_over_its_mask() {
     let gpu = Gpu::new(&compile_file("integrity.cu"));

@@ -524,6 +524,33 @@ mod tests {
     }
 
     #[test]
+    fn cp_async_in_flight_sentence_names_both_lines() {
+        let d = Diagnostic::CpAsyncPending {
+            location: SharedLoc {
+                array: "sK".into(),
+                byte_offset: 496,
+                offset: 496,
+            },
+            write: false,
+            thread: [0, 0, 0],
+            block: [2, 0, 0],
+            line: 59,
+            copier: [31, 0, 0],
+            copy_line: 54,
+        };
+        let s = describe(&d, &[]);
+        assert!(
+            s.starts_with(
+                "thread (0,0,0) of block (2,0,0) read byte 496 of shared array `sK` (line 59) \
+                 while the cp.async that fills it (issued by thread (31,0,0), line 54) was still \
+                 in flight"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("cp.async.wait_group"), "{s}");
+    }
+
+    #[test]
     fn divergent_barrier_sentence() {
         let d = Diagnostic::BarrierDivergence {
             block: [0, 0, 0],

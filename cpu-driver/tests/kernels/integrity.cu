@@ -89,3 +89,8 @@ extern "C" __global__ void cp_async_pipeline(const float4* in, float4* out, int 
     }
     out[threadIdx.x] = acc;
 }
+
+// A few lanes of a row's tail, contiguous but across a sector boundary.
+extern "C" __global__ void tail_store(float* out, int start, int count) {
+    if (threadIdx.x < count) out[start + threadIdx.x] = 1.0f;
+}
