@@ -231,3 +231,23 @@ fn a_pipeline_waiting_one_group_too_few_is_reported() {
         d => panic!("expected a cp.async diagnostic, got {d:?}"),
     }
 }
+
+/// `cp.async.mbarrier.arrive` completes copies through an mbarrier the interpreter does not
+/// model: it is reported as unsupported at its line, not run as a copy.
+#[test]
+fn cp_async_mbarrier_arrive_is_unsupported() {
+    let ptx = ".version 8.0\n.target sm_90\n.address_size 64\n.visible .entry k()\n{\n\
+               .reg .b64 %rd<2>;\n.shared .align 8 .b64 bar;\nmov.u64 %rd1, bar;\n.loc 1 4 1\n\
+               cp.async.mbarrier.arrive.shared.b64 [%rd1];\nret;\n}\n";
+    let gpu = Gpu::new(ptx);
+    match gpu.launch("k", [1, 1, 1], [1, 1, 1], 0, &[]).diagnostic {
+        Some(Diagnostic::Unsupported { instruction, line }) => {
+            assert!(
+                instruction.starts_with("cp.async.mbarrier.arrive"),
+                "{instruction}"
+            );
+            assert_eq!(line, 4);
+        }
+        d => panic!("expected unsupported, got {d:?}"),
+    }
+}

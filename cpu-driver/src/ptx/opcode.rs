@@ -101,7 +101,9 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         "cp" if has("async") && has("wait_group") => Op::CpAsyncWait { all: false },
         "cp" if has("async") && has("wait_all") => Op::CpAsyncWait { all: true },
         "redux" if has("sync") => Op::Redux,
-        "cp" if has("async") && !has("bulk") => Op::CpAsync,
+        // cp.async.mbarrier.arrive signals a barrier, it copies nothing: unsupported, as bulk
+        // copies are.
+        "cp" if has("async") && !has("bulk") && !has("mbarrier") => Op::CpAsync,
         "ldmatrix" if has("m8n8") && has("b16") => Op::Ldmatrix,
         "mma" if has("m16n8k16") || has("m16n8k8") => Op::Mma,
         "wmma" if has("m16n16k16") && has("load") => Op::WmmaLoad,
