@@ -20,9 +20,32 @@ pub struct LaunchCounters {
     pub shared_bank_conflicts: u64,
     /// Branches where the lanes of a warp went different ways.
     pub divergent_branches: u64,
+    /// The global load or store with the worst ratio of sectors touched to the fewest needed,
+    /// summed over every warp that executed it: one uncoalesced access stands out here even
+    /// when many coalesced ones dilute the launch's totals. Absent when the launch touched no
+    /// global memory (and in reports of older drivers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_site: Option<AccessSite>,
+}
+
+/// One global-memory instruction of the kernel and the sectors its warps touched.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AccessSite {
+    /// The learner's source line (0 when the PTX has no line information).
+    pub line: u32,
+    /// Index of the instruction in the kernel's PTX body.
+    pub instruction: u32,
+    /// "load", "store", "atomic" or "cp.async".
+    pub access: String,
+    pub sectors: u64,
+    /// The fewest sectors its warps needed, a contiguous run of lanes counting as coalesced
+    /// however its first byte is aligned.
+    pub sectors_min: u64,
 }
 
 impl LaunchCounters {
+    /// Sums the totals; `worst_site` is left alone: `exec::launch` sets it from every
+    /// worker's per-instruction counts.
     pub fn add(&mut self, o: &LaunchCounters) {
         self.instructions += o.instructions;
         self.global_sectors += o.global_sectors;
@@ -147,6 +170,19 @@ pub enum Diagnostic {
         block: Dim3,
         line: u32,
     },
+    /// A shared access to bytes a `cp.async` is still copying: the issuing thread had not
+    /// waited for it (`cp.async.wait_group` / `wait_all`), or had not committed it.
+    CpAsyncPending {
+        location: SharedLoc,
+        /// A write (or atomic) rather than a read.
+        write: bool,
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+        /// The thread that issued the copy, and the cp.async's line.
+        copier: Dim3,
+        copy_line: u32,
+    },
 }
 
 impl Diagnostic {
@@ -225,6 +261,7 @@ mod tests {
                 global_sectors_min: 4,
                 shared_bank_conflicts: 0,
                 divergent_branches: 1,
+                worst_site: None,
             },
             diagnostic: Some(Diagnostic::SharedRace {
                 location: SharedLoc {
@@ -242,5 +279,25 @@ mod tests {
         };
         let line = r#"{"kernel":"k","grid":[4,1,1],"block":[256,1,1],"counters":{"kernel":"k","instructions":10,"global_sectors":4,"global_sectors_min":4,"shared_bank_conflicts":0,"divergent_branches":1},"diagnostic":{"kind":"shared_race","location":{"array":"s","byte_offset":4,"offset":4},"thread_a":[1,0,0],"thread_b":[0,0,0],"kinds":"write/read","block":[0,0,0],"line_a":10,"line":12}}"#;
         assert_eq!(serde_json::to_string(&report).unwrap(), line);
+    }
+
+    /// The worst access site, when there is one, as harness/src/cpu_report.rs's test reads it.
+    #[test]
+    fn serialises_the_worst_site() {
+        let c = LaunchCounters {
+            kernel: "k".into(),
+            global_sectors: 40,
+            global_sectors_min: 8,
+            worst_site: Some(AccessSite {
+                line: 9,
+                instruction: 17,
+                access: "store".into(),
+                sectors: 32,
+                sectors_min: 4,
+            }),
+            ..Default::default()
+        };
+        let line = r#"{"kernel":"k","instructions":0,"global_sectors":40,"global_sectors_min":8,"shared_bank_conflicts":0,"divergent_branches":0,"worst_site":{"line":9,"instruction":17,"access":"store","sectors":32,"sectors_min":4}}"#;
+        assert_eq!(serde_json::to_string(&c).unwrap(), line);
     }
 }

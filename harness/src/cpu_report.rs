@@ -118,6 +118,16 @@ pub enum Diagnostic {
         block: Dim3,
         line: u32,
     },
+    /// A shared access to bytes a cp.async had not landed: its thread never waited for it.
+    CpAsyncPending {
+        location: SharedLoc,
+        write: bool,
+        thread: Dim3,
+        block: Dim3,
+        line: u32,
+        copier: Dim3,
+        copy_line: u32,
+    },
 }
 
 /// Lanes of a mask as ranges: "lanes 20-31", "lane 5", "lanes 3, 8-9".
@@ -406,6 +416,21 @@ pub fn describe(d: &Diagnostic, buffers: &[BufferInfo]) -> String {
                 dim(*block)
             )
         }
+        Diagnostic::CpAsyncPending { location, write, thread, block, line, copier, copy_line } => format!(
+            "thread {} of block {} {} byte {} of shared array `{}`{} while the cp.async that fills \
+             it (issued by thread {}{}) was still in flight: the issuing thread must commit its \
+             copies (cp.async.commit_group, __pipeline_commit) and wait for them \
+             (cp.async.wait_group, __pipeline_wait_prior) before the destination is touched, \
+             then __syncthreads() so that the other threads see it",
+            dim(*thread),
+            dim(*block),
+            if *write { "wrote" } else { "read" },
+            location.byte_offset,
+            location.array,
+            at_line(*line),
+            dim(*copier),
+            if *copy_line == 0 { String::new() } else { format!(", line {copy_line}") }
+        ),
         Diagnostic::Trap { thread, block, line } => format!(
             "thread {} of block {} stopped the kernel with a trap or failed assert{}",
             dim(*thread),
@@ -476,8 +501,53 @@ mod tests {
             "data race on shared memory in block (0,0,0): thread (1,0,0) wrote byte 4 of `s` (line 10) and \
              thread (0,0,0) read it (line 12) with no __syncthreads() between them"
         );
+        assert_eq!(reports[0].counters.worst_site, None);
+        // A newer driver's counters name the worst access site (report.rs's test writes this).
+        let with_site = r#"{"kernel":"k","grid":[1,1,1],"block":[32,1,1],"counters":{"kernel":"k","instructions":0,"global_sectors":40,"global_sectors_min":8,"shared_bank_conflicts":0,"divergent_branches":0,"worst_site":{"line":9,"instruction":17,"access":"store","sectors":32,"sectors_min":4}},"diagnostic":null}"#;
+        std::fs::write(&path, format!("{with_site}\n")).unwrap();
+        let site = read_reports(&path).unwrap()[0]
+            .counters
+            .worst_site
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (
+                site.line,
+                site.access.as_str(),
+                site.sectors,
+                site.sectors_min
+            ),
+            (9, "store", 32, 4)
+        );
         assert!(read_reports(&dir.join("missing")).unwrap().is_empty());
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn cp_async_in_flight_sentence_names_both_lines() {
+        let d = Diagnostic::CpAsyncPending {
+            location: SharedLoc {
+                array: "sK".into(),
+                byte_offset: 496,
+                offset: 496,
+            },
+            write: false,
+            thread: [0, 0, 0],
+            block: [2, 0, 0],
+            line: 59,
+            copier: [31, 0, 0],
+            copy_line: 54,
+        };
+        let s = describe(&d, &[]);
+        assert!(
+            s.starts_with(
+                "thread (0,0,0) of block (2,0,0) read byte 496 of shared array `sK` (line 59) \
+                 while the cp.async that fills it (issued by thread (31,0,0), line 54) was still \
+                 in flight"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("cp.async.wait_group"), "{s}");
     }
 
     #[test]

@@ -79,6 +79,23 @@ pub struct LaunchCounters {
     pub global_sectors_min: u64,
     pub shared_bank_conflicts: u64,
     pub divergent_branches: u64,
+    /// The global access with the worst sectors-to-needed ratio (cpu-driver/src/report.rs);
+    /// absent in older reports and where the launch touched no global memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst_site: Option<AccessSite>,
+}
+
+/// One load or store instruction of a kernel and the global sectors its warps touched.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AccessSite {
+    /// The learner's source line (0 when unknown).
+    pub line: u32,
+    /// Index of the instruction in the kernel's PTX.
+    pub instruction: u32,
+    /// "load", "store", "atomic" or "cp.async".
+    pub access: String,
+    pub sectors: u64,
+    pub sectors_min: u64,
 }
 
 impl Outcome {

@@ -14,8 +14,8 @@ mod shadow;
 mod tensor;
 mod warp;
 
-use crate::ptx::ir::Function;
-use crate::report::{Diagnostic, Dim3, LaunchCounters};
+use crate::ptx::ir::{Function, Op};
+use crate::report::{AccessSite, Diagnostic, Dim3, LaunchCounters};
 use memory::MemView;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -52,11 +52,13 @@ pub struct LaunchOutcome {
     pub diagnostic: Option<Diagnostic>,
 }
 
-/// A worker's counters, its failing block with the lowest index, its global stores.
+/// A worker's counters, its failing block with the lowest index, its global stores, its
+/// global sectors per instruction.
 type WorkerResult = (
     LaunchCounters,
     Option<(usize, Diagnostic)>,
     global_race::GlobalShadow,
+    Vec<warp::SiteCount>,
 );
 
 pub fn launch(p: &LaunchParams) -> LaunchOutcome {
@@ -118,6 +120,7 @@ pub fn launch(p: &LaunchParams) -> LaunchOutcome {
             runner.counters,
             fail,
             runner.global_shadow,
+            runner.sites,
         ));
     };
     if workers == 1 {
@@ -131,15 +134,21 @@ pub fn launch(p: &LaunchParams) -> LaunchOutcome {
     }
     let mut diagnostic: Option<(usize, Diagnostic)> = None;
     let mut stores = global_race::GlobalShadow::default();
-    for (c, fail, shadow) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    let mut sites = vec![warp::SiteCount::default(); p.func.instrs.len()];
+    for (c, fail, shadow, s) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
         counters.add(&c);
         stores.merge(shadow);
+        for (all, one) in sites.iter_mut().zip(&s) {
+            all.sectors += one.sectors;
+            all.min += one.min;
+        }
         if let Some((b, d)) = fail {
             if diagnostic.as_ref().is_none_or(|(db, _)| b < *db) {
                 diagnostic = Some((b, d));
             }
         }
     }
+    counters.worst_site = worst_site(p.func, &sites);
     // A launch that failed otherwise may not have run every block: its stores say nothing.
     let diagnostic = diagnostic.map(|d| d.1).or_else(|| {
         let c = stores.conflict()?;
@@ -166,4 +175,35 @@ pub fn launch(p: &LaunchParams) -> LaunchOutcome {
         counters,
         diagnostic,
     }
+}
+
+/// The global access whose warps touched the most sectors per sector needed (ties: the one
+/// with more traffic, then the earlier instruction).
+fn worst_site(func: &Function, sites: &[warp::SiteCount]) -> Option<AccessSite> {
+    let (i, s) =
+        sites
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.min > 0)
+            .max_by(|(ia, a), (ib, b)| {
+                // a.sectors / a.min against b.sectors / b.min, exactly.
+                (a.sectors as u128 * b.min as u128)
+                    .cmp(&(b.sectors as u128 * a.min as u128))
+                    .then(a.sectors.cmp(&b.sectors))
+                    .then(ib.cmp(ia))
+            })?;
+    let ins = &func.instrs[i];
+    let access = match ins.op {
+        Op::Ld => "load",
+        Op::St => "store",
+        Op::CpAsync => "cp.async",
+        _ => "atomic",
+    };
+    Some(AccessSite {
+        line: ins.line,
+        instruction: i as u32,
+        access: access.into(),
+        sectors: s.sectors,
+        sectors_min: s.min,
+    })
 }

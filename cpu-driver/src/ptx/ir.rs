@@ -232,6 +232,14 @@ pub enum Op {
     Nop,
     Trap,
     CpAsync,
+    /// `cp.async.commit_group`: the thread's copies issued since the last commit form a group.
+    CpAsyncCommit,
+    /// `cp.async.wait_group N` (`all`: `cp.async.wait_all`): the copies land.
+    CpAsyncWait {
+        all: bool,
+    },
+    /// `redux.sync.op.type`: a warp-wide reduction; the operation is in `Extra::Atom`.
+    Redux,
     Ldmatrix,
     Mma,
     WmmaLoad,

@@ -98,10 +98,13 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
         "membar" | "fence" | "prefetch" | "prefetchu" | "nanosleep" | "discard" => Op::Nop,
         "trap" | "brkpt" => Op::Trap,
         "kernlings" if has("printf") => Op::Printf,
-        "cp" if has("async") && (has("commit_group") || has("wait_group") || has("wait_all")) => {
-            Op::Nop
-        }
-        "cp" if has("async") && !has("bulk") => Op::CpAsync,
+        "cp" if has("async") && has("commit_group") => Op::CpAsyncCommit,
+        "cp" if has("async") && has("wait_group") => Op::CpAsyncWait { all: false },
+        "cp" if has("async") && has("wait_all") => Op::CpAsyncWait { all: true },
+        "redux" if has("sync") => Op::Redux,
+        // cp.async.mbarrier.arrive signals a barrier, it copies nothing: unsupported, as bulk
+        // copies are.
+        "cp" if has("async") && !has("bulk") && !has("mbarrier") => Op::CpAsync,
         "ldmatrix" if has("m8n8") && has("b16") => Op::Ldmatrix,
         "mma" if has("m16n8k16") || has("m16n8k8") => Op::Mma,
         "wmma" if has("m16n16k16") && has("load") => Op::WmmaLoad,
@@ -281,6 +284,23 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
             ins.space = Space::Shared;
         }
         Op::CpAsync => ins.space = Space::Shared,
+        Op::Redux => {
+            // add/min/max on .u32/.s32, and/or/xor on .b32 (sm_80); the f32 forms of sm_100a
+            // are not interpreted.
+            let a = match (
+                mods.iter().find(|m| !matches!(**m, "redux" | "sync")),
+                ins.ty,
+            ) {
+                (Some(&"add"), Ty::U32 | Ty::S32) => AtomOp::Add,
+                (Some(&"min"), Ty::U32 | Ty::S32) => AtomOp::Min,
+                (Some(&"max"), Ty::U32 | Ty::S32) => AtomOp::Max,
+                (Some(&"and"), Ty::B32) => AtomOp::And,
+                (Some(&"or"), Ty::B32) => AtomOp::Or,
+                (Some(&"xor"), Ty::B32) => AtomOp::Xor,
+                _ => return Err(unsupported()),
+            };
+            ins.extra = Extra::Atom(a);
+        }
         Op::WmmaLoad | Op::WmmaStore => {
             ins.ty = *types.last().ok_or_else(unsupported)?;
             if !matches!(ins.ty, Ty::F16 | Ty::Bf16 | Ty::F32) {

@@ -597,7 +597,7 @@ impl FnParser<'_> {
             | Op::Exit
             | Op::BarSync
             | Op::BarWarpSync => 0,
-            Op::Nop | Op::Trap | Op::CpAsync => 0,
+            Op::Nop | Op::Trap | Op::CpAsync | Op::CpAsyncCommit | Op::CpAsyncWait { .. } => 0,
             _ => 1,
         };
         let idx = self.instrs.len();

@@ -553,6 +553,7 @@ mod tests {
                 global_sectors_min: 4,
                 shared_bank_conflicts: 0,
                 divergent_branches: 1,
+                worst_site: None,
             }),
             note: Some("naive".into()),
         };

@@ -250,6 +250,20 @@ fn counters(o: &Outcome) -> Option<String> {
             "    {}: {} instructions, {} global sectors (minimum {}), {} shared bank conflicts, {} divergent branches",
             c.kernel, c.instructions, c.global_sectors, c.global_sectors_min, c.shared_bank_conflicts, c.divergent_branches
         );
+        // Where the extra sectors come from: the access to look at first.
+        if let Some(s) = c.worst_site.as_ref().filter(|s| s.sectors > s.sectors_min) {
+            let at = if s.line == 0 {
+                String::new()
+            } else {
+                format!(" at line {}", s.line)
+            };
+            let _ = writeln!(
+                out,
+                "      least coalesced: the {}{at}, {:.1}x the sectors it needs",
+                s.access,
+                s.sectors as f64 / s.sectors_min.max(1) as f64
+            );
+        }
     }
     Some(out)
 }
@@ -309,6 +323,38 @@ mod tests {
             speed_skipped: None,
             counters: vec![],
         }
+    }
+
+    #[test]
+    fn counters_name_the_least_coalesced_access() {
+        use crate::outcome::{AccessSite, LaunchCounters};
+        let mut o = outcome(Correctness::Passed { cases: vec![] }, None);
+        let site = |sectors| AccessSite {
+            line: 23,
+            instruction: 40,
+            access: "store".into(),
+            sectors,
+            sectors_min: 128,
+        };
+        o.counters = vec![
+            LaunchCounters {
+                kernel: "transpose".into(),
+                worst_site: Some(site(1024)),
+                ..Default::default()
+            },
+            LaunchCounters {
+                kernel: "copy".into(),
+                worst_site: Some(site(128)),
+                ..Default::default()
+            },
+        ];
+        let text = counters(&o).unwrap();
+        assert!(
+            text.contains("least coalesced: the store at line 23, 8.0x the sectors it needs"),
+            "{text}"
+        );
+        // A site with no extra sectors says nothing.
+        assert_eq!(text.matches("least coalesced").count(), 1, "{text}");
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub fn cpu_backend_failure(
         Diagnostic::Unsupported { .. } => Some(format!(
             "your kernel `{kernel}` uses an instruction the CPU backend cannot run yet"
         )),
+        Diagnostic::CpAsyncPending { .. } => Some(format!(
+            "your kernel `{kernel}` used shared memory before the cp.async filling it had landed"
+        )),
         _ => None,
     };
     let code = format!("(CUDA error {}: {:?})", err.0 as u32, err.0);

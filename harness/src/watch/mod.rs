@@ -723,6 +723,7 @@ mod tests {
                     global_sectors_min: 64,
                     shared_bank_conflicts: 0,
                     divergent_branches: 1,
+                    worst_site: None,
                 })
                 .collect(),
         }

@@ -168,6 +168,9 @@ impl BlockRunner<'_> {
         bytes: usize,
         kind: u8,
     ) -> Res<()> {
+        if self.cp.live != 0 {
+            self.cp_async_pending(w, ins, l, off, bytes, kind)?;
+        }
         let me = Who {
             tid: w.lin0 + l as u32,
             wep: w.wep,
@@ -312,7 +315,7 @@ impl BlockRunner<'_> {
                 Self::set(w, dst, l, v);
             }
         });
-        self.count_access(target0, exec, &addrs, bytes);
+        self.count_access(ins, target0, exec, &addrs, bytes);
         Ok(())
     }
 
@@ -356,7 +359,7 @@ impl BlockRunner<'_> {
                 unsafe { write_raw(p.add(k * esize), esize, v) };
             }
         });
-        self.count_access(target0, exec, &addrs, bytes);
+        self.count_access(ins, target0, exec, &addrs, bytes);
         Ok(())
     }
 
@@ -417,68 +420,37 @@ impl BlockRunner<'_> {
                 Self::set(w, &ins.dst[0], l, v);
             }
         });
-        self.count_access(target0, exec, &addrs, bytes);
+        self.count_access(ins, target0, exec, &addrs, bytes);
         Ok(())
     }
 
-    /// `cp.async.ca.shared.global [dst], [src], cp-size{, src-size}`: a plain copy, zero-filled
-    /// past src-size.
-    pub(super) fn cp_async(&mut self, ins: &Instr, exec: u32, w: &mut Warp) -> Res<()> {
-        let size = self.val(w, &ins.src[2], 0) as usize;
-        // The global reads count as traffic like any load (lanes that copy nothing read none).
-        let mut src_addrs = [0u64; 32];
-        let mut reading = 0u32;
-        lanes!(exec, l, {
-            let dst = self.val(w, &ins.src[0], l);
-            let src = self.val(w, &ins.src[1], l);
-            let src_size = ins
-                .src
-                .get(3)
-                .map(|o| self.val(w, o, l) as usize)
-                .unwrap_or(size)
-                .min(size);
-            let (dt, doff) = Self::resolve(Space::Shared, dst);
-            let d = self.host_ptr(
-                w,
-                ins,
-                l,
-                Access {
-                    target: dt,
-                    addr: doff,
-                    bytes: size,
-                    write: true,
-                },
-            )?;
-            self.check_shared(w, ins, l, doff, size, 1)?;
-            let mut buf = [0u8; 16];
-            if src_size > 0 {
-                let s = self.host_ptr(
-                    w,
-                    ins,
-                    l,
-                    Access {
-                        target: Target::Global,
-                        addr: src,
-                        bytes: src_size,
-                        write: false,
-                    },
-                )?;
-                // SAFETY: both ranges checked above.
-                unsafe { std::ptr::copy_nonoverlapping(s, buf.as_mut_ptr(), src_size.min(16)) };
-                src_addrs[l] = src;
-                reading |= 1 << l;
-            }
-            unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), d, size.min(16)) };
-        });
-        if reading != 0 {
-            self.count_access(Target::Global, reading, &src_addrs, size);
+    /// The instruction's index in the kernel body: its access site.
+    pub(super) fn site_index(&self, ins: &Instr) -> Option<usize> {
+        let body = &self.p.func.instrs;
+        let at = (ins as *const Instr as usize).wrapping_sub(body.as_ptr() as usize)
+            / std::mem::size_of::<Instr>();
+        (at < body.len()).then_some(at)
+    }
+
+    /// One warp access's global sectors, in the launch's totals and its site's. `site_min`
+    /// is what the site is held to: a contiguous run of lanes is as coalesced as its data's
+    /// alignment allows, so a warp touching 3 lanes of a row's tail across a sector boundary
+    /// is no blemish on its instruction (the launch's totals still count the extra sector).
+    #[inline(always)]
+    fn count_sectors(&mut self, ins: &Instr, sectors: u64, min: u64, site_min: u64) {
+        self.counters.global_sectors += sectors;
+        self.counters.global_sectors_min += min;
+        if let Some(i) = self.site_index(ins) {
+            let site = &mut self.sites[i];
+            site.sectors += sectors;
+            site.min += site_min;
         }
-        Ok(())
     }
 
     /// Coalescing (global sectors) and bank conflicts (shared) for one warp access.
     pub(super) fn count_access(
         &mut self,
+        ins: &Instr,
         target: Target,
         exec: u32,
         addrs: &[u64; 32],
@@ -497,8 +469,8 @@ impl BlockRunner<'_> {
                 let dense = (exec >> first) as u64 == (1u64 << (last - first + 1)) - 1;
                 if contiguous && dense && addrs[last].checked_add(bytes as u64).is_some() {
                     let end = addrs[last] + bytes as u64;
-                    self.counters.global_sectors += (end - 1) / 32 - base / 32 + 1;
-                    self.counters.global_sectors_min += (end - base).div_ceil(32);
+                    let touched = (end - 1) / 32 - base / 32 + 1;
+                    self.count_sectors(ins, touched, (end - base).div_ceil(32), touched);
                     return;
                 }
                 let mut sectors = [0u64; 64];
@@ -535,8 +507,8 @@ impl BlockRunner<'_> {
                         last = a;
                     }
                 }
-                self.counters.global_sectors += touched;
-                self.counters.global_sectors_min += (distinct * bytes as u64).div_ceil(32);
+                let min = (distinct * bytes as u64).div_ceil(32);
+                self.count_sectors(ins, touched, min, min);
             }
             Target::Shared => {
                 // 128 bytes per wavefront: wide accesses are split into phases of fewer lanes.

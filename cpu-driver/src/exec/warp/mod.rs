@@ -58,6 +58,17 @@ pub struct BlockRunner<'a> {
     /// The piece of memory the last global access fell in.
     last_alloc: std::cell::Cell<Range>,
     pub counters: LaunchCounters,
+    /// Global sectors per instruction of the kernel, for the worst access site.
+    pub sites: Vec<SiteCount>,
+    /// cp.async copies issued and not yet landed.
+    cp: cp_async::InFlight,
+}
+
+/// Global sectors one instruction's warps touched, and the fewest they needed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SiteCount {
+    pub sectors: u64,
+    pub min: u64,
 }
 
 macro_rules! lanes {
@@ -73,6 +84,7 @@ macro_rules! lanes {
 
 // After `lanes!`, so the parts below can use it.
 mod access;
+mod cp_async;
 mod matrix;
 mod ops;
 mod print;
@@ -138,6 +150,8 @@ impl<'a> BlockRunner<'a> {
             global_shadow: GlobalShadow::default(),
             last_alloc: std::cell::Cell::new(Range::default()),
             counters: LaunchCounters::default(),
+            sites: vec![SiteCount::default(); p.func.instrs.len()],
+            cp: cp_async::InFlight::default(),
         }
     }
 
@@ -167,6 +181,7 @@ impl<'a> BlockRunner<'a> {
         // SAFETY: local_ptr owns `local_buf`, whose length this is.
         unsafe { std::ptr::write_bytes(self.local_ptr, 0, self.local_buf.len()) };
         self.shadow.start_block(self.smem_size);
+        self.cp.start_block(self.smem_size, nthreads);
         loop {
             for wi in 0..self.warps.len() {
                 if self.warps[wi].running != 0 {

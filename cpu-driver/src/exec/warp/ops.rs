@@ -36,6 +36,8 @@ impl BlockRunner<'_> {
             Op::St => return self.store(ins, exec, w),
             Op::Atom | Op::Red => return self.atomic(ins, exec, w),
             Op::CpAsync => return self.cp_async(ins, exec, w),
+            Op::CpAsyncCommit => self.cp_async_commit(exec, w),
+            Op::CpAsyncWait { all } => return self.cp_async_wait(ins, all, exec, w),
             Op::Cvta { to } => {
                 let (win, space_match) = match ins.space {
                     Space::Shared => (SHARED_WINDOW, true),
@@ -263,6 +265,30 @@ impl BlockRunner<'_> {
                     }
                 });
             }
+            Op::Redux => {
+                // redux.sync d, a, membermask: the mask rules of the other `.sync` collectives;
+                // each lane gets the reduction over the executing lanes its mask names.
+                self.check_member_mask(ins, ins.src.get(1), exec, active, w)?;
+                let Extra::Atom(op) = ins.extra else {
+                    unreachable!("redux op")
+                };
+                let mut vals = [0u32; 32];
+                lanes!(exec, l, {
+                    vals[l] = self.val(w, &ins.src[0], l) as u32;
+                });
+                lanes!(exec, l, {
+                    let members = exec & self.val(w, &ins.src[1], l) as u32;
+                    let mut acc: Option<u32> = None;
+                    lanes!(members, k, {
+                        let v = vals[k];
+                        acc = Some(match acc {
+                            None => v,
+                            Some(a) => redux_apply(op, ty, a, v),
+                        });
+                    });
+                    Self::set(w, &ins.dst[0], l, acc.unwrap_or(0) as u64);
+                });
+            }
             Op::Activemask => lanes!(exec, l, {
                 Self::set(w, &ins.dst[0], l, active as u64);
             }),
@@ -384,6 +410,14 @@ impl BlockRunner<'_> {
             Op::Vote => mode(["__all_sync", "__any_sync", "__uni_sync", "__ballot_sync"]),
             Op::Match if matches!(ins.extra, Extra::Vote(VoteMode::All)) => "__match_all_sync",
             Op::Match => "__match_any_sync",
+            Op::Redux => match ins.extra {
+                Extra::Atom(AtomOp::Add) => "__reduce_add_sync",
+                Extra::Atom(AtomOp::Min) => "__reduce_min_sync",
+                Extra::Atom(AtomOp::Max) => "__reduce_max_sync",
+                Extra::Atom(AtomOp::And) => "__reduce_and_sync",
+                Extra::Atom(AtomOp::Or) => "__reduce_or_sync",
+                _ => "__reduce_xor_sync",
+            },
             _ => "__syncwarp",
         };
         Err(crate::report::Diagnostic::WarpMask {
@@ -442,5 +476,19 @@ impl BlockRunner<'_> {
                 Self::set(w, p, l, ok as u64);
             }
         });
+    }
+}
+
+/// One step of `redux.sync`: add wraps; min/max compare as the type's signedness says.
+fn redux_apply(op: AtomOp, ty: Ty, a: u32, b: u32) -> u32 {
+    match op {
+        AtomOp::Add => a.wrapping_add(b),
+        AtomOp::Min if ty == Ty::S32 => (a as i32).min(b as i32) as u32,
+        AtomOp::Max if ty == Ty::S32 => (a as i32).max(b as i32) as u32,
+        AtomOp::Min => a.min(b),
+        AtomOp::Max => a.max(b),
+        AtomOp::And => a & b,
+        AtomOp::Or => a | b,
+        _ => a ^ b,
     }
 }

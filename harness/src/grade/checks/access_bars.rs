@@ -4,6 +4,8 @@
 //! and 03 on a machine with no GPU. Never a speed: messages say they are counters.
 
 use crate::grade::Failure;
+#[cfg(test)]
+use crate::outcome::AccessSite;
 use crate::outcome::LaunchCounters;
 
 /// A coalesced kernel touches about the sectors its bytes need; the slack covers rows that do
@@ -14,19 +16,44 @@ pub const COALESCED_SLACK: f64 = 1.5;
 const NOT_SPEED: &str = "(Counted by the CPU backend on this launch: a deterministic count of \
                          memory transactions, not a speed measurement.)";
 
-/// Global loads and stores within `COALESCED_SLACK` of the minimum sectors.
+/// Every global load and store within `COALESCED_SLACK` of the fewest sectors it needs,
+/// judged per instruction: coalesced accesses added around an uncoalesced one do not hide it.
+/// Reports of drivers that count no sites are judged on the launch's totals.
 pub fn coalesced(c: &LaunchCounters, advice: &str) -> Option<Failure> {
-    let ratio = c.global_sectors as f64 / c.global_sectors_min.max(1) as f64;
+    let totals = format!(
+        "global memory sectors touched by the whole launch: {}, the fewest its accesses could \
+         use: {}.",
+        c.global_sectors, c.global_sectors_min
+    );
+    let Some(site) = &c.worst_site else {
+        let ratio = c.global_sectors as f64 / c.global_sectors_min.max(1) as f64;
+        return (ratio > COALESCED_SLACK).then(|| {
+            Failure::new(
+                format!(
+                    "your warps touch {ratio:.1}x the 32-byte sectors their loads and stores \
+                     need (bar: {COALESCED_SLACK}x): some accesses are not coalesced"
+                ),
+                format!("{totals}\n{advice}\n{NOT_SPEED}\n"),
+            )
+        });
+    };
+    let ratio = site.sectors as f64 / site.sectors_min.max(1) as f64;
+    let at = if site.line == 0 {
+        format!("one {} of your kernel", site.access)
+    } else {
+        format!("the {} at line {}", site.access, site.line)
+    };
     (ratio > COALESCED_SLACK).then(|| {
         Failure::new(
             format!(
-                "your warps touch {ratio:.1}x the 32-byte sectors their loads and stores need \
-                 (bar: {COALESCED_SLACK}x): some accesses are not coalesced"
+                "{at} touches {ratio:.1}x the 32-byte sectors it needs (bar: {COALESCED_SLACK}x \
+                 for every load and store): it is not coalesced"
             ),
             format!(
-                "global memory sectors touched: {}, the fewest these accesses could use: {}.\n\
-                 {advice}\n{NOT_SPEED}\n",
-                c.global_sectors, c.global_sectors_min
+                "its warps touched {} sectors where {} would hold the bytes they asked for; \
+                 every load and store is held to the bar on its own, so extra coalesced \
+                 accesses do not make up for it.\n{totals}\n{advice}\n{NOT_SPEED}\n",
+                site.sectors, site.sectors_min
             ),
         )
     })
@@ -83,6 +110,31 @@ mod tests {
         let naive = coalesced(&counters(374625, 83250, 0), "stage it").unwrap();
         assert!(naive.summary.contains("4.5x"), "{}", naive.summary);
         assert!(naive.details.contains("stage it") && naive.details.contains("not a speed"));
+    }
+
+    /// Redundant coalesced loads bring the launch's ratio under the bar; the store's own
+    /// ratio does not move, and the message names its line.
+    #[test]
+    fn the_worst_site_is_graded_not_the_launch() {
+        let mut c = counters(4000, 3000, 0);
+        assert!(coalesced(&c, "").is_none());
+        c.worst_site = Some(AccessSite {
+            line: 21,
+            instruction: 40,
+            access: "store".into(),
+            sectors: 1000,
+            sectors_min: 125,
+        });
+        let f = coalesced(&c, "turn the tile").unwrap();
+        assert!(
+            f.summary
+                .starts_with("the store at line 21 touches 8.0x the 32-byte sectors it needs"),
+            "{}",
+            f.summary
+        );
+        assert!(f.summary.contains("not coalesced") && f.details.contains("turn the tile"));
+        c.worst_site.as_mut().unwrap().sectors = 150;
+        assert!(coalesced(&c, "").is_none());
     }
 
     #[test]
