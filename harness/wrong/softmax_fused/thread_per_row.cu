@@ -25,9 +25,10 @@ extern "C" __global__ void softmax_fused(const float* x, float* y, int rows, int
     float d = 0.0f;
     for (int c = 0; c < C; c++) {
         float v = in[c];
+        // A -inf adds nothing to d; while m is still -inf it would make m - m_new
+        // exp(-inf - -inf) = NaN. (A NaN v is not skipped: it must make d NaN.)
+        if (v == NEG_INF) continue;
         float m_new = fmaxf(m, v);
-        // Only -inf so far: nothing to add, and exp(-inf - -inf) would be NaN.
-        if (m_new == NEG_INF) continue;
         d = d * expf(m - m_new) + expf(v - m_new);
         m = m_new;
     }

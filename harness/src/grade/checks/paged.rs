@@ -36,7 +36,7 @@ const THREADS: u32 = 128;
 /// Of the largest |V| and the largest logit: a few ulps of what is summed.
 const FLOOR: f64 = 1e-6;
 /// Logits scaled up in one case (q times this): exp without the row's maximum overflows.
-const LARGE_LOGIT_GAIN: f64 = 40.0;
+const LARGE_LOGIT_GAIN: f64 = 400.0;
 /// Blocks in the pool that no table names (poisoned): a kernel that reads one gets NaN.
 const SPARE_BLOCKS: usize = 3;
 const F16_NAN: u16 = 0x7e5a;
@@ -68,7 +68,7 @@ impl Shape {
         self.max_ctx.div_ceil(BLOCK_TOKENS)
     }
     fn label(&self, large: bool) -> String {
-        let tail = if large { ", logits x40" } else { "" };
+        let tail = if large { ", logits x400" } else { "" };
         format!(
             "B={} Hq={} Hkv={} contexts up to {}{tail}",
             self.b, self.hq, self.hkv, self.max_ctx

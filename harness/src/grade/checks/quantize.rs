@@ -131,6 +131,16 @@ fn weights(ctx: &mut RustCtx, nb: usize) -> Vec<f32> {
         let kind = if nb == 1 { 1 } else { b % 5 };
         match kind {
             0 => block.fill(0.0),
+            // A block whose Q4_1 bytes depend on taking id from the f32 d, as llama.cpp does,
+            // not from the fp16 d it stores (one random block in five has such a value).
+            1 if nb > 1 => {
+                for _ in 0..1000 {
+                    if id_rule_matters(&block) {
+                        break;
+                    }
+                    block = ctx.random_f32(QK);
+                }
+            }
             1 => {}
             2 => {
                 let at = ctx.random_index(QK);
@@ -163,6 +173,21 @@ fn weights(ctx: &mut RustCtx, nb: usize) -> Vec<f32> {
         x.extend(block);
     }
     x
+}
+
+/// Whether some q of this block's Q4_1 quantization differs between id = 1 / d (d in f32, the
+/// llama.cpp rule) and id = 1 / fp16(d).
+fn id_rule_matters(block: &[f32]) -> bool {
+    let (min, max) = block
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let d = (max - min) / 15.0;
+    if d == 0.0 {
+        return false;
+    }
+    let d16 = half::f16::from_f32(d).to_f32();
+    let q = |v: f32, id: f32| ((v - min) * id + 0.5).trunc().min(15.0);
+    block.iter().any(|&v| q(v, 1.0 / d) != q(v, 1.0 / d16))
 }
 
 /// Bytes equal, or words for the first block that differs and what in it differs.
