@@ -21,6 +21,7 @@ mod norms;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
+mod serving;
 mod sgemm;
 mod softmax;
 mod thread_index;
@@ -87,6 +88,13 @@ const CHECKS: &[(&str, Check)] = &[
         Check::Cuda(attention::check_flash_causal),
     ),
     // kernlings' own tests: acts out FIXTURE_* markers
+    // module 10: serving
+    ("static_batching", Check::Rust(serving::static_batching)),
+    (
+        "continuous_batching",
+        Check::Rust(serving::continuous_batching),
+    ),
+    ("serving_server", Check::Rust(serving::server)),
     (fixture::NAME, Check::Source(fixture::check)),
 ];
 
