@@ -772,3 +772,22 @@ impl Rng {
         -mean * (1.0 - self.unit()).ln()
     }
 }
+
+/// What the server exercise's `serve` is handed: a scheduler (the harness's continuous or
+/// static batcher), the model and the KV cache's blocks. One thread of the server owns them
+/// and steps the scheduler; nothing else touches them.
+pub struct Engine {
+    pub scheduler: Box<dyn Schedule>,
+    pub model: Box<dyn Model>,
+    pub blocks: Box<dyn BlockManager>,
+}
+
+/// The server's limits.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerConfig {
+    /// The most requests accepted and not yet finished (queued or running); one more is
+    /// answered 429.
+    pub max_pending: usize,
+    /// The model's context: prompt tokens + max_tokens beyond it is a bad request (400).
+    pub max_context: usize,
+}

@@ -7,6 +7,7 @@ pub mod hint;
 pub mod list;
 pub mod profile;
 pub mod reset;
+mod serve;
 pub mod show;
 mod state_cmd;
 mod verify;
@@ -76,6 +77,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             prebuilt.prebuilt,
         ),
+        Command::Serve { name, port } => serve::run(&course, &name, port),
         Command::BuildGraders { dir } => build_graders(&course, &dir),
     }
 }

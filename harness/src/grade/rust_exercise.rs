@@ -129,6 +129,23 @@ pub(super) fn grader_for(req: &GradeRequest) -> anyhow::Result<Result<PathBuf, S
     build(&req.root, &req.exercise, &req.source, &display)
 }
 
+/// `kernlings serve`: the grader of a server exercise built from `source`, which run as
+/// `BINARY --serve PORT` serves the learner's server with the fake model instead of grading
+/// it. `Ok(Err(message))` is the learner's compile error; `Err` when `ex` is not a server.
+pub fn server_binary(
+    root: &Path,
+    ex: &Exercise,
+    source: &Path,
+) -> anyhow::Result<Result<PathBuf, String>> {
+    if ex.check != "serving_server" {
+        bail!(
+            "`{}` is not a server exercise: `kernlings serve` starts module 10's `server`",
+            ex.name
+        );
+    }
+    build(root, ex, source, &display_path(root, source))
+}
+
 /// Build the grader for every `.rs` exercise's stub, solution and known-wrong versions into
 /// `out` (for a grading machine without cargo: `--prebuilt out`). Returns the files graded.
 pub fn build_graders(

@@ -106,6 +106,7 @@ fn findings(ctx: &mut RustCtx, case: &str, params: &[(&str, f64)]) -> anyhow::Re
                 let (where_, what) = rest.split_once(": ").unwrap_or(("", rest));
                 anyhow::bail!(Failure::new(what.to_string(), format!("in the {where_}\n")));
             }
+            "table" => ctx.cases.push(format!("{}: {rest}", ctx.case)),
             "metric" => {
                 let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
                 metrics.insert(name.to_string(), value.to_string());
