@@ -222,7 +222,9 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
             busy_steps += 1;
             busy_running += batch.len();
         }
-        // The events, against the output every correct scheduler streams.
+        // The events, against the output every correct scheduler streams. A token comes from
+        // this step's model call: one per request in the batch, none for anyone else.
+        let mut tokened = Vec::new();
         for e in events {
             match e {
                 Event::Token { id, token } => {
@@ -231,6 +233,13 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
                             "a token for request {id}, which had finished, been cancelled or never arrived"
                         ));
                     };
+                    if !in_batch(id) || tokened.contains(&id) {
+                        return Err(format!(
+                            "request {id} got a token this step's model call did not make for it: every \
+                             token comes from model.forward, one per request per step"
+                        ));
+                    }
+                    tokened.push(id);
                     let want = &want[&id];
                     let k = s.tokens.len();
                     if k >= want.len() || want[k] != token {

@@ -265,6 +265,8 @@ pub fn plan(
 
 /// What one load run measured.
 pub struct Load {
+    /// Tokens the client received.
+    pub tokens: usize,
     pub offered_rps: f64,
     pub ttft_p50_ms: f64,
     pub ttft_p99_ms: f64,
@@ -334,6 +336,7 @@ pub async fn run(addr: SocketAddr, trace: &[Planned], deadline: Duration) -> Res
         .sum();
     let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
     Ok(Load {
+        tokens,
         offered_rps: trace.len() as f64 / span,
         ttft_p50_ms: ms(&ttft, 0.5),
         ttft_p99_ms: ms(&ttft, 0.99),

@@ -99,6 +99,26 @@ impl Server {
         }
     }
 
+    fn tokens_made(&self) -> usize {
+        self.probe.lock().tokens_made
+    }
+
+    /// A load run, checked against the model: a token the client got that no model call made
+    /// did not come through the engine.
+    async fn load(&self, trace: &[loadtest::Planned], deadline: Duration) -> Result<Load, String> {
+        let before = self.tokens_made();
+        let load = loadtest::run(self.addr, trace, deadline).await?;
+        let made = self.tokens_made() - before;
+        if load.tokens > made {
+            return Err(format!(
+                "the client received {} tokens and the model made {made}: every token must come \
+                 from the engine's model calls",
+                load.tokens
+            ));
+        }
+        Ok(load)
+    }
+
     /// Every block back within `within` of going idle.
     async fn settles(&self, within: Duration, what: &str) -> Result<(), String> {
         let start = Instant::now();
@@ -357,7 +377,8 @@ async fn grade(seed: u64, out: &mut String) -> Result<(), (String, String)> {
     for rate in [40.0, 100.0, 180.0, 260.0, 340.0, 450.0] {
         let count = ((rate * 0.8) as usize).clamp(30, 240);
         let trace = plan(&mut rng, rate, count, (4, 24), (4, 24), 0.0);
-        let load = loadtest::run(c.addr, &trace, loadtest::DEADLINE)
+        let load = c
+            .load(&trace, loadtest::DEADLINE)
             .await
             .map_err(fail("load sweep"))?;
         c.settles(Duration::from_secs(1), "a load run ended")
@@ -396,10 +417,12 @@ async fn grade(seed: u64, out: &mut String) -> Result<(), (String, String)> {
     // Continuous against static, one saturating trace, the same server code.
     let s = start(false, 256).await.map_err(fail("server start"))?;
     let trace = plan(&mut rng, 10_000.0, 240, (2, 10), (80, 100), 0.1);
-    let cont = loadtest::run(c.addr, &trace, SATURATED)
+    let cont = c
+        .load(&trace, SATURATED)
         .await
         .map_err(fail("saturating load, continuous"))?;
-    let stat = loadtest::run(s.addr, &trace, SATURATED)
+    let stat = s
+        .load(&trace, SATURATED)
         .await
         .map_err(fail("saturating load, static"))?;
     for (srv, what) in [(&c, "continuous"), (&s, "static")] {

@@ -265,6 +265,8 @@ pub enum Clock {
 #[derive(Default)]
 pub struct FakeState {
     pub now_us: f64,
+    /// Tokens returned by every call: no one streams more than the model made.
+    pub tokens_made: usize,
     pub steps: Vec<StepRecord>,
     /// The first thing a scheduler did wrong in a model call.
     pub violation: Option<String>,
@@ -457,6 +459,7 @@ impl Model for FakeModel {
             k.computed = n;
             out.push(token);
         }
+        state.tokens_made += out.len();
         match self.clock {
             Clock::Virtual => state.now_us += cost,
             Clock::Real => {
