@@ -20,6 +20,8 @@
 //     kernlings_queue_depth, kernlings_running, kernlings_blocks_used,
 //     kernlings_generated_tokens_total
 //
+// Every request gets an id of its own, never reused: the model keeps each id's KV.
+//
 // The shape that works: ONE engine thread owns the `Engine` and loops — take the requests and
 // cancellations the handlers posted, `scheduler.step(model, blocks)`, send each event to its
 // request's channel — and sleeps on a condition variable when there is nothing to do. The
