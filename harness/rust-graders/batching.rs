@@ -158,6 +158,13 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
         } else {
             idle_steps = 0;
         }
+        if batch.len() > setup.max_batch {
+            return Err(format!(
+                "a model call ran {} requests, more than max_batch ({}): limits.max_batch caps a batch",
+                batch.len(),
+                setup.max_batch
+            ));
+        }
         let in_batch = |id: SeqId| batch.iter().any(|s| s.0 == id);
         // The batch's shape: who ran, who was left out, who was preempted.
         for &id in &last_batch {
