@@ -54,6 +54,11 @@ impl Case {
         std::fs::write(self.dir.join("timings.txt"), text).unwrap_or_else(|e| harness_error(&e.to_string()));
     }
 
+    pub fn write_text(&self, name: &str, text: &str) {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| harness_error(&format!("{}: {e}", path.display())));
+    }
+
     /// The learner's code returned and every output is written.
     pub fn done(&self) {
         status(&self.dir, "ok");

@@ -109,6 +109,12 @@ pub enum Command {
         #[command(flatten)]
         prebuilt: Prebuilt,
     },
+    /// Start your server exercise (module 10) on 127.0.0.1 with the fake model, to curl it.
+    Serve {
+        name: String,
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
     /// Instructor: build the grader binaries of the `.rs` exercises into DIR (for `--prebuilt`).
     BuildGraders { dir: PathBuf },
     /// Instructor and developer tools: scaffolding exercises, the CPU driver's parity fixtures

@@ -9,6 +9,7 @@ pub mod list;
 mod parity;
 pub mod profile;
 pub mod reset;
+mod serve;
 pub mod show;
 mod state_cmd;
 mod verify;
@@ -87,6 +88,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             prebuilt.prebuilt,
         ),
+        Command::Serve { name, port } => serve::run(&course, &name, port),
         Command::BuildGraders { dir } => build_graders(&course, &dir),
         Command::Dev {
             action: DevAction::Parity { action },

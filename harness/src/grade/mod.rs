@@ -28,7 +28,7 @@ pub use child::{child_main, display_path};
 pub use compare::Failure;
 pub use element::Element;
 pub use parent::{grade, grade_cancellable, grade_under, needs_toolchain, Cancel, Cancelled};
-pub use rust_exercise::{build_graders, source_hash, RustCtx};
+pub use rust_exercise::{build_graders, server_binary, source_hash, RustCtx};
 pub use speed::Work;
 
 /// Everything the grader needs to know about one attempt.

@@ -23,6 +23,9 @@ use crate::outcome::{Correctness, Outcome, SpeedResult};
 use crate::toolchain::{self, BackendKind};
 
 const PROTOCOL: &str = include_str!("../../rust-graders/protocol.rs");
+/// Module 10's model, block manager and reference schedulers, a module of each serving grader.
+const SERVING: &str = include_str!("../../rust-graders/serving.rs");
+const LOADTEST: &str = include_str!("../../rust-graders/loadtest.rs");
 
 /// The grader's `main.rs` for a check; `{{LEARNER}}` becomes the learner's file.
 fn template(check: &str) -> Option<&'static str> {
@@ -32,17 +35,63 @@ fn template(check: &str) -> Option<&'static str> {
         "block_allocator" => include_str!("../../rust-graders/block_allocator.rs"),
         "quantize_q4" => include_str!("../../rust-graders/quantize_q4.rs"),
         "quantize_int8" => include_str!("../../rust-graders/quantize_int8.rs"),
+        "static_batching" | "continuous_batching" => {
+            include_str!("../../rust-graders/batching.rs")
+        }
+        "serving_server" => include_str!("../../rust-graders/server.rs"),
         _ => return None,
     })
 }
 
-/// Whether the grader of `check` runs kernels: module 00's plain Rust does not, so grading
-/// it needs neither NVRTC nor a driver (a learner's first exercise waits for no download).
+/// The grader's modules besides `main.rs` and `protocol.rs`.
+fn modules(check: &str) -> &'static [(&'static str, &'static str)] {
+    match check {
+        "static_batching" | "continuous_batching" => &[("serving.rs", SERVING)],
+        "serving_server" => &[("serving.rs", SERVING), ("loadtest.rs", LOADTEST)],
+        _ => &[],
+    }
+}
+
+/// Whether the grader of `check` runs kernels: module 00's plain Rust and module 10's fake
+/// model do not, so grading them needs neither NVRTC nor a driver.
 pub(super) fn runs_kernels(check: &str) -> bool {
     !matches!(
         check,
-        "cpu_matmul" | "block_allocator" | "quantize_q4" | "quantize_int8"
+        "cpu_matmul"
+            | "block_allocator"
+            | "quantize_q4"
+            | "quantize_int8"
+            | "static_batching"
+            | "continuous_batching"
+            | "serving_server"
     )
+}
+
+/// The grader crate's dependencies: cudarc for host code, nothing for the schedulers, and
+/// for the server the async stack with the fewest features that serve and load-test HTTP.
+fn dependencies(check: &str) -> &'static str {
+    match check {
+        "static_batching" | "continuous_batching" => "",
+        "serving_server" => {
+            r#"tokio = { version = "1", default-features = false, features = ["rt-multi-thread", "net", "time", "sync", "macros"] }
+axum = { version = "0.8", default-features = false, features = ["http1", "json", "tokio"] }
+hyper = { version = "1", default-features = false, features = ["client", "http1"] }
+hyper-util = { version = "0.1", default-features = false, features = ["tokio"] }
+http-body-util = "0.1"
+hdrhistogram = { version = "7", default-features = false }
+serde = { version = "1", features = ["derive"] }
+serde_json = "1"
+futures-util = { version = "0.3", default-features = false }
+"#
+        }
+        _ => {
+            // half: fp16 for the quantization exercises (the harness's own version, from the
+            // project's lock file).
+            r#"cudarc = { version = "0.19", default-features = false, features = ["std", "driver", "nvrtc", "cuda-13000", "dynamic-loading"] }
+half = "2"
+"#
+        }
+    }
 }
 
 /// The functions a grader calls in the learner's file, as the learner must declare them:
@@ -94,6 +143,15 @@ fn expected_fns(check: &str) -> &'static [(&'static str, &'static str)] {
                 "pub fn quantize_q4_1(x: &[f32]) -> Vec<u8>",
             ),
         ],
+        "static_batching" | "continuous_batching" => &[(
+            "new",
+            "pub struct Scheduler, with `pub fn new(limits: Limits) -> Scheduler` and \
+             `impl Schedule for Scheduler`",
+        )],
+        "serving_server" => &[(
+            "serve",
+            "pub async fn serve(listener: tokio::net::TcpListener, engine: Engine, config: ServerConfig)",
+        )],
         _ => &[],
     }
 }
@@ -122,6 +180,29 @@ pub(super) fn grader_for(
         return Ok(Ok(dir.join(key)));
     }
     build(&req.root, &req.exercise, &req.source, &display, cancel)
+}
+
+/// `kernlings serve`: the grader of a server exercise built from `source`, which run as
+/// `BINARY --serve PORT` serves the learner's server with the fake model instead of grading
+/// it. `Ok(Err(message))` is the learner's compile error; `Err` when `ex` is not a server.
+pub fn server_binary(
+    root: &Path,
+    ex: &Exercise,
+    source: &Path,
+) -> anyhow::Result<Result<PathBuf, String>> {
+    if ex.check != "serving_server" {
+        bail!(
+            "`{}` is not a server exercise: `kernlings serve` starts module 10's `server`",
+            ex.name
+        );
+    }
+    build(
+        root,
+        ex,
+        source,
+        &display_path(root, source),
+        &Cancel::default(),
+    )
 }
 
 /// Build the grader for every `.rs` exercise's stub, solution and known-wrong versions into
@@ -215,7 +296,10 @@ fn build(
     );
     write_if_changed(&dir.join("src/main.rs"), &main)?;
     write_if_changed(&dir.join("src/protocol.rs"), PROTOCOL)?;
-    write_if_changed(&dir.join("Cargo.toml"), &manifest(&name))?;
+    for (file, text) in modules(&ex.check) {
+        write_if_changed(&dir.join("src").join(file), text)?;
+    }
+    write_if_changed(&dir.join("Cargo.toml"), &manifest(&name, &ex.check))?;
     // The project's lock file pins the same cudarc the harness was tested with.
     if let Ok(lock) = std::fs::read_to_string(root.join("Cargo.lock")) {
         if !dir.join("Cargo.lock").exists() {
@@ -364,7 +448,8 @@ fn compile_errors(
     out.join("\n\n")
 }
 
-fn manifest(name: &str) -> String {
+fn manifest(name: &str, check: &str) -> String {
+    let dependencies = dependencies(check);
     format!(
         r#"# Generated by kernlings: the grader for one learner file. Do not edit.
 [package]
@@ -374,10 +459,7 @@ edition = "2021"
 publish = false
 
 [dependencies]
-cudarc = {{ version = "0.19", default-features = false, features = ["std", "driver", "nvrtc", "cuda-13000", "dynamic-loading"] }}
-# fp16 for the quantization exercises (the harness's own version, from the project's lock file).
-half = "2"
-
+{dependencies}
 # Not part of the kernlings workspace.
 [workspace]
 "#
@@ -421,6 +503,12 @@ impl GraderRun {
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect())
+    }
+
+    /// A text output; missing means the grader ended before writing it.
+    pub fn text(&self, name: &str) -> anyhow::Result<String> {
+        std::fs::read_to_string(self.dir.join(name))
+            .map_err(|_| Failure::new(format!("the grader wrote no `{name}`"), "").into())
     }
 
     /// `(learner, baseline)` samples in microseconds, when the grader timed them.
@@ -632,6 +720,7 @@ pub(super) const CPU_ONLY_DEVICE: &str = "this machine's CPU (Rust, no kernels)"
 
 pub(super) fn runs_no_kernels(exercise: &Exercise) -> bool {
     exercise.speed.as_ref().map(|s| s.baseline) == Some(crate::curriculum::Baseline::CpuNaive)
+        || (exercise.kind == ExerciseKind::Rust && !runs_kernels(&exercise.check))
 }
 
 /// Child side: grade a `.rs` exercise with its check.

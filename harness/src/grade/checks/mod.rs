@@ -27,6 +27,7 @@ mod quantize;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
+mod serving;
 mod sgemm;
 mod softmax;
 mod thread_index;
@@ -110,6 +111,13 @@ const CHECKS: &[(&str, Check)] = &[
     ("gemv_q4", Check::Cuda(quant::check_gemv)),
     ("gemm_int8", Check::Cuda(quant::check_gemm_int8)),
     // kernlings' own tests: acts out FIXTURE_* markers
+    // module 10: serving
+    ("static_batching", Check::Rust(serving::static_batching)),
+    (
+        "continuous_batching",
+        Check::Rust(serving::continuous_batching),
+    ),
+    ("serving_server", Check::Rust(serving::server)),
     (fixture::NAME, Check::Source(fixture::check)),
 ];
 

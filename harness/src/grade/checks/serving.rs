@@ -1,0 +1,149 @@
+//! Module 10 (`.rs` exercises): a scheduler and a server for LLM inference, graded with the
+//! harness's fake model (harness/rust-graders/serving.rs). The grader binaries run the
+//! learner's code through traces the harness draws from the run's seed (batching.rs in the
+//! fake model's virtual time; server.rs over loopback HTTP in real time) and write what they saw
+//! to `findings.txt`: `ok <case>`, `violation <case>: <what>`, `metric <name> <value>`. This
+//! side turns the first violation into the failure and holds the metrics to the bars, all
+//! ratios measured in one run on one trace.
+
+use std::collections::HashMap;
+
+use crate::grade::compare::Failure;
+use crate::grade::RustCtx;
+
+/// Continuous batching against the harness's static batcher at saturating load.
+const CONTINUOUS_VS_STATIC: f64 = 2.0;
+/// A static batcher against the harness's: it must batch (up to B at once), not serialize.
+const STATIC_VS_REFERENCE: f64 = 0.9;
+/// Concurrent sequences, paged admission against max-length reservation, same KV budget.
+const PAGED_VS_RESERVATION: f64 = 2.0;
+/// p50 TTFT below the knee, against one request on an idle server.
+const TTFT_VS_SINGLE: f64 = 2.0;
+
+pub fn static_batching(ctx: &mut RustCtx) -> anyhow::Result<()> {
+    let m = findings(ctx, "scheduler traces", &[("continuous", 0.0)])?;
+    at_least(
+        ctx,
+        &m,
+        "throughput_vs_static",
+        STATIC_VS_REFERENCE,
+        "output tokens/s against the harness's static batcher (batch 16) on the same trace: \
+         a static batcher runs up to B requests in every model call",
+    )
+}
+
+pub fn continuous_batching(ctx: &mut RustCtx) -> anyhow::Result<()> {
+    let m = findings(ctx, "scheduler traces", &[("continuous", 1.0)])?;
+    at_least(
+        ctx,
+        &m,
+        "throughput_vs_static",
+        CONTINUOUS_VS_STATIC,
+        "output tokens/s against the harness's static batcher at saturating load: a finished \
+         request's slot must go to a waiting request in the next step",
+    )?;
+    at_least(
+        ctx,
+        &m,
+        "concurrency_vs_reservation",
+        PAGED_VS_RESERVATION,
+        "mean running requests with a fixed KV budget, against reserving the model's whole \
+         context per request: allocate blocks as the context grows, not up front",
+    )
+}
+
+pub fn server(ctx: &mut RustCtx) -> anyhow::Result<()> {
+    let m = findings(ctx, "server over loopback HTTP", &[])?;
+    at_least(
+        ctx,
+        &m,
+        "throughput_vs_static",
+        CONTINUOUS_VS_STATIC,
+        "output tokens/s at saturating load, your server with the continuous batcher against \
+         the same server with the static one",
+    )?;
+    let ratio = metric(&m, "ttft_below_knee_vs_single")?;
+    if ratio > TTFT_VS_SINGLE {
+        anyhow::bail!(Failure::new(
+            format!(
+                "p50 time to first token below the knee is {ratio:.2}x a lone request's, above the \
+                 bar of {TTFT_VS_SINGLE}x"
+            ),
+            format!(
+                "{}\nA request that waits for a batch to end, or for a lock the engine holds \
+                 while it steps, starts late: hand requests to the engine as they arrive.\n",
+                m.get("sweep").map(String::as_str).unwrap_or("")
+            )
+        ));
+    }
+    ctx.cases.push(format!(
+        "{}: p50 TTFT below the knee {ratio:.2}x a lone request's (bar <= {TTFT_VS_SINGLE}x)",
+        ctx.case
+    ));
+    if let Some(sweep) = m.get("sweep") {
+        ctx.cases.push(format!("{}: {sweep}", ctx.case));
+    }
+    Ok(())
+}
+
+type Metrics = HashMap<String, String>;
+
+/// Run the grader once and read its findings: the first violation fails the attempt.
+fn findings(ctx: &mut RustCtx, case: &str, params: &[(&str, f64)]) -> anyhow::Result<Metrics> {
+    ctx.case(case);
+    // The traces come from the run's seed: `--seed` replays them.
+    let seed = ctx.random_index(1 << 40) as f64;
+    let mut all = params.to_vec();
+    all.push(("seed", seed));
+    let run = ctx.run(&all, &[])?;
+    let text = run.text("findings.txt")?;
+    let mut metrics = Metrics::new();
+    for line in text.lines() {
+        let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match kind {
+            "ok" => ctx.cases.push(format!("{rest}: every invariant held")),
+            "violation" => {
+                let (where_, what) = rest.split_once(": ").unwrap_or(("", rest));
+                anyhow::bail!(Failure::new(what.to_string(), format!("in the {where_}\n")));
+            }
+            "table" => ctx.cases.push(format!("{}: {rest}", ctx.case)),
+            "metric" => {
+                let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
+                metrics.insert(name.to_string(), value.to_string());
+            }
+            _ => {}
+        }
+    }
+    Ok(metrics)
+}
+
+fn metric(m: &Metrics, name: &str) -> anyhow::Result<f64> {
+    m.get(name)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("the grader measured no `{name}`"))
+}
+
+fn at_least(
+    ctx: &mut RustCtx,
+    m: &Metrics,
+    name: &str,
+    bar: f64,
+    what: &str,
+) -> anyhow::Result<()> {
+    let got = metric(m, name)?;
+    if got < bar {
+        anyhow::bail!(Failure::new(
+            format!(
+                "{} is {got:.2}x, under the bar of {bar}x",
+                name.replace('_', " ")
+            ),
+            format!("{what}.\n")
+        ));
+    }
+    ctx.cases.push(format!(
+        "{}: {} {got:.2}x (bar >= {bar}x)",
+        ctx.case,
+        name.replace('_', " ")
+    ));
+    Ok(())
+}
