@@ -7,14 +7,15 @@
 // low nibble of qs[j], element j + 16 the high nibble; w = q * d + m. x has k floats, y n.
 // Accumulate in float.
 //
-// Launch (fixed by the harness): blockDim = 256 (8 warps), gridDim = ceil(n / 8): warp w of
-// block g owns row 8 g + w.
+// Launch (fixed by the harness): blockDim = 256 (8 warps), gridDim = ceil(n / 8): block g owns
+// rows 8 g .. 8 g + 7. How its warps share them is yours; the code below gives warp w row
+// 8 g + w, the simple way.
 //
 // What to aim for: a decode step reads each weight once, so the time is the bytes of W over
 // the memory bandwidth. kernlings times the harness's cuBLAS fp16 GEMV (16 bits a weight) on
 // the same shape in the same run. Q4_1 moves 5 bits a weight where fp16 moves 16: your
 // kernel can be that much faster, if every byte of W is read once, in wide loads that
-// consecutive lanes share.
+// consecutive lanes share, and if reading x and turning nibbles into floats cost less than that.
 
 #include <cuda_fp16.h>
 

@@ -7,61 +7,111 @@
 // low nibble of qs[j], element j + 16 the high nibble; w = q * d + m. x has k floats, y n.
 // Accumulate in float.
 //
-// Launch (fixed by the harness): blockDim = 256 (8 warps), gridDim = ceil(n / 8): warp w of
-// block g owns row 8 g + w.
+// Launch (fixed by the harness): blockDim = 256 (8 warps), gridDim = ceil(n / 8): block g owns
+// rows 8 g .. 8 g + 7. How its warps share them is yours; the code below gives warp w row
+// 8 g + w, the simple way.
 //
 // What to aim for: a decode step reads each weight once, so the time is the bytes of W over
 // the memory bandwidth. kernlings times the harness's cuBLAS fp16 GEMV (16 bits a weight) on
 // the same shape in the same run. Q4_1 moves 5 bits a weight where fp16 moves 16: your
 // kernel can be that much faster, if every byte of W is read once, in wide loads that
-// consecutive lanes share.
+// consecutive lanes share, and if reading x and turning nibbles into floats cost less than that.
 
 #include <cuda_fp16.h>
 
 #define QK 32
 #define BLOCK_BYTES 20
-#define ROWS_PER_BLOCK 8
+#define ROWS 8
+#define WARPS 8
+#define COLS_PER_WARP 8 // 4 lanes a block
 #define FULL_MASK 0xffffffffu
+
+// The nibble at bits 4p..4p+3 of `word`, as a float. ORed under the exponent of 2^(23 - 4p) it
+// is the mantissa's bits worth 2^0..2^3, so the float is 2^(23 - 4p) + q exactly: one LOP3 and
+// one FADD, where the quarter-rate int-to-float conversion would be the bottleneck.
+__device__ __forceinline__ float nibble(unsigned int word, int p)
+{
+    unsigned int magic = (150u - 4u * p) << 23;
+    return __uint_as_float((word & (0xfu << (4 * p))) | magic) - __uint_as_float(magic);
+}
+
+// Word `qs` holds bytes 4t..4t+3 of a block's qs: low nibbles elements 4t.., high nibbles
+// 16 + 4t..; lo and hi are those elements of x.
+__device__ __forceinline__ float dot8(unsigned int qs, float4 lo, float4 hi)
+{
+    unsigned int h = qs >> 16;
+    float s = nibble(qs, 0) * lo.x;
+    s = fmaf(nibble(qs, 1), hi.x, s);
+    s = fmaf(nibble(qs, 2), lo.y, s);
+    s = fmaf(nibble(qs, 3), hi.y, s);
+    s = fmaf(nibble(h, 0), lo.z, s);
+    s = fmaf(nibble(h, 1), hi.z, s);
+    s = fmaf(nibble(h, 2), lo.w, s);
+    s = fmaf(nibble(h, 3), hi.w, s);
+    return s;
+}
 
 extern "C" __global__ void gemv_q4_1(const unsigned char* w, const float* x, float* y, int n, int k)
 {
+    // Every warp works on all 8 rows, each on its own share of the row's blocks, so each x value
+    // a lane loads serves 8 rows: x read per row would cost more L1 traffic than W itself.
+    // The warps' partial sums of a row meet here.
+    __shared__ float part[WARPS][ROWS];
     int warp = threadIdx.x / 32;
     int lane = threadIdx.x % 32;
-    int row = blockIdx.x * ROWS_PER_BLOCK + warp;
-    if (row >= n) {
-        return;
-    }
+    int t = lane % 4;
+    int row0 = blockIdx.x * ROWS;
     int blocks = k / QK;
-    const unsigned char* w_row = w + (size_t)row * blocks * BLOCK_BYTES;
-    float sum = 0.0f;
-    // Lane l takes blocks l, l + 32, ...: the warp reads 32 consecutive blocks (640 bytes) at
-    // a time, five 4-byte words per lane. 20 is a multiple of 4, so every word is aligned.
-    for (int b = lane; b < blocks; b += 32) {
-        const unsigned int* words = reinterpret_cast<const unsigned int*>(w_row + (size_t)b * BLOCK_BYTES);
-        unsigned int dm = words[0];
-        float d = __half2float(__ushort_as_half((unsigned short)(dm & 0xffff)));
-        float m = __half2float(__ushort_as_half((unsigned short)(dm >> 16)));
-        const float4* xb = reinterpret_cast<const float4*>(x + (size_t)b * QK);
-        // sum of q x and sum of x over the block: w x summed is d * (q x) + m * (x).
-        float qx = 0.0f;
-        float xs = 0.0f;
+    const float4* x4 = reinterpret_cast<const float4*>(x);
+    // Rows past n read row n - 1 (in bounds) and are never written: no divergence in the loop.
+    const unsigned char* w_rows[ROWS];
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            unsigned int qs = words[1 + i]; // bytes 4i .. 4i + 3 of qs
-            float4 lo = xb[i];              // elements 4i .. 4i + 3: the low nibbles
-            float4 hi = xb[4 + i];          // elements 16 + 4i ..: the high nibbles
-            qx += (float)(qs & 0xf) * lo.x + (float)((qs >> 8) & 0xf) * lo.y
-                + (float)((qs >> 16) & 0xf) * lo.z + (float)((qs >> 24) & 0xf) * lo.w;
-            qx += (float)((qs >> 4) & 0xf) * hi.x + (float)((qs >> 12) & 0xf) * hi.y
-                + (float)((qs >> 20) & 0xf) * hi.z + (float)(qs >> 28) * hi.w;
-            xs += (lo.x + lo.y) + (lo.z + lo.w) + (hi.x + hi.y) + (hi.z + hi.w);
+    for (int r = 0; r < ROWS; r++) {
+        w_rows[r] = w + (size_t)min(row0 + r, n - 1) * blocks * BLOCK_BYTES;
+    }
+    float acc[ROWS];
+#pragma unroll
+    for (int r = 0; r < ROWS; r++) {
+        acc[r] = 0.0f;
+    }
+    // 4 lanes a block, lane t on word 1 + t of qs (bytes 4t..4t+3: elements 4t..4t+3 and
+    // 16 + 4t..16 + 4t + 3): a warp reads 8 consecutive blocks (160 bytes) of a row per load and
+    // 8 blocks' x (1 KB) in two float4 loads.
+    for (int c = warp * COLS_PER_WARP + lane / 4; c < blocks; c += WARPS * COLS_PER_WARP) {
+        float4 lo = __ldg(&x4[c * 8 + t]);
+        float4 hi = __ldg(&x4[c * 8 + 4 + t]);
+        float xs = (lo.x + lo.y) + (lo.z + lo.w) + (hi.x + hi.y) + (hi.z + hi.w);
+        // All 16 loads of W issued before any arithmetic: many bytes in flight per lane.
+        unsigned int dm[ROWS], qs[ROWS];
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            const unsigned int* words = reinterpret_cast<const unsigned int*>(w_rows[r] + (size_t)c * BLOCK_BYTES);
+            dm[r] = words[0];
+            qs[r] = words[1 + t];
         }
-        sum += d * qx + m * xs;
+#pragma unroll
+        for (int r = 0; r < ROWS; r++) {
+            float2 f = __half22float2(*reinterpret_cast<const __half2*>(&dm[r]));
+            // This lane's 8 of the block's 32 weights: d * sum(q x) + m * sum(x) over them.
+            acc[r] = fmaf(f.x, dot8(qs[r], lo, hi), fmaf(f.y, xs, acc[r]));
+        }
     }
-    for (int offset = 16; offset > 0; offset /= 2) {
-        sum += __shfl_down_sync(FULL_MASK, sum, offset);
+#pragma unroll
+    for (int r = 0; r < ROWS; r++) {
+        float v = acc[r];
+        for (int offset = 16; offset > 0; offset /= 2) {
+            v += __shfl_xor_sync(FULL_MASK, v, offset);
+        }
+        if (lane == 0) {
+            part[warp][r] = v;
+        }
     }
-    if (lane == 0) {
-        y[row] = sum;
+    __syncthreads();
+    if (threadIdx.x < ROWS && row0 + threadIdx.x < n) {
+        float v = 0.0f;
+        for (int i = 0; i < WARPS; i++) {
+            v += part[i][threadIdx.x];
+        }
+        y[row0 + threadIdx.x] = v;
     }
 }
