@@ -1,4 +1,4 @@
-// calibrate: pass
+// calibrate: too slow
 // source: llama.cpp ggml-cuda mmvq.cu (mul_mat_vec_q: a thread on a quarter of a Q4_1 block, several rows per warp so each x value serves them all) and the LOP3 + subtract nibble-to-float trick of FasterTransformer / Marlin's dequant (here with f32 magic numbers 2^(23 - 4p)), kept with an f32 x
 // The block's 8 rows in every warp: the warps split the row's blocks, each lane takes one
 // 32-bit word of qs (8 weights) of 8 consecutive blocks, loads its 8 x values once and uses

@@ -1,5 +1,5 @@
-// calibrate: pass
-// source: FlashAttention-2 (Dao 2023) work split on mma.sync (4 warps x 16 query rows, Q fragments and P in registers, exp2 with the scale folded), with the K/V tiles staged through registers one phase ahead (the pre-cp.async prefetch of CUTLASS's sm70 mainloops): V_j's global loads fly during Q K_j^T and K_{j+1}'s during P V_j
+// calibrate: too slow
+// source: the first reference solution (FlashAttention-2's loop on mma.sync m16n8k16 + ldmatrix, K/V tiles loaded synchronously, nothing overlapping the wait): 0.97x the unfused HGEMM attention on the H200 (2026-12-02)
 // flash_attention_tc: flash_attention's loop on tensor cores. fp16 or bf16 Q, K, V, O,
 // accumulated in f32 by mma.sync m16n8k16, whose operands ldmatrix loads from shared memory.
 //
@@ -68,30 +68,18 @@ __device__ void ldmatrix_x4_trans(uint32_t r[4], const void* p) {
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
 }
 
-// A K or V tile (rows r0..r0+63 of a [S][D] matrix) staged in registers: each thread holds
-// CHUNKS * 64 / THREADS 16-byte chunks. Rows past S are zeros, so masked keys multiply zeros
-// (never a neighbour's NaN) and nothing past the buffer is read.
-template <int D> struct Stage {
-    static constexpr int CHUNKS = D / 8;  // 16-byte chunks per row
-    static constexpr int N = 64 * CHUNKS / THREADS;
-    uint4 r[N];
-    template <typename T> __device__ void load(const T* g, int r0, int seq_len) {
-#pragma unroll
-        for (int j = 0; j < N; j++) {
-            int i = threadIdx.x + j * THREADS, row = i / CHUNKS, c = i % CHUNKS;
-            r[j] = r0 + row < seq_len
-                       ? *reinterpret_cast<const uint4*>(g + (size_t)(r0 + row) * D + c * 8)
-                       : make_uint4(0, 0, 0, 0);
-        }
+// Rows r0..r0+63 of a [S][D] matrix into shared memory; rows past S become zeros, so masked
+// keys multiply zeros (never a neighbour's NaN) and nothing past the buffer is read.
+template <typename T, int D>
+__device__ void load_tile(T* s, const T* g, int r0, int seq_len) {
+    constexpr int CHUNKS = D / 8;  // 16-byte chunks per row
+    for (int i = threadIdx.x; i < 64 * CHUNKS; i += THREADS) {
+        int row = i / CHUNKS, c = i % CHUNKS;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r0 + row < seq_len) v = *reinterpret_cast<const uint4*>(g + (size_t)(r0 + row) * D + c * 8);
+        *reinterpret_cast<uint4*>(s + row * (D + PAD) + c * 8) = v;
     }
-    template <typename T> __device__ void store(T* s) const {
-#pragma unroll
-        for (int j = 0; j < N; j++) {
-            int i = threadIdx.x + j * THREADS, row = i / CHUNKS, c = i % CHUNKS;
-            *reinterpret_cast<uint4*>(s + row * (D + PAD) + c * 8) = r[j];
-        }
-    }
-};
+}
 
 template <typename T, int D>
 __device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len,
@@ -104,15 +92,12 @@ __device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len,
     const int g = lane / 4, t = lane % 4;
 
     // Q once, through shared memory into A fragments that stay in registers.
-    Stage<D> st;
-    st.load(q, q0, seq_len);
-    st.store(sK);
+    load_tile<T, D>(sK, q, q0, seq_len);
     __syncthreads();
     uint32_t qf[D / 16][4];
     for (int kk = 0; kk < D / 16; kk++)
         ldmatrix_x4(qf[kk], sK + (warp * 16 + lane % 16) * STRIDE + kk * 16 + (lane / 16) * 8);
-    st.load(k, 0, seq_len);
-    __syncthreads();  // every warp has its Q fragments before K_0 overwrites them
+    __syncthreads();
 
     float acc[D / 8][4] = {};
     float m[2] = {NEG_INF, NEG_INF}, l[2] = {0.f, 0.f};
@@ -120,10 +105,9 @@ __device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len,
     const float sl2 = rsqrtf((float)D) * 1.4426950408889634f;
 
     for (int kv0 = 0; kv0 < seq_len; kv0 += BC) {
-        // sK's last reads (Q K_{j-1}^T, or Q's fragments) came before the previous barrier.
-        st.store(sK);
+        load_tile<T, D>(sK, k, kv0, seq_len);
+        load_tile<T, D>(sV, v, kv0, seq_len);
         __syncthreads();
-        st.load(v, kv0, seq_len);  // in flight during Q K_j^T and the softmax
 
         // S = Q K^T: K rows are keys, so K's row-major tile is already B's column-major one.
         float s[BC / 8][4] = {};
@@ -159,11 +143,6 @@ __device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len,
         for (int n = 0; n < D / 8; n++)
             for (int r = 0; r < 4; r++) acc[n][r] *= alpha[r / 2];
 
-        // sV's last reads (P V_{j-1}) came before this tile's first barrier.
-        st.store(sV);
-        __syncthreads();
-        if (kv0 + BC < seq_len) st.load(k, kv0 + BC, seq_len);  // in flight during P V_j
-
         // O += P V: the S accumulators of two n-tiles are one A fragment; V needs .trans.
         for (int kc = 0; kc < BC / 16; kc++) {
             uint32_t pa[4] = {Half<T>::pack(s[2 * kc][0], s[2 * kc][1]),
@@ -178,6 +157,7 @@ __device__ void attention(const T* q, const T* k, const T* v, T* o, int seq_len,
                 Half<T>::mma(acc[2 * dp + 1], pa, b[2], b[3]);
             }
         }
+        __syncthreads();  // every warp is done with this tile before the next overwrites it
     }
 
     for (int i = 0; i < 2; i++) {
