@@ -173,18 +173,10 @@ impl BlockRunner<'_> {
             wep: w.wep,
             line: ins.line,
         };
-        for k in 0..bytes {
-            let at = off as usize + k;
-            let found = match kind {
-                0 => self.shadow.read(at, me),
-                1 => self.shadow.write(at, me, false),
-                _ => self.shadow.write(at, me, true),
-            };
-            if let Some(f) = found {
-                return Err(self.shared_finding(w, ins, l, at, f));
-            }
+        match self.shadow.access(off as usize, bytes, kind, me) {
+            None => Ok(()),
+            Some((at, f)) => Err(self.shared_finding(w, ins, l, at, f)),
         }
-        Ok(())
     }
 
     #[cold]

@@ -2,6 +2,7 @@
 //! lowest program counter among a warp's running lanes, for all lanes that are there: lanes
 //! that branched ahead wait, so divergent paths reconverge where structured code joins.
 
+use super::fast;
 use super::global_race::GlobalShadow;
 use super::memory::Range;
 use super::shadow::Shadow;
@@ -23,6 +24,7 @@ const GLOBALTIMER_EPOCH_NS: u64 = 1_767_225_600_000_000_000;
 
 #[derive(Default)]
 struct Warp {
+    /// 32 lanes per register, then 32 copies of each constant the pre-decoded steps read.
     regs: Vec<u64>,
     pc: [u32; 32],
     running: u32,
@@ -42,6 +44,8 @@ struct Warp {
 
 pub struct BlockRunner<'a> {
     p: &'a LaunchParams<'a>,
+    /// One per instruction: how the hot loop runs it.
+    steps: Vec<Step>,
     warps: Vec<Warp>,
     _smem: Vec<u8>,
     local_buf: Vec<u8>,
@@ -77,6 +81,72 @@ mod matrix;
 mod ops;
 mod print;
 
+/// An instruction decoded once per launch for the hot loop: operands as offsets of 32-lane
+/// rows in `Warp::regs` (immediates have rows of their own), so a step reads and writes the
+/// warp's registers in place, with no per-lane look at operand kinds.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Everything else: `exec` looks at the instruction.
+    General,
+    /// A whole-warp arithmetic, logic, comparison or move: `d = op(a, b, c)`.
+    Alu {
+        op: fast::AluOp,
+        d: u32,
+        a: u32,
+        b: u32,
+        c: u32,
+    },
+}
+
+/// The steps for `func`'s instructions and the values of the constant rows that follow its
+/// registers.
+fn decode_steps(func: &Function) -> (Vec<Step>, Vec<u64>) {
+    let mut consts: Vec<u64> = Vec::new();
+    let base = func.num_regs;
+    let mut row = |o: &Operand| -> Option<u32> {
+        Some(match *o {
+            Operand::Reg(r) => r * 32,
+            Operand::Imm(v) => {
+                let i = consts.iter().position(|&c| c == v).unwrap_or_else(|| {
+                    consts.push(v);
+                    consts.len() - 1
+                });
+                ((base + i) * 32) as u32
+            }
+            _ => return None,
+        })
+    };
+    let steps = func
+        .instrs
+        .iter()
+        .map(|ins| {
+            // The same instructions `exec` gives to `fast::compute`, with register
+            // destinations and register or immediate sources.
+            let Some(op) = fast::decode(ins) else {
+                return Step::General;
+            };
+            let Some(Operand::Reg(d)) = ins.dst.first() else {
+                return Step::General;
+            };
+            let mut src = [0u32; 3];
+            for (k, o) in ins.src.iter().enumerate() {
+                match (k < 3).then(|| row(o)).flatten() {
+                    Some(r) => src[k] = r,
+                    None => return Step::General,
+                }
+            }
+            Step::Alu {
+                op,
+                d: d * 32,
+                a: src[0],
+                b: src[1],
+                c: src[2],
+            }
+        })
+        .collect();
+    (steps, consts)
+}
+
 /// One lane's access after address resolution.
 #[derive(Clone, Copy)]
 struct Access {
@@ -103,10 +173,16 @@ impl<'a> BlockRunner<'a> {
         } else {
             smem_size
         };
+        let (steps, consts) = decode_steps(p.func);
+        let mut regs = vec![0; (p.func.num_regs + consts.len()) * 32];
+        for (k, &c) in consts.iter().enumerate() {
+            let at = (p.func.num_regs + k) * 32;
+            regs[at..at + 32].fill(c);
+        }
         let mut warps = Vec::with_capacity(nwarps);
         for wi in 0..nwarps {
             let mut w = Warp {
-                regs: vec![0; p.func.num_regs * 32],
+                regs: regs.clone(),
                 lin0: (wi * 32) as u32,
                 ..Default::default()
             };
@@ -126,6 +202,7 @@ impl<'a> BlockRunner<'a> {
         let mut local = vec![0; p.func.local_bytes * nwarps * 32];
         BlockRunner {
             p,
+            steps,
             warps,
             smem_ptr: smem.as_mut_ptr(),
             local_ptr: local.as_mut_ptr(),
@@ -159,7 +236,8 @@ impl<'a> BlockRunner<'a> {
             w.pc = [0; 32];
             w.icount = 0;
             w.wep = 0;
-            w.regs.fill(0);
+            // The constant rows after the registers stay.
+            w.regs[..self.p.func.num_regs * 32].fill(0);
         }
         // Shared memory keeps the last block's bytes: reading one this block did not write is
         // reported before its value is used. Local memory has no such check, so it starts at
@@ -311,52 +389,12 @@ impl<'a> BlockRunner<'a> {
             // (lanes moving to `target`, the target); the rest of `active` moves to cur + 1.
             let mut jump: (u32, u32) = (0, 0);
             let mut stop: u32 = 0;
-            match ins.op {
-                Op::Bra => {
-                    let Operand::Label(t) = ins.src[0] else {
-                        unreachable!("branch target")
-                    };
-                    jump = (exec, t as u32);
-                    if exec != 0 && exec != active {
-                        self.counters.divergent_branches += 1;
-                    }
+            if let Step::Alu { op, d, a, b, c } = self.steps[cur as usize] {
+                if exec != 0 {
+                    alu_in_place(&mut w.regs, op, exec, [d, a, b, c]);
                 }
-                Op::Exit | Op::Ret => {
-                    w.exited |= exec;
-                    stop = exec;
-                }
-                Op::BarSync => {
-                    if ins.src.len() > 1 || !matches!(ins.src.first(), Some(Operand::Imm(0)) | None)
-                    {
-                        return Err(self.unsupported(ins));
-                    }
-                    w.waiting |= exec;
-                    stop = exec;
-                }
-                Op::BarRed => {
-                    // bar.red.op d, 0, {!}p: the predicate is the last operand.
-                    if !matches!(ins.src.first(), Some(Operand::Imm(0))) || ins.src.len() != 2 {
-                        return Err(self.unsupported(ins));
-                    }
-                    lanes!(exec, l, {
-                        let p = self.val(w, &ins.src[1], l) & 1;
-                        w.red_pred = (w.red_pred & !(1 << l)) | ((p as u32) << l);
-                    });
-                    w.waiting |= exec;
-                    stop = exec;
-                }
-                Op::Trap if exec != 0 => {
-                    return Err(Diagnostic::Trap {
-                        thread: w.tid[exec.trailing_zeros() as usize],
-                        block: self.ctaid,
-                        line: ins.line,
-                    })
-                }
-                _ => {
-                    if exec != 0 {
-                        self.exec(ins, exec, active, w)?;
-                    }
-                }
+            } else {
+                self.step_general(ins, exec, active, w, &mut jump, &mut stop)?;
             }
             let next = cur + 1;
             let moved = active & !stop;
@@ -375,6 +413,66 @@ impl<'a> BlockRunner<'a> {
                 w.pc[l] = if jmask >> l & 1 == 1 { target } else { next };
             });
             w.running &= !stop;
+        }
+        Ok(())
+    }
+
+    /// Control flow, barriers and everything `Step::General`: `jump` and `stop` say which
+    /// lanes branch (and where) and which stop.
+    fn step_general(
+        &mut self,
+        ins: &Instr,
+        exec: u32,
+        active: u32,
+        w: &mut Warp,
+        jump: &mut (u32, u32),
+        stop: &mut u32,
+    ) -> Res<()> {
+        match ins.op {
+            Op::Bra => {
+                let Operand::Label(t) = ins.src[0] else {
+                    unreachable!("branch target")
+                };
+                *jump = (exec, t as u32);
+                if exec != 0 && exec != active {
+                    self.counters.divergent_branches += 1;
+                }
+            }
+            Op::Exit | Op::Ret => {
+                w.exited |= exec;
+                *stop = exec;
+            }
+            Op::BarSync => {
+                if ins.src.len() > 1 || !matches!(ins.src.first(), Some(Operand::Imm(0)) | None) {
+                    return Err(self.unsupported(ins));
+                }
+                w.waiting |= exec;
+                *stop = exec;
+            }
+            Op::BarRed => {
+                // bar.red.op d, 0, {!}p: the predicate is the last operand.
+                if !matches!(ins.src.first(), Some(Operand::Imm(0))) || ins.src.len() != 2 {
+                    return Err(self.unsupported(ins));
+                }
+                lanes!(exec, l, {
+                    let p = self.val(w, &ins.src[1], l) & 1;
+                    w.red_pred = (w.red_pred & !(1 << l)) | ((p as u32) << l);
+                });
+                w.waiting |= exec;
+                *stop = exec;
+            }
+            Op::Trap if exec != 0 => {
+                return Err(Diagnostic::Trap {
+                    thread: w.tid[exec.trailing_zeros() as usize],
+                    block: self.ctaid,
+                    line: ins.line,
+                })
+            }
+            _ => {
+                if exec != 0 {
+                    self.exec(ins, exec, active, w)?;
+                }
+            }
         }
         Ok(())
     }
@@ -486,6 +584,28 @@ impl<'a> BlockRunner<'a> {
     fn set(w: &mut Warp, o: &Operand, l: usize, v: u64) {
         if let Operand::Reg(r) = o {
             w.regs[*r as usize * 32 + l] = v;
+        }
+    }
+}
+
+/// Runs a pre-decoded step on the warp's registers: all 32 lanes computed from the rows in
+/// place, the executing lanes' results stored (`rows` = destination, then sources).
+#[inline(always)]
+fn alu_in_place(regs: &mut [u64], op: fast::AluOp, exec: u32, rows: [u32; 4]) {
+    let [d, a, b, c] = rows.map(|r| r as usize);
+    let mut out = [0u64; 32];
+    {
+        let row = |r: usize| -> &fast::Lanes { regs[r..r + 32].try_into().expect("a row") };
+        fast::run(op, row(a), row(b), row(c), &mut out);
+    }
+    let dst: &mut fast::Lanes = (&mut regs[d..d + 32]).try_into().expect("a row");
+    if exec == u32::MAX {
+        *dst = out;
+    } else {
+        for l in 0..32 {
+            if exec >> l & 1 == 1 {
+                dst[l] = out[l];
+            }
         }
     }
 }
