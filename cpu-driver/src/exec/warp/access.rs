@@ -62,10 +62,7 @@ impl BlockRunner<'_> {
         }
         if a.target == Target::Shared {
             let end = a.addr.wrapping_add(a.bytes as u64);
-            if end <= self.smem_size as u64
-                && end >= a.addr
-                && a.addr.is_multiple_of((a.bytes as u64).min(16))
-            {
+            if end <= self.smem_size as u64 && end >= a.addr && aligned(a.addr, a.bytes) {
                 return Ok(self.smem_ptr.wrapping_add(a.addr as usize));
             }
         }
@@ -75,7 +72,7 @@ impl BlockRunner<'_> {
             let bytes = a.bytes as u64;
             if a.addr >= r.base
                 && a.addr.checked_add(bytes).is_some_and(|e| e <= r.end)
-                && a.addr.is_multiple_of(bytes.min(16))
+                && aligned(a.addr, a.bytes)
                 && !(a.write && r.readonly)
             {
                 return Ok((r.host + (a.addr - r.base) as usize) as *mut u8);
@@ -92,8 +89,7 @@ impl BlockRunner<'_> {
             bytes,
             write,
         } = a;
-        let align = bytes.min(16) as u64;
-        if !addr.is_multiple_of(align) {
+        if !aligned(addr, bytes) {
             return Err(Diagnostic::Misaligned {
                 address: addr,
                 bytes: bytes as u32,
@@ -584,6 +580,18 @@ impl BlockRunner<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// Whether an access of `bytes` at `addr` is aligned as a GPU requires (to its size, at most
+/// 16). Sizes are powers of two but for odd forms; those take the division.
+#[inline(always)]
+fn aligned(addr: u64, bytes: usize) -> bool {
+    let align = bytes.min(16) as u64;
+    if align.is_power_of_two() {
+        addr & (align - 1) == 0
+    } else {
+        addr.is_multiple_of(align)
     }
 }
 
