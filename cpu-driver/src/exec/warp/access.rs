@@ -207,7 +207,7 @@ impl BlockRunner<'_> {
     /// Feeds one plain global store to the launch's race shadow; a conflict inside this block
     /// (two threads, no barrier between) is reported at once.
     #[inline(always)]
-    fn record_global_write(
+    pub(super) fn record_global_write(
         &mut self,
         w: &Warp,
         ins: &Instr,

@@ -2,7 +2,6 @@
 //! lowest program counter among a warp's running lanes, for all lanes that are there: lanes
 //! that branched ahead wait, so divergent paths reconverge where structured code joins.
 
-use super::fast;
 use super::global_race::GlobalShadow;
 use super::memory::Range;
 use super::shadow::Shadow;
@@ -80,72 +79,9 @@ mod access;
 mod matrix;
 mod ops;
 mod print;
+mod steps;
 
-/// An instruction decoded once per launch for the hot loop: operands as offsets of 32-lane
-/// rows in `Warp::regs` (immediates have rows of their own), so a step reads and writes the
-/// warp's registers in place, with no per-lane look at operand kinds.
-#[derive(Clone, Copy)]
-enum Step {
-    /// Everything else: `exec` looks at the instruction.
-    General,
-    /// A whole-warp arithmetic, logic, comparison or move: `d = op(a, b, c)`.
-    Alu {
-        op: fast::AluOp,
-        d: u32,
-        a: u32,
-        b: u32,
-        c: u32,
-    },
-}
-
-/// The steps for `func`'s instructions and the values of the constant rows that follow its
-/// registers.
-fn decode_steps(func: &Function) -> (Vec<Step>, Vec<u64>) {
-    let mut consts: Vec<u64> = Vec::new();
-    let base = func.num_regs;
-    let mut row = |o: &Operand| -> Option<u32> {
-        Some(match *o {
-            Operand::Reg(r) => r * 32,
-            Operand::Imm(v) => {
-                let i = consts.iter().position(|&c| c == v).unwrap_or_else(|| {
-                    consts.push(v);
-                    consts.len() - 1
-                });
-                ((base + i) * 32) as u32
-            }
-            _ => return None,
-        })
-    };
-    let steps = func
-        .instrs
-        .iter()
-        .map(|ins| {
-            // The same instructions `exec` gives to `fast::compute`, with register
-            // destinations and register or immediate sources.
-            let Some(op) = fast::decode(ins) else {
-                return Step::General;
-            };
-            let Some(Operand::Reg(d)) = ins.dst.first() else {
-                return Step::General;
-            };
-            let mut src = [0u32; 3];
-            for (k, o) in ins.src.iter().enumerate() {
-                match (k < 3).then(|| row(o)).flatten() {
-                    Some(r) => src[k] = r,
-                    None => return Step::General,
-                }
-            }
-            Step::Alu {
-                op,
-                d: d * 32,
-                a: src[0],
-                b: src[1],
-                c: src[2],
-            }
-        })
-        .collect();
-    (steps, consts)
-}
+use steps::{decode_steps, Step};
 
 /// One lane's access after address resolution.
 #[derive(Clone, Copy)]
@@ -389,12 +325,12 @@ impl<'a> BlockRunner<'a> {
             // (lanes moving to `target`, the target); the rest of `active` moves to cur + 1.
             let mut jump: (u32, u32) = (0, 0);
             let mut stop: u32 = 0;
-            if let Step::Alu { op, d, a, b, c } = self.steps[cur as usize] {
-                if exec != 0 {
-                    alu_in_place(&mut w.regs, op, exec, [d, a, b, c]);
-                }
-            } else {
-                self.step_general(ins, exec, active, w, &mut jump, &mut stop)?;
+            match self.steps[cur as usize] {
+                Step::General => self.step_general(ins, exec, active, w, &mut jump, &mut stop)?,
+                _ if exec == 0 => {}
+                Step::Alu { op, d, a, b, c } => steps::alu(&mut w.regs, op, exec, [d, a, b, c]),
+                Step::Ld(ld) => self.step_ld(ins, exec, w, &ld)?,
+                Step::St(st) => self.step_st(ins, exec, w, &st)?,
             }
             let next = cur + 1;
             let moved = active & !stop;
@@ -584,28 +520,6 @@ impl<'a> BlockRunner<'a> {
     fn set(w: &mut Warp, o: &Operand, l: usize, v: u64) {
         if let Operand::Reg(r) = o {
             w.regs[*r as usize * 32 + l] = v;
-        }
-    }
-}
-
-/// Runs a pre-decoded step on the warp's registers: all 32 lanes computed from the rows in
-/// place, the executing lanes' results stored (`rows` = destination, then sources).
-#[inline(always)]
-fn alu_in_place(regs: &mut [u64], op: fast::AluOp, exec: u32, rows: [u32; 4]) {
-    let [d, a, b, c] = rows.map(|r| r as usize);
-    let mut out = [0u64; 32];
-    {
-        let row = |r: usize| -> &fast::Lanes { regs[r..r + 32].try_into().expect("a row") };
-        fast::run(op, row(a), row(b), row(c), &mut out);
-    }
-    let dst: &mut fast::Lanes = (&mut regs[d..d + 32]).try_into().expect("a row");
-    if exec == u32::MAX {
-        *dst = out;
-    } else {
-        for l in 0..32 {
-            if exec >> l & 1 == 1 {
-                dst[l] = out[l];
-            }
         }
     }
 }
