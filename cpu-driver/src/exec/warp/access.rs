@@ -532,17 +532,19 @@ impl BlockRunner<'_> {
                 let mut phase_start = 0;
                 while phase_start < 32 {
                     let phase_mask = exec & (((1u64 << per_phase) - 1) << phase_start) as u32;
-                    // Fast path: no bank is asked for two different words.
-                    let mut first_word = [u64::MAX; 32];
+                    // Fast path: no bank is asked for two different words. Each lane leaves
+                    // its word in its bank's slot, then each checks its word is the one left:
+                    // a bank asked for two words fails for the lane whose word was overwritten.
+                    // (Two passes without branches run faster than one that tests as it goes.)
+                    let mut left = [0u64; 32];
+                    lanes!(phase_mask, l, {
+                        let word = addrs[l] / 4;
+                        left[(word % 32) as usize] = word;
+                    });
                     let mut clash = false;
                     lanes!(phase_mask, l, {
                         let word = addrs[l] / 4;
-                        let slot = &mut first_word[(word % 32) as usize];
-                        if *slot == u64::MAX {
-                            *slot = word;
-                        } else {
-                            clash |= *slot != word;
-                        }
+                        clash |= left[(word % 32) as usize] != word;
                     });
                     if !clash {
                         phase_start += per_phase;

@@ -313,13 +313,17 @@ impl<'a> BlockRunner<'a> {
             let exec = match ins.guard {
                 None => active,
                 Some((p, neg)) => {
+                    // All 32 predicate bits at once (a loop the compiler vectorizes).
+                    let row = &w.regs[p as usize * 32..][..32];
                     let mut m = 0u32;
-                    lanes!(active, l, {
-                        if (w.regs[p as usize * 32 + l] & 1 != 0) != neg {
-                            m |= 1 << l;
-                        }
-                    });
-                    m
+                    for (l, &v) in row.iter().enumerate() {
+                        m |= ((v & 1) as u32) << l;
+                    }
+                    if neg {
+                        !m & active
+                    } else {
+                        m & active
+                    }
                 }
             };
             // (lanes moving to `target`, the target); the rest of `active` moves to cur + 1.
