@@ -1,5 +1,6 @@
 //! Interpreter speed in lane-instructions per second (criterion's "elem/s") on a fixed kernel
-//! set: vector add, a shared-memory tree reduction, a tiled matmul.
+//! set: vector add, a shared-memory tree reduction, a tiled matmul, and module 07's flash
+//! attention (float4 shared tiles, exp2, long per-thread register rows).
 //! Run: cargo bench -p kernlings-cpu-driver
 
 #[path = "../tests/common/mod.rs"]
@@ -7,14 +8,15 @@ mod common;
 
 use common::{compile_file, randf, Arg, Gpu};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kernlings_cpu_driver::report::LaunchReport;
 
 struct Case {
     name: &'static str,
     file: &'static str,
-    run: fn(&Gpu) -> u64,
+    run: fn(&Gpu) -> LaunchReport,
 }
 
-fn vector_add(gpu: &Gpu) -> u64 {
+fn vector_add(gpu: &Gpu) -> LaunchReport {
     let n = 1 << 20;
     let a = randf(n, 1, -1.0, 1.0);
     let (da, db, dc) = (gpu.upload(&a), gpu.upload(&a), gpu.alloc::<f32>(n));
@@ -28,10 +30,10 @@ fn vector_add(gpu: &Gpu) -> u64 {
     for p in [da, db, dc] {
         gpu.drv.mem.free(p);
     }
-    r.counters.instructions
+    r
 }
 
-fn reduce_tree(gpu: &Gpu) -> u64 {
+fn reduce_tree(gpu: &Gpu) -> LaunchReport {
     let n = 1 << 20;
     let a = randf(n, 2, -1.0, 1.0);
     let (din, dpart) = (gpu.upload(&a), gpu.alloc::<f32>(n / 256));
@@ -44,10 +46,10 @@ fn reduce_tree(gpu: &Gpu) -> u64 {
     );
     gpu.drv.mem.free(din);
     gpu.drv.mem.free(dpart);
-    r.counters.instructions
+    r
 }
 
-fn matmul_tiled(gpu: &Gpu) -> u64 {
+fn matmul_tiled(gpu: &Gpu) -> LaunchReport {
     let s = 128;
     let a = randf(s * s, 3, -1.0, 1.0);
     let (da, db, dc) = (gpu.upload(&a), gpu.upload(&a), gpu.alloc::<f32>(s * s));
@@ -70,11 +72,40 @@ fn matmul_tiled(gpu: &Gpu) -> u64 {
     for p in [da, db, dc] {
         gpu.drv.mem.free(p);
     }
-    r.counters.instructions
+    r
 }
 
-fn bench(c: &mut Criterion) {
-    let cases = [
+/// The reference solution of module 07, two heads of 128 queries: 4 blocks of 64 threads,
+/// four K/V tiles each.
+fn flash_attention(gpu: &Gpu) -> LaunchReport {
+    let (heads, s, d) = (2, 128, 64);
+    let q = randf(heads * s * d, 4, -1.0, 1.0);
+    let k = randf(heads * s * d, 5, -1.0, 1.0);
+    let v = randf(heads * s * d, 6, -1.0, 1.0);
+    let (dq, dk, dv) = (gpu.upload(&q), gpu.upload(&k), gpu.upload(&v));
+    let (dout, dl) = (gpu.alloc::<f32>(heads * s * d), gpu.alloc::<f32>(heads * s));
+    let r = gpu.launch(
+        "flash_attention",
+        [(s / 64) as u32, heads as u32, 1],
+        [64, 1, 1],
+        0,
+        &[
+            Arg::Ptr(dq),
+            Arg::Ptr(dk),
+            Arg::Ptr(dv),
+            Arg::Ptr(dout),
+            Arg::Ptr(dl),
+            Arg::I32(s as i32),
+        ],
+    );
+    for p in [dq, dk, dv, dout, dl] {
+        gpu.drv.mem.free(p);
+    }
+    r
+}
+
+fn cases() -> [Case; 4] {
+    [
         Case {
             name: "vector_add_1M",
             file: "basics.cu",
@@ -90,14 +121,55 @@ fn bench(c: &mut Criterion) {
             file: "shared.cu",
             run: matmul_tiled,
         },
-    ];
+        Case {
+            name: "flash_attention_2x128",
+            file: "../../../solutions/07_attention/flash_attention.cu",
+            run: flash_attention,
+        },
+    ]
+}
+
+fn bench(c: &mut Criterion) {
+    let cases = cases();
+    // KERNLINGS_BENCH_ONE=<case>:<launches> runs one case that many times and prints its
+    // fastest and median launch: on a shared, busy machine the fastest of many launches moves
+    // far less than criterion's mean, so two builds compare best run one after the other.
+    if let Ok(one) = std::env::var("KERNLINGS_BENCH_ONE") {
+        let (name, times) = one.split_once(':').unwrap_or((&one, "10"));
+        let case = cases.iter().find(|c| c.name == name).expect("a case name");
+        let gpu = Gpu::new(&compile_file(case.file));
+        let mut secs = Vec::new();
+        let mut instructions = 0;
+        for _ in 0..times.parse::<u32>().expect("a launch count").max(1) {
+            let t = std::time::Instant::now();
+            instructions = (case.run)(&gpu).counters.instructions;
+            secs.push(t.elapsed().as_secs_f64());
+        }
+        secs.sort_by(f64::total_cmp);
+        let rate = |s: f64| instructions as f64 / s / 1e6;
+        println!(
+            "{name}: fastest {:.1} M lane-instr/s, median {:.1}",
+            rate(secs[0]),
+            rate(secs[secs.len() / 2])
+        );
+        return;
+    }
     let mut group = c.benchmark_group("lane_instructions");
     group.sample_size(10);
     for case in cases {
         let ptx = compile_file(case.file);
         let gpu = Gpu::new(&ptx);
-        let instructions = (case.run)(&gpu);
-        group.throughput(Throughput::Elements(instructions));
+        let first = (case.run)(&gpu);
+        assert!(
+            first.diagnostic.is_none(),
+            "{}: {:?}",
+            case.name,
+            first.diagnostic
+        );
+        // The counters are part of what a learner sees: printed so runs before and after a
+        // change to the interpreter can be compared.
+        eprintln!("{}: {:?}", case.name, first.counters);
+        group.throughput(Throughput::Elements(first.counters.instructions));
         group.bench_function(case.name, |b| b.iter(|| (case.run)(&gpu)));
     }
     group.finish();

@@ -80,9 +80,21 @@ impl Hasher for AddrHasher {
     }
 }
 
+/// Byte addresses per page of the index.
+const PAGE: u64 = 1024;
+
+/// The records in the order they were made, found through pages of an index: neighbouring
+/// stores land in one page, so most stores skip the hash (one per page, not per element) and
+/// nothing is rehashed as the records grow.
 #[derive(Default)]
 pub struct GlobalShadow {
-    map: HashMap<u64, Entry, BuildHasherDefault<AddrHasher>>,
+    entries: Vec<(u64, Entry)>,
+    /// Page number -> its place in `index`.
+    pages: HashMap<u64, usize, BuildHasherDefault<AddrHasher>>,
+    /// Per page, per byte address: 1 + the record's place in `entries`, or 0 for none.
+    index: Vec<Box<[u32; PAGE as usize]>>,
+    /// The last page used: (page number, place in `index`).
+    last_page: Option<(u64, usize)>,
 }
 
 /// A conflict between two blocks: the element's address and size, the two writers.
@@ -98,6 +110,25 @@ fn same_warp(a: u32, b: u32) -> bool {
 }
 
 impl GlobalShadow {
+    /// Where `addr`'s index slot is (page, place in it), its page made if new.
+    #[inline]
+    fn slot(&mut self, addr: u64) -> (usize, usize) {
+        let pno = addr / PAGE;
+        let pi = match self.last_page {
+            Some((p, i)) if p == pno => i,
+            _ => {
+                let next = self.index.len();
+                let i = *self.pages.entry(pno).or_insert(next);
+                if i == next {
+                    self.index.push(Box::new([0; PAGE as usize]));
+                }
+                self.last_page = Some((pno, i));
+                i
+            }
+        };
+        (pi, (addr % PAGE) as usize)
+    }
+
     /// Records a plain store of `value` (`bytes` wide) at `addr`. Returns the earlier store
     /// it races with inside the same block: another thread, same barrier epoch, not ordered
     /// by `__syncwarp`, a different value.
@@ -111,10 +142,13 @@ impl GlobalShadow {
         epoch: u32,
         wep: u32,
     ) -> Option<Writer> {
-        use std::collections::hash_map::Entry as E;
-        match self.map.entry(addr) {
-            E::Vacant(v) => {
-                v.insert(Entry {
+        let (pi, o) = self.slot(addr);
+        let at = self.index[pi][o];
+        if at == 0 {
+            self.index[pi][o] = self.entries.len() as u32 + 1;
+            self.entries.push((
+                addr,
+                Entry {
                     first: me,
                     second: NOBODY,
                     value,
@@ -124,57 +158,60 @@ impl GlobalShadow {
                     last_epoch: epoch,
                     last_wep: wep,
                     last_value: value,
-                });
-                None
-            }
-            E::Occupied(mut o) => {
-                let e = o.get_mut();
-                let l = e.last;
-                if l.block == me.block
-                    && l.tid != me.tid
-                    && e.last_epoch == epoch
-                    && !(same_warp(l.tid, me.tid) && e.last_wep != wep)
-                    && e.last_value != value
-                {
-                    return Some(l);
-                }
-                e.same &= value == e.value;
-                e.add_block(me);
-                e.last = me;
-                e.last_epoch = epoch;
-                e.last_wep = wep;
-                e.last_value = value;
-                None
-            }
+                },
+            ));
+            return None;
         }
+        let e = &mut self.entries[at as usize - 1].1;
+        let l = e.last;
+        if l.block == me.block
+            && l.tid != me.tid
+            && e.last_epoch == epoch
+            && !(same_warp(l.tid, me.tid) && e.last_wep != wep)
+            && e.last_value != value
+        {
+            return Some(l);
+        }
+        e.same &= value == e.value;
+        e.add_block(me);
+        e.last = me;
+        e.last_epoch = epoch;
+        e.last_wep = wep;
+        e.last_value = value;
+        None
     }
 
     /// Folds another worker's records into these.
     pub fn merge(&mut self, other: GlobalShadow) {
-        for (addr, b) in other.map {
-            match self.map.get_mut(&addr) {
-                None => {
-                    self.map.insert(addr, b);
-                }
-                Some(a) => {
-                    a.same = a.same && b.same && a.value == b.value;
-                    a.add_block(b.first);
-                    if b.second.block != NONE {
-                        a.add_block(b.second);
-                    }
-                }
+        if self.entries.is_empty() {
+            *self = other;
+            return;
+        }
+        for (addr, b) in other.entries {
+            let (pi, o) = self.slot(addr);
+            let at = self.index[pi][o];
+            if at == 0 {
+                self.index[pi][o] = self.entries.len() as u32 + 1;
+                self.entries.push((addr, b));
+                continue;
+            }
+            let a = &mut self.entries[at as usize - 1].1;
+            a.same = a.same && b.same && a.value == b.value;
+            a.add_block(b.first);
+            if b.second.block != NONE {
+                a.add_block(b.second);
             }
         }
     }
 
     /// The lowest address two blocks stored different values to.
     pub fn conflict(&self) -> Option<CrossBlock> {
-        self.map
+        self.entries
             .iter()
             .filter(|(_, e)| e.second.block != NONE && !e.same)
-            .min_by_key(|(addr, _)| **addr)
-            .map(|(&address, e)| CrossBlock {
-                address,
+            .min_by_key(|(addr, _)| *addr)
+            .map(|(address, e)| CrossBlock {
+                address: *address,
                 bytes: e.bytes as u32,
                 a: e.first,
                 b: e.second,

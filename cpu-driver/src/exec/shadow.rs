@@ -1,5 +1,12 @@
-//! Per-byte bookkeeping of shared memory: who wrote and read each byte since the last barrier,
-//! and whether anything wrote it at all in this block.
+//! Bookkeeping of shared memory: who wrote and read each byte since the last barrier, and
+//! whether anything wrote it at all in this block.
+//!
+//! The rules are per byte, but nearly every access is a whole aligned word (or several), and
+//! then the four bytes of a word always carry the same record: one cell per 4-byte word
+//! stands for them. A word that a 1- or 2-byte access touches is split into four byte cells,
+//! which are exact from then on; a new block (where every record is stale, and stale records
+//! all behave alike) joins the words again. Findings are those of the per-byte rules: a word
+//! cell reports at its first byte, which is the byte the per-byte walk would stop at.
 
 const NONE: u32 = u32::MAX;
 
@@ -42,7 +49,13 @@ pub enum Finding {
 }
 
 pub struct Shadow {
+    /// One cell per 4-byte word, authoritative where `split` is false.
+    words: Vec<Cell>,
+    /// One cell per byte, authoritative for the bytes of split words.
     cells: Vec<Cell>,
+    split: Vec<bool>,
+    /// Whether any word is split (so `start_block` has flags to clear).
+    any_split: bool,
     /// Bumped at every block start and every barrier; 0 is never current.
     pub epoch: u32,
     /// The epoch at which the current block started.
@@ -64,23 +77,36 @@ fn same_warp(a: u32, b: u32) -> bool {
 impl Shadow {
     pub fn new() -> Shadow {
         Shadow {
+            words: Vec::new(),
             cells: Vec::new(),
+            split: Vec::new(),
+            any_split: false,
             epoch: 0,
             gen: 0,
         }
     }
 
     pub fn start_block(&mut self, bytes: usize) {
-        if self.cells.len() < bytes {
-            self.cells.resize(bytes, EMPTY);
+        let nwords = bytes.div_ceil(4);
+        if self.words.len() < nwords {
+            self.words.resize(nwords, EMPTY);
+            self.split.resize(nwords, false);
+            self.cells.resize(nwords * 4, EMPTY);
         }
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             // After 2^32 barriers old tags could alias: start clean.
+            self.words.iter_mut().for_each(|c| *c = EMPTY);
             self.cells.iter_mut().for_each(|c| *c = EMPTY);
             self.epoch = 1;
         }
         self.gen = self.epoch;
+        // Every record is from an earlier block now: a stale word cell behaves as its stale
+        // byte cells would, so words can be whole again.
+        if self.any_split {
+            self.split.iter_mut().for_each(|s| *s = false);
+            self.any_split = false;
+        }
     }
 
     pub fn barrier(&mut self) {
@@ -93,11 +119,82 @@ impl Shadow {
         other == me.tid || (same_warp(other, me.tid) && other_wep != me.wep)
     }
 
+    /// Records an access of `bytes` bytes at `off` (kind 0 read, 1 write, 2 atomic); the
+    /// first byte that breaks a rule, with what it broke.
     #[inline(always)]
-    pub fn read(&mut self, at: usize, me: Who) -> Option<Finding> {
-        let epoch = self.epoch;
-        let c = &mut self.cells[at];
-        if c.init_gen != self.gen {
+    pub fn access(
+        &mut self,
+        off: usize,
+        bytes: usize,
+        kind: u8,
+        me: Who,
+    ) -> Option<(usize, Finding)> {
+        if off.is_multiple_of(4) && bytes.is_multiple_of(4) {
+            for wi in off / 4..(off + bytes) / 4 {
+                if !self.split[wi] {
+                    if let Some(f) = self.apply(false, wi, kind, me) {
+                        return Some((wi * 4, f));
+                    }
+                } else {
+                    for at in wi * 4..wi * 4 + 4 {
+                        if let Some(f) = self.apply(true, at, kind, me) {
+                            return Some((at, f));
+                        }
+                    }
+                }
+            }
+            return None;
+        }
+        self.access_bytes(off, bytes, kind, me)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn access_bytes(
+        &mut self,
+        off: usize,
+        bytes: usize,
+        kind: u8,
+        me: Who,
+    ) -> Option<(usize, Finding)> {
+        for at in off..off + bytes {
+            let wi = at / 4;
+            if !self.split[wi] {
+                let c = self.words[wi];
+                self.cells[wi * 4..wi * 4 + 4].fill(c);
+                self.split[wi] = true;
+                self.any_split = true;
+            }
+            if let Some(f) = self.apply(true, at, kind, me) {
+                return Some((at, f));
+            }
+        }
+        None
+    }
+
+    #[inline(always)]
+    fn apply(&mut self, byte: bool, at: usize, kind: u8, me: Who) -> Option<Finding> {
+        match kind {
+            0 => self.read(byte, at, me),
+            1 => self.write(byte, at, me, false),
+            _ => self.write(byte, at, me, true),
+        }
+    }
+
+    #[inline(always)]
+    fn cell(&mut self, byte: bool, at: usize) -> &mut Cell {
+        if byte {
+            &mut self.cells[at]
+        } else {
+            &mut self.words[at]
+        }
+    }
+
+    #[inline(always)]
+    fn read(&mut self, byte: bool, at: usize, me: Who) -> Option<Finding> {
+        let (epoch, gen) = (self.epoch, self.gen);
+        let c = self.cell(byte, at);
+        if c.init_gen != gen {
             return Some(Finding::Uninit);
         }
         if c.w_epoch == epoch && !Self::ordered(c.w_tid, c.w_wep, me) {
@@ -117,10 +214,9 @@ impl Shadow {
 
     /// A write (or an atomic read-modify-write when `atomic`).
     #[inline(always)]
-    pub fn write(&mut self, at: usize, me: Who, atomic: bool) -> Option<Finding> {
-        let epoch = self.epoch;
-        let gen = self.gen;
-        let c = &mut self.cells[at];
+    fn write(&mut self, byte: bool, at: usize, me: Who, atomic: bool) -> Option<Finding> {
+        let (epoch, gen) = (self.epoch, self.gen);
+        let c = self.cell(byte, at);
         if atomic && c.init_gen != gen {
             return Some(Finding::Uninit);
         }
@@ -142,5 +238,48 @@ impl Shadow {
         c.w_line = me.line;
         c.w_atomic = atomic;
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(tid: u32) -> Who {
+        Who {
+            tid,
+            wep: 0,
+            line: 1,
+        }
+    }
+
+    fn found(r: Option<(usize, Finding)>) -> Option<(usize, &'static str)> {
+        r.map(|(at, f)| match f {
+            Finding::Uninit => (at, "uninit"),
+            Finding::Race(_, _, k) => (at, k),
+        })
+    }
+
+    /// Byte accesses inside words that whole-word accesses wrote keep the per-byte rules.
+    #[test]
+    fn split_words_keep_byte_rules() {
+        let mut s = Shadow::new();
+        s.start_block(16);
+        // Two threads of different warps write the two low bytes of word 0: no race.
+        assert!(s.access(0, 1, 1, who(0)).is_none());
+        assert!(s.access(1, 1, 1, who(40)).is_none());
+        s.barrier();
+        // A whole-word read stops at the first byte nobody wrote.
+        assert_eq!(found(s.access(0, 4, 0, who(0))), Some((2, "uninit")));
+        // Word 1, written whole by thread 0, read at one byte by thread 40 before a barrier.
+        assert!(s.access(4, 4, 1, who(0)).is_none());
+        assert_eq!(found(s.access(6, 2, 0, who(40))), Some((6, "write/read")));
+        s.barrier();
+        assert!(s.access(4, 4, 0, who(40)).is_none());
+        assert!(s.access(0, 2, 0, who(40)).is_none());
+        // A new block: every byte unwritten again, words whole again.
+        s.start_block(16);
+        assert_eq!(found(s.access(0, 8, 0, who(0))), Some((0, "uninit")));
+        assert!(!s.split.iter().any(|&x| x));
     }
 }

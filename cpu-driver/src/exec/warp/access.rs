@@ -62,10 +62,7 @@ impl BlockRunner<'_> {
         }
         if a.target == Target::Shared {
             let end = a.addr.wrapping_add(a.bytes as u64);
-            if end <= self.smem_size as u64
-                && end >= a.addr
-                && a.addr.is_multiple_of((a.bytes as u64).min(16))
-            {
+            if end <= self.smem_size as u64 && end >= a.addr && aligned(a.addr, a.bytes) {
                 return Ok(self.smem_ptr.wrapping_add(a.addr as usize));
             }
         }
@@ -75,7 +72,7 @@ impl BlockRunner<'_> {
             let bytes = a.bytes as u64;
             if a.addr >= r.base
                 && a.addr.checked_add(bytes).is_some_and(|e| e <= r.end)
-                && a.addr.is_multiple_of(bytes.min(16))
+                && aligned(a.addr, a.bytes)
                 && !(a.write && r.readonly)
             {
                 return Ok((r.host + (a.addr - r.base) as usize) as *mut u8);
@@ -92,8 +89,7 @@ impl BlockRunner<'_> {
             bytes,
             write,
         } = a;
-        let align = bytes.min(16) as u64;
-        if !addr.is_multiple_of(align) {
+        if !aligned(addr, bytes) {
             return Err(Diagnostic::Misaligned {
                 address: addr,
                 bytes: bytes as u32,
@@ -176,18 +172,10 @@ impl BlockRunner<'_> {
             wep: w.wep,
             line: ins.line,
         };
-        for k in 0..bytes {
-            let at = off as usize + k;
-            let found = match kind {
-                0 => self.shadow.read(at, me),
-                1 => self.shadow.write(at, me, false),
-                _ => self.shadow.write(at, me, true),
-            };
-            if let Some(f) = found {
-                return Err(self.shared_finding(w, ins, l, at, f));
-            }
+        match self.shadow.access(off as usize, bytes, kind, me) {
+            None => Ok(()),
+            Some((at, f)) => Err(self.shared_finding(w, ins, l, at, f)),
         }
-        Ok(())
     }
 
     #[cold]
@@ -222,7 +210,7 @@ impl BlockRunner<'_> {
     /// Feeds one plain global store to the launch's race shadow; a conflict inside this block
     /// (two threads, no barrier between) is reported at once.
     #[inline(always)]
-    fn record_global_write(
+    pub(super) fn record_global_write(
         &mut self,
         w: &Warp,
         ins: &Instr,
@@ -516,17 +504,19 @@ impl BlockRunner<'_> {
                 let mut phase_start = 0;
                 while phase_start < 32 {
                     let phase_mask = exec & (((1u64 << per_phase) - 1) << phase_start) as u32;
-                    // Fast path: no bank is asked for two different words.
-                    let mut first_word = [u64::MAX; 32];
+                    // Fast path: no bank is asked for two different words. Each lane leaves
+                    // its word in its bank's slot, then each checks its word is the one left:
+                    // a bank asked for two words fails for the lane whose word was overwritten.
+                    // (Two passes without branches run faster than one that tests as it goes.)
+                    let mut left = [0u64; 32];
+                    lanes!(phase_mask, l, {
+                        let word = addrs[l] / 4;
+                        left[(word % 32) as usize] = word;
+                    });
                     let mut clash = false;
                     lanes!(phase_mask, l, {
                         let word = addrs[l] / 4;
-                        let slot = &mut first_word[(word % 32) as usize];
-                        if *slot == u64::MAX {
-                            *slot = word;
-                        } else {
-                            clash |= *slot != word;
-                        }
+                        clash |= left[(word % 32) as usize] != word;
                     });
                     if !clash {
                         phase_start += per_phase;
@@ -564,6 +554,18 @@ impl BlockRunner<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// Whether an access of `bytes` at `addr` is aligned as a GPU requires (to its size, at most
+/// 16). Sizes are powers of two but for odd forms; those take the division.
+#[inline(always)]
+fn aligned(addr: u64, bytes: usize) -> bool {
+    let align = bytes.min(16) as u64;
+    if align.is_power_of_two() {
+        addr & (align - 1) == 0
+    } else {
+        addr.is_multiple_of(align)
     }
 }
 

@@ -23,6 +23,7 @@ const GLOBALTIMER_EPOCH_NS: u64 = 1_767_225_600_000_000_000;
 
 #[derive(Default)]
 struct Warp {
+    /// 32 lanes per register, then 32 copies of each constant the pre-decoded steps read.
     regs: Vec<u64>,
     pc: [u32; 32],
     running: u32,
@@ -42,6 +43,8 @@ struct Warp {
 
 pub struct BlockRunner<'a> {
     p: &'a LaunchParams<'a>,
+    /// One per instruction: how the hot loop runs it.
+    steps: Vec<Step>,
     warps: Vec<Warp>,
     _smem: Vec<u8>,
     local_buf: Vec<u8>,
@@ -88,6 +91,9 @@ mod cp_async;
 mod matrix;
 mod ops;
 mod print;
+mod steps;
+
+use steps::{decode_steps, Step};
 
 /// One lane's access after address resolution.
 #[derive(Clone, Copy)]
@@ -115,10 +121,16 @@ impl<'a> BlockRunner<'a> {
         } else {
             smem_size
         };
+        let (steps, consts) = decode_steps(p.func);
+        let mut regs = vec![0; (p.func.num_regs + consts.len()) * 32];
+        for (k, &c) in consts.iter().enumerate() {
+            let at = (p.func.num_regs + k) * 32;
+            regs[at..at + 32].fill(c);
+        }
         let mut warps = Vec::with_capacity(nwarps);
         for wi in 0..nwarps {
             let mut w = Warp {
-                regs: vec![0; p.func.num_regs * 32],
+                regs: regs.clone(),
                 lin0: (wi * 32) as u32,
                 ..Default::default()
             };
@@ -138,6 +150,7 @@ impl<'a> BlockRunner<'a> {
         let mut local = vec![0; p.func.local_bytes * nwarps * 32];
         BlockRunner {
             p,
+            steps,
             warps,
             smem_ptr: smem.as_mut_ptr(),
             local_ptr: local.as_mut_ptr(),
@@ -173,7 +186,8 @@ impl<'a> BlockRunner<'a> {
             w.pc = [0; 32];
             w.icount = 0;
             w.wep = 0;
-            w.regs.fill(0);
+            // The constant rows after the registers stay.
+            w.regs[..self.p.func.num_regs * 32].fill(0);
         }
         // Shared memory keeps the last block's bytes: reading one this block did not write is
         // reported before its value is used. Local memory has no such check, so it starts at
@@ -314,64 +328,28 @@ impl<'a> BlockRunner<'a> {
             let exec = match ins.guard {
                 None => active,
                 Some((p, neg)) => {
+                    // All 32 predicate bits at once (a loop the compiler vectorizes).
+                    let row = &w.regs[p as usize * 32..][..32];
                     let mut m = 0u32;
-                    lanes!(active, l, {
-                        if (w.regs[p as usize * 32 + l] & 1 != 0) != neg {
-                            m |= 1 << l;
-                        }
-                    });
-                    m
+                    for (l, &v) in row.iter().enumerate() {
+                        m |= ((v & 1) as u32) << l;
+                    }
+                    if neg {
+                        !m & active
+                    } else {
+                        m & active
+                    }
                 }
             };
             // (lanes moving to `target`, the target); the rest of `active` moves to cur + 1.
             let mut jump: (u32, u32) = (0, 0);
             let mut stop: u32 = 0;
-            match ins.op {
-                Op::Bra => {
-                    let Operand::Label(t) = ins.src[0] else {
-                        unreachable!("branch target")
-                    };
-                    jump = (exec, t as u32);
-                    if exec != 0 && exec != active {
-                        self.counters.divergent_branches += 1;
-                    }
-                }
-                Op::Exit | Op::Ret => {
-                    w.exited |= exec;
-                    stop = exec;
-                }
-                Op::BarSync => {
-                    if ins.src.len() > 1 || !matches!(ins.src.first(), Some(Operand::Imm(0)) | None)
-                    {
-                        return Err(self.unsupported(ins));
-                    }
-                    w.waiting |= exec;
-                    stop = exec;
-                }
-                Op::BarRed => {
-                    // bar.red.op d, 0, {!}p: the predicate is the last operand.
-                    if !matches!(ins.src.first(), Some(Operand::Imm(0))) || ins.src.len() != 2 {
-                        return Err(self.unsupported(ins));
-                    }
-                    lanes!(exec, l, {
-                        let p = self.val(w, &ins.src[1], l) & 1;
-                        w.red_pred = (w.red_pred & !(1 << l)) | ((p as u32) << l);
-                    });
-                    w.waiting |= exec;
-                    stop = exec;
-                }
-                Op::Trap if exec != 0 => {
-                    return Err(Diagnostic::Trap {
-                        thread: w.tid[exec.trailing_zeros() as usize],
-                        block: self.ctaid,
-                        line: ins.line,
-                    })
-                }
-                _ => {
-                    if exec != 0 {
-                        self.exec(ins, exec, active, w)?;
-                    }
-                }
+            match self.steps[cur as usize] {
+                Step::General => self.step_general(ins, exec, active, w, &mut jump, &mut stop)?,
+                _ if exec == 0 => {}
+                Step::Alu { op, d, a, b, c } => steps::alu(&mut w.regs, op, exec, [d, a, b, c]),
+                Step::Ld(ld) => self.step_ld(ins, exec, w, &ld)?,
+                Step::St(st) => self.step_st(ins, exec, w, &st)?,
             }
             let next = cur + 1;
             let moved = active & !stop;
@@ -390,6 +368,66 @@ impl<'a> BlockRunner<'a> {
                 w.pc[l] = if jmask >> l & 1 == 1 { target } else { next };
             });
             w.running &= !stop;
+        }
+        Ok(())
+    }
+
+    /// Control flow, barriers and everything `Step::General`: `jump` and `stop` say which
+    /// lanes branch (and where) and which stop.
+    fn step_general(
+        &mut self,
+        ins: &Instr,
+        exec: u32,
+        active: u32,
+        w: &mut Warp,
+        jump: &mut (u32, u32),
+        stop: &mut u32,
+    ) -> Res<()> {
+        match ins.op {
+            Op::Bra => {
+                let Operand::Label(t) = ins.src[0] else {
+                    unreachable!("branch target")
+                };
+                *jump = (exec, t as u32);
+                if exec != 0 && exec != active {
+                    self.counters.divergent_branches += 1;
+                }
+            }
+            Op::Exit | Op::Ret => {
+                w.exited |= exec;
+                *stop = exec;
+            }
+            Op::BarSync => {
+                if ins.src.len() > 1 || !matches!(ins.src.first(), Some(Operand::Imm(0)) | None) {
+                    return Err(self.unsupported(ins));
+                }
+                w.waiting |= exec;
+                *stop = exec;
+            }
+            Op::BarRed => {
+                // bar.red.op d, 0, {!}p: the predicate is the last operand.
+                if !matches!(ins.src.first(), Some(Operand::Imm(0))) || ins.src.len() != 2 {
+                    return Err(self.unsupported(ins));
+                }
+                lanes!(exec, l, {
+                    let p = self.val(w, &ins.src[1], l) & 1;
+                    w.red_pred = (w.red_pred & !(1 << l)) | ((p as u32) << l);
+                });
+                w.waiting |= exec;
+                *stop = exec;
+            }
+            Op::Trap if exec != 0 => {
+                return Err(Diagnostic::Trap {
+                    thread: w.tid[exec.trailing_zeros() as usize],
+                    block: self.ctaid,
+                    line: ins.line,
+                })
+            }
+            _ => {
+                if exec != 0 {
+                    self.exec(ins, exec, active, w)?;
+                }
+            }
         }
         Ok(())
     }
