@@ -42,7 +42,8 @@ fn int_mask(ty: Ty) -> u64 {
 #[inline(always)]
 pub fn compute(ins: &Instr, a: &Lanes, b: &Lanes, c: &Lanes, out: &mut Lanes) -> bool {
     let ty = ins.ty;
-    let plain_f32 = ty == Ty::F32 && matches!(ins.round, Round::None | Round::Rn) && !ins.sat;
+    let plain_f32 =
+        ty == Ty::F32 && matches!(ins.round, Round::None | Round::Rn) && !ins.sat && !ins.ftz;
     let plain_f64 = ty == Ty::F64 && matches!(ins.round, Round::None | Round::Rn);
     let int = !ty.is_float() && ty != Ty::Pred && ty.bytes() <= 8;
     let m = int_mask(ty);
@@ -53,18 +54,18 @@ pub fn compute(ins: &Instr, a: &Lanes, b: &Lanes, c: &Lanes, out: &mut Lanes) ->
         Op::MadLo if int => map3(out, a, b, c, |x, y, z| {
             x.wrapping_mul(y).wrapping_add(z) & m
         }),
-        Op::Add if plain_f32 => map2(out, a, b, |x, y| fb(f(x) + f(y))),
-        Op::Sub if plain_f32 => map2(out, a, b, |x, y| fb(f(x) - f(y))),
-        Op::MulLo if plain_f32 => map2(out, a, b, |x, y| fb(f(x) * f(y))),
+        Op::Add if plain_f32 => map2(out, a, b, |x, y| nan32(f(x) + f(y))),
+        Op::Sub if plain_f32 => map2(out, a, b, |x, y| nan32(f(x) - f(y))),
+        Op::MulLo if plain_f32 => map2(out, a, b, |x, y| nan32(f(x) * f(y))),
         Op::Fma | Op::MadLo if plain_f32 => {
-            map3(out, a, b, c, |x, y, z| fb(f(x).mul_add(f(y), f(z))))
+            map3(out, a, b, c, |x, y, z| nan32(f(x).mul_add(f(y), f(z))))
         }
-        Op::Add if plain_f64 => map2(out, a, b, |x, y| db(d(x) + d(y))),
-        Op::Sub if plain_f64 => map2(out, a, b, |x, y| db(d(x) - d(y))),
-        Op::MulLo if plain_f64 => map2(out, a, b, |x, y| db(d(x) * d(y))),
-        Op::Fma | Op::MadLo if plain_f64 => {
-            map3(out, a, b, c, |x, y, z| db(d(x).mul_add(d(y), d(z))))
-        }
+        Op::Add if plain_f64 => map2(out, a, b, |x, y| nan64(d(x) + d(y), x, y)),
+        Op::Sub if plain_f64 => map2(out, a, b, |x, y| nan64(d(x) - d(y), x, y)),
+        Op::MulLo if plain_f64 => map2(out, a, b, |x, y| nan64(d(x) * d(y), x, y)),
+        Op::Fma | Op::MadLo if plain_f64 => map3(out, a, b, c, |x, y, z| {
+            nan64(d(x).mul_add(d(y), d(z)), x, y)
+        }),
         Op::MulWide if ty == Ty::S32 => map2(out, a, b, |x, y| {
             (x as i32 as i64).wrapping_mul(y as i32 as i64) as u64
         }),
@@ -122,7 +123,8 @@ pub fn compute(ins: &Instr, a: &Lanes, b: &Lanes, c: &Lanes, out: &mut Lanes) ->
             map1(out, a, |x| x & m)
         }
         Op::Cvta { .. } if matches!(ins.space, Space::Global | Space::Const) => map1(out, a, |x| x),
-        Op::Cvt if !ty.is_float() && !ins.ty2.is_float() && !ins.sat => {
+        // s8 results are sign-extended to the register (num::cvt).
+        Op::Cvt if !ty.is_float() && !ins.ty2.is_float() && !ins.sat && ty != Ty::S8 => {
             let src = ins.ty2;
             if src.signed() {
                 map1(out, a, |x| (sx(x, src) as u64) & m)

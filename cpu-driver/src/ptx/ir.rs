@@ -312,6 +312,10 @@ pub enum Extra {
         k: u8,
     },
     Testp(TestpKind),
+    /// fma `.relu`: negative results and -0 become +0.
+    Relu,
+    /// min/max `.NaN`: a NaN operand gives NaN.
+    PropagateNan,
     /// bar.red's reduction.
     BarRed(BarRedOp),
     /// wmma.load/store: whether memory is row-major; mma: the C type (f16 or f32).

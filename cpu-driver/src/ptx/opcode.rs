@@ -144,6 +144,8 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
             "rpi" => ins.round = Round::Rpi,
             "ftz" => ins.ftz = true,
             "sat" => ins.sat = true,
+            "relu" => ins.extra = Extra::Relu,
+            "NaN" => ins.extra = Extra::PropagateNan,
             "v2" => ins.extra = Extra::Vec(2),
             "v4" => ins.extra = Extra::Vec(4),
             "v8" => ins.extra = Extra::Vec(8),
