@@ -188,7 +188,17 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
             }
         }),
         Op::Fma | Op::MadLo if float => float_op(ins, a, b, c, |x, y, z| fma3(x, y, z, r)),
-        Op::Div if float => float_op(ins, a, b, c, |x, y, _| div_exact(x, y)),
+        Op::Div if float => {
+            let approx = matches!(ins.extra, Extra::ApproxDiv);
+            float_op(ins, a, b, c, |x, y, _| {
+                if approx && y.is_finite() && y.abs() > 2f64.powi(126) {
+                    // __fdividef's documented range: 1/b is 0 there, so a * 0 (NaN for a inf).
+                    (x * 0.0f64.copysign(y), 0.0)
+                } else {
+                    div_exact(x, y)
+                }
+            })
+        }
         Op::Min | Op::Max if float => {
             let keep_nan = matches!(ins.extra, Extra::PropagateNan);
             let max = ins.op == Op::Max;

@@ -316,6 +316,8 @@ pub enum Extra {
     Relu,
     /// min/max `.NaN`: a NaN operand gives NaN.
     PropagateNan,
+    /// `div.approx`: a * (1/b), whose reciprocal underflows for |b| > 2^126.
+    ApproxDiv,
     /// bar.red's reduction.
     BarRed(BarRedOp),
     /// wmma.load/store: whether memory is row-major; mma: the C type (f16 or f32).

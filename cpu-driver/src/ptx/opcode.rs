@@ -146,6 +146,7 @@ pub(super) fn decode_opcode(opcode: &str) -> Result<Instr, String> {
             "sat" => ins.sat = true,
             "relu" => ins.extra = Extra::Relu,
             "NaN" => ins.extra = Extra::PropagateNan,
+            "approx" if op == Op::Div => ins.extra = Extra::ApproxDiv,
             "v2" => ins.extra = Extra::Vec(2),
             "v4" => ins.extra = Extra::Vec(4),
             "v8" => ins.extra = Extra::Vec(8),
