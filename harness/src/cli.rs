@@ -162,6 +162,11 @@ pub enum ParityAction {
         /// Compare the outputs with this recording; exit non-zero on a difference.
         #[arg(long, value_name = "FILE")]
         check: Option<PathBuf>,
+        /// Differences from --check that are known and accepted: one `<fixture>/<kernel> <op>
+        /// thread N: <reason>` per line (# comments). A listed one that no longer differs is
+        /// an error too, so the list stays true.
+        #[arg(long, value_name = "FILE", requires = "check")]
+        allow: Option<PathBuf>,
     },
 }
 

@@ -79,7 +79,8 @@ pub enum AluOp {
 pub fn decode(ins: &Instr) -> Option<AluOp> {
     use AluOp::*;
     let ty = ins.ty;
-    let plain_f32 = ty == Ty::F32 && matches!(ins.round, Round::None | Round::Rn) && !ins.sat;
+    let plain_f32 =
+        ty == Ty::F32 && matches!(ins.round, Round::None | Round::Rn) && !ins.sat && !ins.ftz;
     let plain_f64 = ty == Ty::F64 && matches!(ins.round, Round::None | Round::Rn);
     let int = !ty.is_float() && ty != Ty::Pred && ty.bytes() <= 8;
     let m = int_mask(ty);
@@ -128,7 +129,8 @@ pub fn decode(ins: &Instr) -> Option<AluOp> {
             Mov(m)
         }
         Op::Cvta { .. } if matches!(ins.space, Space::Global | Space::Const) => Copy,
-        Op::Cvt if !ty.is_float() && !ins.ty2.is_float() && !ins.sat => {
+        // s8 results are sign-extended to the register (num::cvt).
+        Op::Cvt if !ty.is_float() && !ins.ty2.is_float() && !ins.sat && ty != Ty::S8 => {
             let src = ins.ty2;
             if src.signed() {
                 CvtSx(src, m)
@@ -164,13 +166,13 @@ pub fn run(op: AluOp, a: &Lanes, b: &Lanes, c: &Lanes, out: &mut Lanes) {
         MadLoInt(m) => map3(out, a, b, c, |x, y, z| {
             x.wrapping_mul(y).wrapping_add(z) & m
         }),
-        AddF32 => map2(out, a, b, |x, y| fb(f(x) + f(y))),
-        SubF32 => map2(out, a, b, |x, y| fb(f(x) - f(y))),
-        MulF32 => map2(out, a, b, |x, y| fb(f(x) * f(y))),
+        AddF32 => map2(out, a, b, |x, y| nan32(f(x) + f(y))),
+        SubF32 => map2(out, a, b, |x, y| nan32(f(x) - f(y))),
+        MulF32 => map2(out, a, b, |x, y| nan32(f(x) * f(y))),
         FmaF32 => fma_f32(out, a, b, c),
-        AddF64 => map2(out, a, b, |x, y| db(d(x) + d(y))),
-        SubF64 => map2(out, a, b, |x, y| db(d(x) - d(y))),
-        MulF64 => map2(out, a, b, |x, y| db(d(x) * d(y))),
+        AddF64 => map2(out, a, b, |x, y| nan64(d(x) + d(y), x, y)),
+        SubF64 => map2(out, a, b, |x, y| nan64(d(x) - d(y), x, y)),
+        MulF64 => map2(out, a, b, |x, y| nan64(d(x) * d(y), x, y)),
         FmaF64 => fma_f64(out, a, b, c),
         MulWideS32 => map2(out, a, b, |x, y| {
             (x as i32 as i64).wrapping_mul(y as i32 as i64) as u64
@@ -249,13 +251,13 @@ fn fma_f32(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
         unsafe { fma_f32_hw(out, a, b, c) };
         return;
     }
-    map3(out, a, b, c, |x, y, z| fb(f(x).mul_add(f(y), f(z))))
+    map3(out, a, b, c, |x, y, z| nan32(f(x).mul_add(f(y), f(z))))
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
 unsafe fn fma_f32_hw(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
-    map3(out, a, b, c, |x, y, z| fb(f(x).mul_add(f(y), f(z))))
+    map3(out, a, b, c, |x, y, z| nan32(f(x).mul_add(f(y), f(z))))
 }
 
 #[inline(always)]
@@ -266,11 +268,11 @@ fn fma_f64(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
         unsafe { fma_f64_hw(out, a, b, c) };
         return;
     }
-    map3(out, a, b, c, |x, y, z| db(d(x).mul_add(d(y), d(z))))
+    map3(out, a, b, c, |x, y, z| nan64(d(x).mul_add(d(y), d(z)), x, y))
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
 unsafe fn fma_f64_hw(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
-    map3(out, a, b, c, |x, y, z| db(d(x).mul_add(d(y), d(z))))
+    map3(out, a, b, c, |x, y, z| nan64(d(x).mul_add(d(y), d(z)), x, y))
 }

@@ -55,31 +55,13 @@ pub fn half_get(v: u64, bf: bool, hi: bool) -> f64 {
 
 #[inline(always)]
 pub fn half_put(x: f64, bf: bool) -> u64 {
-    if bf {
+    if x.is_nan() {
+        // The GPU's canonical f16/bf16 NaN.
+        0x7fff
+    } else if bf {
         bf16::from_f64(x).to_bits() as u64
     } else {
         f16::from_f64(x).to_bits() as u64
-    }
-}
-
-/// Rounds an f64 to f32 in the given direction (round-to-nearest unless told otherwise).
-pub fn round_f32(x: f64, r: Round) -> f32 {
-    let n = x as f32;
-    if n.is_nan() || n.is_infinite() && x.is_infinite() {
-        return n;
-    }
-    let nd = n as f64;
-    match r {
-        Round::Rz | Round::Rzi if nd.abs() > x.abs() => {
-            if n > 0.0 {
-                n.next_down()
-            } else {
-                n.next_up()
-            }
-        }
-        Round::Rm | Round::Rmi if nd > x => n.next_down(),
-        Round::Rp | Round::Rpi if nd < x => n.next_up(),
-        _ => n,
     }
 }
 
@@ -105,23 +87,22 @@ pub fn to_f64(v: u64, ty: Ty) -> f64 {
     }
 }
 
-/// An f64 result stored as `ty`, rounded as `r` says.
+/// An f64 result stored as `ty`, rounded as `r` says (f64 NaNs are quieted, payload kept).
 #[inline(always)]
 pub fn from_f64(x: f64, ty: Ty, r: Round) -> u64 {
     match ty {
-        Ty::F32 => fb(round_f32(x, r)),
-        Ty::F64 => db(x),
-        Ty::F16 => half_put(x, false),
-        Ty::Bf16 => half_put(x, true),
+        Ty::F64 if x.is_nan() => quiet64(db(x)),
+        Ty::F32 | Ty::F64 | Ty::F16 | Ty::Bf16 => round_exact(x, 0.0, ty, r),
         _ => 0,
     }
 }
 
+/// `.sat`: [0, 1], NaN and -0 to +0.
 fn sat_float(x: f64) -> f64 {
-    if x.is_nan() {
+    if x.is_nan() || x <= 0.0 {
         0.0
     } else {
-        x.clamp(0.0, 1.0)
+        x.min(1.0)
     }
 }
 
@@ -135,35 +116,53 @@ pub fn cvt(v: u64, dst: Ty, src: Ty, r: Round, sat: bool) -> u64 {
                 zx(v, src) as i128
             };
             let wide = if sat { clamp_int(wide, dst) } else { wide };
-            zx(wide as u64, dst)
+            if dst == Ty::S8 {
+                // An s8 result is sign-extended to its (16- or 32-bit) register.
+                zx(sx(wide as u64, dst) as u64, Ty::U32)
+            } else {
+                zx(wide as u64, dst)
+            }
         }
         (true, false) => {
-            let x = if src.signed() {
-                sx(v, src) as f64
+            // The exact integer as hi + lo, so that one rounding (in any mode) gives the result.
+            let w: i128 = if src.signed() {
+                sx(v, src) as i128
             } else {
-                zx(v, src) as f64
+                zx(v, src) as i128
             };
-            // i64/u64 to f32 must round once from the integer, not through f64.
-            if dst == Ty::F32 && src.bytes() == 8 {
-                let y = if src.signed() {
-                    sx(v, src) as f32
-                } else {
-                    v as f32
-                };
-                return fb(y);
-            }
-            from_f64(x, dst, r)
+            let hi = w as f64;
+            let lo = (w - hi as i128) as f64;
+            round_exact(hi, lo, dst, r)
         }
         (false, true) => {
             let x = to_f64(v, src);
             if x.is_nan() {
-                return 0;
+                // What the H200 wrote: the integer indefinite for f64 sources and 64-bit
+                // results, 0 for f32/f16 sources to narrower integers.
+                let bits = dst.bytes() as u32 * 8;
+                return if src == Ty::F64 || bits == 64 {
+                    1 << (bits - 1)
+                } else {
+                    0
+                };
             }
             let i = clamp_int(round_int(x, r) as i128, dst);
             zx(i as u64, dst)
         }
         (true, true) => {
             let x = to_f64(v, src);
+            if src == Ty::Bf16 && dst == Ty::F32 && x.is_nan() {
+                // bf16 is f32's top half: the H200 widens a NaN bit for bit.
+                return (v & 0xffff) << 16;
+            }
+            if src == Ty::F64 && x.is_nan() && dst != Ty::F64 {
+                // From f64 a NaN keeps its sign and top payload bits, quieted (as on x86).
+                return match dst {
+                    Ty::F32 => fb(x as f32),
+                    Ty::Bf16 => bf16::from_f64(x).to_bits() as u64,
+                    _ => f16::from_f64(x).to_bits() as u64,
+                };
+            }
             let x = if matches!(r, Round::Rni | Round::Rzi | Round::Rmi | Round::Rpi) {
                 round_int(x, r)
             } else {
@@ -190,5 +189,171 @@ pub fn sat01(x: f64, sat: bool) -> f64 {
         sat_float(x)
     } else {
         x
+    }
+}
+
+/// The NaN the GPU writes when an f32, f16 or bf16 result is NaN, whatever the inputs' payloads.
+/// f64 keeps payloads (quieted), so it has none.
+pub fn canonical_nan(ty: Ty) -> Option<u64> {
+    match ty {
+        Ty::F32 => Some(0x7fff_ffff),
+        Ty::F16 | Ty::Bf16 | Ty::F16x2 | Ty::Bf16x2 => Some(0x7fff),
+        _ => None,
+    }
+}
+
+/// An f32 result as bits, NaN canonical.
+#[inline(always)]
+pub fn nan32(x: f32) -> u64 {
+    if x.is_nan() {
+        0x7fff_ffff
+    } else {
+        fb(x)
+    }
+}
+
+/// An f64 result as bits, a NaN from NaN operands being b's when b is one (x86 gives a's).
+#[inline(always)]
+pub fn nan64(x: f64, a: u64, b: u64) -> u64 {
+    if x.is_nan() && d(b).is_nan() && d(a).is_nan() {
+        quiet64(b)
+    } else {
+        db(x)
+    }
+}
+
+/// An f64 NaN operand as the GPU passes it on: quieted, payload and sign kept.
+#[inline(always)]
+pub fn quiet64(v: u64) -> u64 {
+    v | 1 << 51
+}
+
+/// `a + b` as an unevaluated sum `hi + lo`, `hi` the rounded sum (Knuth's TwoSum).
+#[inline(always)]
+pub fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    let e = (a - (s - bb)) + (b - bb);
+    (s, if e.is_finite() { e } else { 0.0 })
+}
+
+/// `a * b` as `hi + lo` exactly (barring underflow of `lo`).
+#[inline(always)]
+pub fn two_prod(a: f64, b: f64) -> (f64, f64) {
+    let p = a * b;
+    let e = a.mul_add(b, -p);
+    if p == 0.0 && a != 0.0 && b != 0.0 {
+        // Underflowed to zero: the rest is below the smallest subnormal, of the product's sign.
+        return (p, 5e-324 * a.signum() * b.signum());
+    }
+    (p, if e.is_finite() { e } else { 0.0 })
+}
+
+/// An overflowed `hi` from finite terms as hi + lo: beyond f64's largest finite value, so that
+/// round_exact gives MAX or infinity as the mode says.
+#[inline(always)]
+pub fn past_max(hi: f64, lo: f64) -> (f64, f64) {
+    if hi.is_infinite() {
+        (f64::MAX.copysign(hi), f64::MAX.copysign(hi))
+    } else {
+        (hi, lo)
+    }
+}
+
+/// `a * b + c` as `hi + lo`, `hi` the f64 fma; `lo` carries the sign of the residual, which is
+/// all directed rounding needs (exact unless the partial terms cancel deeply).
+pub fn fma_exact(a: f64, b: f64, c: f64) -> (f64, f64) {
+    let hi = a.mul_add(b, c);
+    if !hi.is_finite() {
+        return if a.is_finite() && b.is_finite() && c.is_finite() {
+            past_max(hi, 0.0)
+        } else {
+            (hi, 0.0)
+        };
+    }
+    let (p, pe) = two_prod(a, b);
+    let (s, se) = two_sum(p, c);
+    // exact - hi = (s - hi) + se + pe, and s is within an ulp of hi.
+    let (t, te) = two_sum(s - hi, se);
+    let (u, ue) = two_sum(t, pe);
+    (hi, u + (ue + te))
+}
+
+/// The nearest `ty` value to `x` (f32, f64, f16, bf16), as bits.
+fn nearest_bits(x: f64, ty: Ty) -> u64 {
+    match ty {
+        Ty::F32 => fb(x as f32),
+        Ty::F64 => db(x),
+        Ty::F16 | Ty::F16x2 => half_put(x, false),
+        _ => half_put(x, true),
+    }
+}
+
+/// The next value of `ty` up (`up`) or down from the non-NaN value `v`.
+fn step_bits(v: u64, ty: Ty, up: bool) -> u64 {
+    match ty {
+        Ty::F32 => fb(if up { f(v).next_up() } else { f(v).next_down() }),
+        Ty::F64 => db(if up { d(v).next_up() } else { d(v).next_down() }),
+        _ => {
+            // Sign-magnitude 16-bit formats: one step of the magnitude's bits.
+            let (negative, mag) = (v & 0x8000 != 0, v & 0x7fff);
+            let inf = if matches!(ty, Ty::Bf16 | Ty::Bf16x2) {
+                0x7f80
+            } else {
+                0x7c00
+            };
+            if mag == 0 {
+                if up {
+                    1
+                } else {
+                    0x8001
+                }
+            } else if negative != up {
+                // Away from zero.
+                if mag == inf {
+                    v
+                } else {
+                    v + 1
+                }
+            } else {
+                v - 1
+            }
+        }
+    }
+}
+
+/// Rounds the exact value `hi + lo` (`hi` its f64 rounding, `lo` the rest) to `ty` as `r` says.
+/// NaN gives `ty`'s canonical NaN (f64: the default NaN).
+pub fn round_exact(hi: f64, lo: f64, ty: Ty, r: Round) -> u64 {
+    if hi.is_nan() {
+        return canonical_nan(ty).unwrap_or(0xfff8_0000_0000_0000);
+    }
+    let n = if hi.is_finite() && (hi + lo).is_infinite() {
+        // Past f64's range (see past_max): the nearest value is infinity.
+        nearest_bits(hi + lo, ty)
+    } else {
+        nearest_bits(hi, ty)
+    };
+    // Where the nearest value lies from the exact one (NaN for infinite hi: no step).
+    let diff = to_f64(n, ty) - hi;
+    let above = diff > lo;
+    let below = diff < lo;
+    let positive = hi > 0.0 || hi == 0.0 && lo > 0.0;
+    match r {
+        Round::Rz | Round::Rzi if above && positive => step_bits(n, ty, false),
+        Round::Rz | Round::Rzi if below && !positive => step_bits(n, ty, true),
+        Round::Rm | Round::Rmi if above => step_bits(n, ty, false),
+        Round::Rp | Round::Rpi if below => step_bits(n, ty, true),
+        Round::Rn | Round::None if lo != 0.0 && diff != 0.0 && diff.is_finite() => {
+            // hi exactly halfway between n and its neighbour m is a tie only for hi: the exact
+            // value lies on lo's side of it.
+            let m = step_bits(n, ty, diff < 0.0);
+            if to_f64(m, ty) - hi == -diff && (lo > 0.0) != (diff > 0.0) {
+                m
+            } else {
+                n
+            }
+        }
+        _ => n,
     }
 }

@@ -320,6 +320,12 @@ pub enum Extra {
         k: u8,
     },
     Testp(TestpKind),
+    /// fma `.relu`: negative results and -0 become +0.
+    Relu,
+    /// min/max `.NaN`: a NaN operand gives NaN.
+    PropagateNan,
+    /// `div.approx`: a * (1/b), whose reciprocal underflows for |b| > 2^126.
+    ApproxDiv,
     /// bar.red's reduction.
     BarRed(BarRedOp),
     /// wmma.load/store: whether memory is row-major; mma: the C type (f16 or f32).

@@ -31,13 +31,14 @@ const POISON: u8 = 0xcd;
 /// Elements per line of the text file.
 const PER_LINE: usize = 8;
 /// Differences shown before the count of the rest.
-const SHOWN: usize = 20;
+const SHOWN: usize = 200;
 
 pub fn run(course: &Course, action: &ParityAction) -> anyhow::Result<ExitCode> {
     let ParityAction::Run {
         fixtures,
         out,
         check,
+        allow,
     } = action;
     if out.is_none() && check.is_none() {
         bail!("dev parity run: say where the outputs go (--out FILE), or what to compare them with (--check FILE)");
@@ -81,7 +82,12 @@ pub fn run(course: &Course, action: &ParityAction) -> anyhow::Result<ExitCode> {
     if let Some(path) = check {
         let recorded =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let diffs = compare(&parse_recording(&recorded)?, &results);
+        let mut diffs = compare(&parse_recording(&recorded)?, &results);
+        if let Some(allow) = allow {
+            let text = std::fs::read_to_string(allow)
+                .with_context(|| format!("reading {}", allow.display()))?;
+            diffs = apply_allowed(diffs, &parse_allowed(&text)?);
+        }
         match diffs.is_empty() {
             true => println!(
                 "{} kernel(s) on {device} match {}",
@@ -458,6 +464,49 @@ fn parse_recording(text: &str) -> anyhow::Result<Recording> {
 }
 
 /// Every element that differs from the recording beyond its kernel's tolerance, said readably.
+/// The `<fixture>/<kernel> <op> thread N` a difference line is about.
+fn diff_key(diff: &str) -> &str {
+    let end = diff
+        .find(" (in:")
+        .or_else(|| diff.find(':'))
+        .unwrap_or(diff.len());
+    &diff[..end]
+}
+
+/// An --allow file's keys (each line `KEY: reason`; blank lines and `#` comments skipped).
+fn parse_allowed(text: &str) -> anyhow::Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match line.split_once(':') {
+            Some((key, reason)) if !reason.trim().is_empty() && key.contains(" thread ") => {
+                keys.push(key.trim().to_string())
+            }
+            _ => bail!("allowed differences, line {}: want `<fixture>/<kernel> <op> thread N: <reason>`, got `{line}`", n + 1),
+        }
+    }
+    Ok(keys)
+}
+
+/// The differences not allowed, then one line per allowed key that no longer differs.
+fn apply_allowed(diffs: Vec<String>, allowed: &[String]) -> Vec<String> {
+    let mut used = vec![false; allowed.len()];
+    let mut left = Vec::new();
+    for d in diffs {
+        match allowed.iter().position(|k| k == diff_key(&d)) {
+            Some(i) => used[i] = true,
+            None => left.push(d),
+        }
+    }
+    for (k, _) in allowed.iter().zip(&used).filter(|(_, &u)| !u) {
+        left.push(format!("{k}: listed as a known difference but matches the recording now (remove it from the list)"));
+    }
+    left
+}
+
 fn compare(recorded: &Recording, results: &[(&Kernel, Vec<u64>)]) -> Vec<String> {
     let mut diffs = Vec::new();
     let mut seen = 0;

@@ -206,7 +206,7 @@ impl BlockRunner<'_> {
                 w.regs[m.rows[k] as usize + l] = v;
             }
         });
-        self.count_access(target0, exec, &addrs, bytes);
+        self.count_access(ins, target0, exec, &addrs, bytes);
         Ok(())
     }
 
@@ -254,7 +254,7 @@ impl BlockRunner<'_> {
                 unsafe { super::access::write_raw(p.add(k * esize), esize, v) };
             }
         });
-        self.count_access(target0, exec, &addrs, bytes);
+        self.count_access(ins, target0, exec, &addrs, bytes);
         Ok(())
     }
 }
