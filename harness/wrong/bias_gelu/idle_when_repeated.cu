@@ -1,6 +1,7 @@
 // expect: your kernel's output in the timed runs differs from its checked run
 // expect-gpu: your kernel's output in the timed runs differs from its checked run
-// A timing cheat: each block skips its work when launched again on the same output and size.
+// A timing cheat: each block skips its work when launched again on the same output, size and
+// bias (a new case's buffers may get the old case's address back; its bias is new).
 // Bias add and GELU in one kernel: y = gelu(x + bias[c]), tanh form.
 //
 // Launch (fixed by the harness): blockDim = 256, gridDim = ceil(rows * C / 1024); thread g
@@ -19,6 +20,7 @@ __device__ float gelu_tanh(float v)
 
 __device__ const float* last_out[1 << 16];
 __device__ long long last_n[1 << 16];
+__device__ int last_bias[1 << 16];
 
 extern "C" __global__ void bias_gelu(const float* x, const float* bias, float* y, int rows,
                                      int C)
@@ -28,9 +30,11 @@ extern "C" __global__ void bias_gelu(const float* x, const float* bias, float* y
     __shared__ int repeated;
     if (threadIdx.x == 0) {
         unsigned int b = (blockIdx.y * gridDim.x + blockIdx.x) % (1u << 16);
-        repeated = last_out[b] == y && last_n[b] == (long long)rows * C;
+        int bias0 = __float_as_int(bias[0]);
+        repeated = last_out[b] == y && last_n[b] == (long long)rows * C && last_bias[b] == bias0;
         last_out[b] = y;
         last_n[b] = (long long)rows * C;
+        last_bias[b] = bias0;
     }
     __syncthreads();
     if (repeated) return;

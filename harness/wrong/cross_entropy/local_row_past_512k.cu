@@ -1,5 +1,5 @@
 // expect: of local memory per thread (arrays declared inside the kernel); a GPU allows at most 512 KiB per thread
-// expect-gpu: could not load your compiled kernel
+// expect-gpu: the GPU refused to launch
 // Known-wrong: thread 0 copies its row into a per-thread array of doubles "sized for a
 // 131072-token vocabulary": 1 MiB of local memory per thread. A GPU refuses a kernel whose
 // threads need more than 512 KiB of local memory when it loads it.
