@@ -268,11 +268,15 @@ fn fma_f64(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
         unsafe { fma_f64_hw(out, a, b, c) };
         return;
     }
-    map3(out, a, b, c, |x, y, z| nan64(d(x).mul_add(d(y), d(z)), x, y))
+    map3(out, a, b, c, |x, y, z| {
+        nan64(d(x).mul_add(d(y), d(z)), x, y)
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
 unsafe fn fma_f64_hw(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
-    map3(out, a, b, c, |x, y, z| nan64(d(x).mul_add(d(y), d(z)), x, y))
+    map3(out, a, b, c, |x, y, z| {
+        nan64(d(x).mul_add(d(y), d(z)), x, y)
+    })
 }
