@@ -441,6 +441,29 @@ fn checkout(root: &Path) -> Option<PathBuf> {
 /// The driver cdylib: next to the running kernlings binary, else built from a checkout: into
 /// its own target/ when this binary lives there (`cargo run`), else into kernlings' cache (an
 /// installed binary), where cargo rebuilds it when the checkout changed.
+/// Whether `lib` exists and was written after every file cargo builds the driver from
+/// (cpu-driver/, the workspace's Cargo.toml and Cargo.lock).
+fn newer_than_sources(lib: &Path, workspace: &Path) -> bool {
+    fn newest(path: &Path) -> Option<std::time::SystemTime> {
+        let meta = std::fs::metadata(path).ok()?;
+        if !meta.is_dir() {
+            return meta.modified().ok();
+        }
+        std::fs::read_dir(path)
+            .ok()?
+            .flatten()
+            .filter(|e| e.file_name() != "target")
+            .map(|e| newest(&e.path()))
+            .try_fold(meta.modified().ok()?, |a, b| Some(a.max(b?)))
+    }
+    let Some(built) = std::fs::metadata(lib).and_then(|m| m.modified()).ok() else {
+        return false;
+    };
+    ["cpu-driver", "Cargo.toml", "Cargo.lock"]
+        .iter()
+        .all(|p| newest(&workspace.join(p)).is_some_and(|t| t < built))
+}
+
 fn find_or_build_driver(root: &Path) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the kernlings binary")?;
     let exe_dir = exe
@@ -479,6 +502,11 @@ fn find_or_build_driver(root: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&target).with_context(|| format!("creating {}", target.display()))?;
     let log = target.join("build.log");
     let lib = target.join("release").join(DRIVER_LIB);
+    // Newer than every source of the driver: no cargo (which may wait on the build directory's
+    // lock while an editor's cargo holds it).
+    if newer_than_sources(&lib, &workspace) {
+        return Ok(lib);
+    }
     // Built before: cargo only checks it is up to date (and rebuilds it if the checkout changed).
     let bar = match lib.exists() {
         true => spinner("checking the CPU driver is up to date"),

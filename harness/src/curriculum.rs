@@ -248,6 +248,22 @@ impl Curriculum {
                 .speed
                 .iter()
                 .flat_map(|s| std::iter::once(s.bar).chain(s.also.iter().map(|a| a.bar)));
+            if let Some(speed) = &ex.speed {
+                let names: Vec<&str> = speed.also.iter().map(|a| a.against.as_str()).collect();
+                if let Some(dup) = names
+                    .iter()
+                    .enumerate()
+                    .find(|(i, n)| names[..*i].contains(n))
+                {
+                    out.push(Problem::new(
+                        at("speed"),
+                        format!(
+                            "{who}: field `speed`: two `also` bars against \"{}\"",
+                            dup.1
+                        ),
+                    ));
+                }
+            }
             for bar in bars.filter(|b| !(*b > 0.0 && b.is_finite())) {
                 out.push(Problem::new(
                     at("speed"),
@@ -482,6 +498,16 @@ check = "fixture"
             ),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn also_bars_are_checked_like_the_bar_and_named_once() {
+        let also = "also = [{ against = \"k\", bar = 1.1 }, { against = \"k\", bar = -1.0 }]";
+        let text =
+            format!("{GOOD}speed = {{ baseline = \"naive\", bar = 1.0, size = [1], {also} }}\n");
+        let msg = error(&text);
+        assert!(msg.contains("two `also` bars against \"k\""), "{msg}");
+        assert!(msg.contains("must be above 0, not -1"), "{msg}");
     }
 
     #[test]

@@ -261,15 +261,20 @@ fn limits(curriculum: &Curriculum, state: &State) -> charts::Limits {
         else {
             continue;
         };
-        let (Some((rate, _)), true) = (parse_rate(&s.achieved), s.percent_of_limit > 0.0) else {
+        let (Some((rate, is_flops)), true) = (parse_rate(&s.achieved), s.percent_of_limit > 0.0)
+        else {
             continue;
         };
         let limit = rate / (s.percent_of_limit / 100.0);
-        let slot = match s.baseline.as_str() {
-            "copy" => &mut limits.bandwidth,
-            "cublas" => &mut limits.peak,
-            _ => continue,
+        // The slot follows what was measured: a bytes-moved speed against a cuBLAS baseline
+        // (gemv_q4 against cuBLAS's GEMV) is a bandwidth, not a FLOP/s peak.
+        let slot = match is_flops {
+            false => &mut limits.bandwidth,
+            true => &mut limits.peak,
         };
+        if !matches!(s.baseline.as_str(), "copy" | "cublas") {
+            continue;
+        }
         *slot = Some(slot.map_or(limit, |l: f64| l.max(limit)));
     }
     limits

@@ -120,6 +120,8 @@ pub struct CheckCtx {
     /// NVRTC's include dirs for the learner's file, given to the harness's own kernels too
     /// (a GPU's NVRTC finds no `cuda_fp16.h` without them).
     pub(super) include_dirs: Vec<std::path::PathBuf>,
+    /// The `also` bars a measurement has used, by name.
+    also_used: Vec<String>,
 }
 
 /// A kernel of the learner's file, looked up by its `extern "C"` name.
@@ -351,7 +353,18 @@ impl CheckCtx {
             versions: Vec::new(),
             varied_references: Vec::new(),
             include_dirs: Vec::new(),
+            also_used: Vec::new(),
         }
+    }
+
+    /// The first `also` bar of the exercise that no `measure_speed_against` used.
+    pub(super) fn unused_also_bar(&self) -> Option<String> {
+        let speed = self.exercise.speed.as_ref()?;
+        speed
+            .also
+            .iter()
+            .find(|a| !self.also_used.contains(&a.against))
+            .map(|a| a.against.clone())
     }
 
     /// The problem sizes from curriculum.toml, one correctness case each.
@@ -860,6 +873,7 @@ impl CheckCtx {
                     self.exercise.name
                 )
             })?;
+        self.also_used.push(against.to_string());
         let bar = SpeedBar {
             bar: also.bar,
             also: Vec::new(),

@@ -131,6 +131,13 @@ fn run_cuda(req: &ChildRequest, check: checks::CudaCheck) -> anyhow::Result<Outc
     ctx.include_dirs = req.include_dirs.clone();
     match check(&mut ctx) {
         Ok(()) => {
+            // A bar in curriculum.toml that no measurement held the kernel to is not a bar.
+            if let Some(name) = ctx.unused_also_bar() {
+                anyhow::bail!(
+                    "kernlings bug: {}'s `also` bar against \"{name}\" was never measured by its check",
+                    r.exercise.name
+                );
+            }
             outcome.correctness = Correctness::Passed {
                 cases: std::mem::take(&mut ctx.cases),
             };
