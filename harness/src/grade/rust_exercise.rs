@@ -270,6 +270,20 @@ pub fn source_hash(bytes: &[u8]) -> String {
     format!("{:016x}", inputs::fnv1a(0, bytes))
 }
 
+/// The harness's reference code a learner's file must not call: it is compiled into the same
+/// grader crate (Rust's privacy cannot hide it there), and a scheduler that delegates to it
+/// would pass every check. A name in a `//` comment does not count.
+fn names_a_reference(source: &str, check: &str) -> Option<&'static str> {
+    const SCHEDULERS: &[&str] = &["RefStatic", "RefContinuous", "FakeProbe", "FakeState"];
+    let forbidden: &[&str] = match check {
+        "static_batching" | "continuous_batching" => SCHEDULERS,
+        _ => &[],
+    };
+    let code = source.lines().map(|l| l.split("//").next().unwrap_or(""));
+    let mut words = code.flat_map(|l| l.split(|c: char| !(c.is_alphanumeric() || c == '_')));
+    words.find_map(|w| forbidden.iter().copied().find(|f| *f == w))
+}
+
 fn build(
     root: &Path,
     ex: &Exercise,
@@ -290,6 +304,12 @@ fn build(
     let learner = source
         .canonicalize()
         .with_context(|| format!("finding {display}"))?;
+    if let Some(name) = names_a_reference(&std::fs::read_to_string(&learner)?, &ex.check) {
+        return Ok(Err(format!(
+            "{display} uses `{name}`, the harness's own scheduler, which the grader compiles \
+             beside your file to measure yours against: the scheduler must be yours."
+        )));
+    }
     let main = template.replace(
         "{{LEARNER}}",
         &format!("{:?}", learner.display().to_string()),
@@ -769,6 +789,23 @@ pub(super) fn run_check(
         Err(e) => outcome.correctness = failed(&ctx.case, e)?,
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod reference_names {
+    use super::names_a_reference;
+
+    #[test]
+    fn a_scheduler_that_names_the_reference_is_refused_but_a_comment_is_not() {
+        let cheat = "use crate::serving::{RefContinuous, Schedule};\nstruct S(RefContinuous);";
+        assert_eq!(
+            names_a_reference(cheat, "continuous_batching"),
+            Some("RefContinuous")
+        );
+        let fine = "// unlike RefContinuous, this one is mine\nstruct RefContinuousish;";
+        assert_eq!(names_a_reference(fine, "continuous_batching"), None);
+        assert_eq!(names_a_reference(cheat, "server"), None);
+    }
 }
 
 #[cfg(test)]
