@@ -273,6 +273,10 @@ pub fn source_hash(bytes: &[u8]) -> String {
 /// The harness's reference code a learner's file must not call: it is compiled into the same
 /// grader crate (Rust's privacy cannot hide it there), and a scheduler that delegates to it
 /// would pass every check. A name in a `//` comment does not count.
+/// The versions the server grader was tested with (tokio, axum, hyper, ...): cargo keeps them
+/// and only renames the root package.
+const SERVER_LOCK: &str = include_str!("../../rust-graders/server.Cargo.lock");
+
 fn names_a_reference(source: &str, check: &str) -> Option<&'static str> {
     const SCHEDULERS: &[&str] = &["RefStatic", "RefContinuous", "FakeProbe", "FakeState"];
     let forbidden: &[&str] = match check {
@@ -320,8 +324,13 @@ fn build(
         write_if_changed(&dir.join("src").join(file), text)?;
     }
     write_if_changed(&dir.join("Cargo.toml"), &manifest(&name, &ex.check))?;
-    // The project's lock file pins the same cudarc the harness was tested with.
-    if let Ok(lock) = std::fs::read_to_string(root.join("Cargo.lock")) {
+    // The project's lock file pins the same cudarc the harness was tested with; the server's
+    // async stack is in no workspace crate, so its grader ships a lock of its own.
+    let lock = match ex.check.as_str() {
+        "serving_server" => Some(SERVER_LOCK.to_string()),
+        _ => std::fs::read_to_string(root.join("Cargo.lock")).ok(),
+    };
+    if let Some(lock) = lock {
         if !dir.join("Cargo.lock").exists() {
             std::fs::write(dir.join("Cargo.lock"), lock)?;
         }
