@@ -40,8 +40,8 @@ fn float_op(ins: &Instr, a: u64, b: u64, c: u64, op: impl Fn(f64, f64, f64) -> (
             } else {
                 [vb, va, vc]
             };
-            if let Some(v) = order.into_iter().find(|&v| d(v).is_nan()) {
-                return quiet64(v);
+            if let Some(v) = first_nan64(order) {
+                return v;
             }
         }
         if ins.sat && !hi.is_nan() {

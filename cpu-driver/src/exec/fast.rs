@@ -170,9 +170,9 @@ pub fn run(op: AluOp, a: &Lanes, b: &Lanes, c: &Lanes, out: &mut Lanes) {
         SubF32 => map2(out, a, b, |x, y| nan32(f(x) - f(y))),
         MulF32 => map2(out, a, b, |x, y| nan32(f(x) * f(y))),
         FmaF32 => fma_f32(out, a, b, c),
-        AddF64 => map2(out, a, b, |x, y| nan64(d(x) + d(y), x, y)),
-        SubF64 => map2(out, a, b, |x, y| nan64(d(x) - d(y), x, y)),
-        MulF64 => map2(out, a, b, |x, y| nan64(d(x) * d(y), x, y)),
+        AddF64 => map2(out, a, b, |x, y| nan64(d(x) + d(y), [y, x, y])),
+        SubF64 => map2(out, a, b, |x, y| nan64(d(x) - d(y), [y, x, y])),
+        MulF64 => map2(out, a, b, |x, y| nan64(d(x) * d(y), [y, x, y])),
         FmaF64 => fma_f64(out, a, b, c),
         MulWideS32 => map2(out, a, b, |x, y| {
             (x as i32 as i64).wrapping_mul(y as i32 as i64) as u64
@@ -269,7 +269,7 @@ fn fma_f64(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
         return;
     }
     map3(out, a, b, c, |x, y, z| {
-        nan64(d(x).mul_add(d(y), d(z)), x, y)
+        nan64(d(x).mul_add(d(y), d(z)), [y, x, z])
     })
 }
 
@@ -277,6 +277,6 @@ fn fma_f64(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
 #[target_feature(enable = "fma")]
 unsafe fn fma_f64_hw(out: &mut Lanes, a: &Lanes, b: &Lanes, c: &Lanes) {
     map3(out, a, b, c, |x, y, z| {
-        nan64(d(x).mul_add(d(y), d(z)), x, y)
+        nan64(d(x).mul_add(d(y), d(z)), [y, x, z])
     })
 }

@@ -212,13 +212,21 @@ pub fn nan32(x: f32) -> u64 {
     }
 }
 
-/// An f64 result as bits, a NaN from NaN operands being b's when b is one (x86 gives a's).
+/// The NaN an f64 result passes on, as the H200 does: the first NaN operand of `order`,
+/// quieted (b, a, c for most instructions; a first for div). None when no operand is NaN.
 #[inline(always)]
-pub fn nan64(x: f64, a: u64, b: u64) -> u64 {
-    if x.is_nan() && d(b).is_nan() && d(a).is_nan() {
-        quiet64(b)
-    } else {
-        db(x)
+pub fn first_nan64(order: [u64; 3]) -> Option<u64> {
+    order.into_iter().find(|&v| d(v).is_nan()).map(quiet64)
+}
+
+/// An f64 result as bits. A NaN is `first_nan64(order)` when an operand is NaN: host
+/// arithmetic's choice between NaN operands varies by instruction (x86's vfmadd keeps
+/// whichever operand the compiler put first).
+#[inline(always)]
+pub fn nan64(x: f64, order: [u64; 3]) -> u64 {
+    match x.is_nan() {
+        true => first_nan64(order).unwrap_or_else(|| db(x)),
+        false => db(x),
     }
 }
 
