@@ -113,6 +113,12 @@ pub fn background_status() -> Option<String> {
         .next()
 }
 
+/// Whether a background set-up job is at work: watch redraws meanwhile, so its line goes
+/// away when the job ends.
+pub fn background_running() -> bool {
+    NVRTC.running() || DRIVER.running()
+}
+
 static NVRTC: Job<Nvrtc> = Job::new();
 static DRIVER: Job<PathBuf> = Job::new();
 
@@ -178,6 +184,12 @@ impl<T: Clone> Job<T> {
         };
         self.changed.notify_all();
         result
+    }
+
+    fn running(&self) -> bool {
+        self.slot
+            .lock()
+            .is_ok_and(|s| matches!(*s, Slot::Running(_)))
     }
 
     fn status(&self) -> Option<String> {

@@ -148,9 +148,11 @@ pub fn run(course: &Course) -> anyhow::Result<ExitCode> {
     // Input that ends (a pipe, /dev/null) still sees the grade under way to its verdict.
     let mut input_closed = false;
     let leave = loop {
-        // While grading on a terminal, a tick a second keeps the elapsed time honest.
-        let tick = (app.grading.is_some() && screen.is_terminal())
-            .then(|| Instant::now() + Duration::from_secs(1));
+        // While grading on a terminal, a tick a second keeps the elapsed time honest; while
+        // the background set-up works, it keeps its status line current (and removes it at
+        // the end, with no key pressed).
+        let busy = app.grading.is_some() || crate::cpu_setup::background_running();
+        let tick = (busy && screen.is_terminal()).then(|| Instant::now() + Duration::from_secs(1));
         let deadline = [saved_at.map(|t| t + DEBOUNCE), tick]
             .into_iter()
             .flatten()
