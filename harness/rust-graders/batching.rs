@@ -309,25 +309,36 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
                 }
             }
         }
-        // Starvation: the oldest waiting request (new or preempted), with room for it and for
-        // every running request's next block.
+        // Starvation: the oldest request still waiting (new or preempted) after this step's
+        // admissions, when there was room for it as well: a batch slot and its blocks, on top
+        // of the blocks of the (older) requests admitted this step and one more block for each
+        // request that was already running (its next token). `last_batch` holds who was still
+        // running when the step began: a request that finished in this step held its slot
+        // while the scheduler admitted.
         if strict == Mode::Continuous {
-            let running_after_last = last_batch.iter().filter(|id| !seen[id].done).count();
+            let running_before = last_batch.len();
+            let admitted: Vec<&(SeqId, usize, usize)> =
+                batch.iter().filter(|b| !last_batch.contains(&b.0)).collect();
+            let taken: usize = admitted
+                .iter()
+                .map(|b| blocks_for(b.1, setup.block_size))
+                .sum::<usize>()
+                + running_before;
+            let slots = setup.max_batch.saturating_sub(running_before + admitted.len());
             if let Some((id, s)) = seen
                 .iter_mut()
                 .filter(|(id, s)| !s.done && !in_batch(**id) && !last_batch.contains(id))
                 .min_by_key(|(_, s)| s.arrival)
             {
                 let context = trace[s.arrival].req.prompt.len() + s.tokens.len();
-                let need = blocks_for(context, setup.block_size) + running_after_last;
-                if running_after_last < setup.max_batch && free_before >= need {
+                let room = free_before.saturating_sub(taken);
+                if slots > 0 && room >= blocks_for(context, setup.block_size) {
                     s.waited += 1;
                     if s.waited > PATIENCE {
                         return Err(format!(
-                            "request {id} waited {} steps while {free_before} KV blocks and {} batch \
+                            "request {id} waited {} steps while {room} KV blocks and {slots} batch \
                              slots were free: a continuous batcher admits waiting requests at every step",
                             s.waited,
-                            setup.max_batch - running_after_last
                         ));
                     }
                 }
