@@ -354,8 +354,7 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
             // PTX ISA: bit i is a[pos + i] for i < len and pos + i <= msb, else the sign bit
             // a[min(pos + len - 1, msb)] (0 for unsigned types).
             let msb = ty.bytes() as u64 * 8 - 1;
-            let pos = b & 0xff;
-            let len = c & 0xff;
+            let (pos, len) = (bitfield_operand(b, ty), bitfield_operand(c, ty));
             let x = zx(a, ty);
             if len == 0 {
                 0
@@ -605,5 +604,17 @@ pub fn shf(left: bool, clamp: bool, a: u64, b: u64, n: u64) -> u64 {
         ((wide << n) >> 32) & 0xffff_ffff
     } else {
         (wide >> n) & 0xffff_ffff
+    }
+}
+
+/// A bfe/bfi position or length as a GPU reads it. The PTX ISA restricts both to 0..255, and
+/// the 32-bit forms on the H200 use bits 0..7 of the operand; the 64-bit forms (emulated by
+/// ptxas) use the whole 32-bit value, so a position of 256 or more extracts past bit 63
+/// (tests/fixtures/gpu_parity.txt, int64/int64_ops, rows bfe.u64, bfe.s64, bfi.b64).
+pub fn bitfield_operand(v: u64, ty: Ty) -> u64 {
+    if ty.bytes() == 8 {
+        v & 0xffff_ffff
+    } else {
+        v & 0xff
     }
 }

@@ -172,8 +172,8 @@ impl BlockRunner<'_> {
             Op::Bfi => lanes!(exec, l, {
                 let a = self.val(w, &ins.src[0], l);
                 let b = self.val(w, &ins.src[1], l);
-                let pos = self.val(w, &ins.src[2], l) & 0xff;
-                let len = self.val(w, &ins.src[3], l) & 0xff;
+                let pos = alu::bitfield_operand(self.val(w, &ins.src[2], l), ty);
+                let len = alu::bitfield_operand(self.val(w, &ins.src[3], l), ty);
                 let bits = ty.bytes() as u64 * 8;
                 let v = if len == 0 || pos >= bits {
                     b
