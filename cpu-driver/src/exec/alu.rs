@@ -416,8 +416,8 @@ pub fn compute(ins: &Instr, a: u64, b: u64, c: u64) -> Option<u64> {
                 Op::Ex2 => x.exp2(),
                 Op::Lg2 => x.log2(),
                 Op::Rsqrt => 1.0 / x.sqrt(),
-                Op::Sin => x.sin(),
-                Op::Cos => x.cos(),
+                Op::Sin => (turns_rz(x) * std::f64::consts::TAU).sin(),
+                Op::Cos => (turns_rz(x) * std::f64::consts::TAU).cos(),
                 _ => x.tanh(),
             };
             match ins.op {
@@ -616,5 +616,23 @@ pub fn bitfield_operand(v: u64, ty: Ty) -> u64 {
         v & 0xffff_ffff
     } else {
         v & 0xff
+    }
+}
+
+/// The argument of sin.approx/cos.approx in turns, as the H200 reduces it: ptxas emits one
+/// f32 multiply by 1/2π rounded toward zero (FMUL.RZ) ahead of the SFU, which then takes the
+/// sine of whole turns. That rounding is the error that grows with |x| (7e-6 at x = 100,
+/// 3e-5 at -314 in tests/fixtures/gpu_parity.txt); computing sin(x) exactly would hide it.
+fn turns_rz(x: f64) -> f64 {
+    const INV_TAU: f32 = 0.159_154_94;
+    // Exact in f64: two 24-bit significands make at most 48 bits.
+    let p = x * INV_TAU as f64;
+    let r = p as f32;
+    // Round toward zero: one step back when rounding to nearest went up in magnitude (the
+    // bit pattern's magnitude and the value's grow together for either sign).
+    if (r as f64).abs() > p.abs() {
+        f32::from_bits(r.to_bits() - 1) as f64
+    } else {
+        r as f64
     }
 }
