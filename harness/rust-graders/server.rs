@@ -401,6 +401,14 @@ async fn grade(seed: u64, out: &mut String) -> Result<(), (String, String)> {
     }
     for l in &rows {
         writeln!(out, "table {}", table_row(l)).unwrap();
+        // The same numbers for the report's chart: rate, TTFT p50 and p99, ITL p50 (ms),
+        // tokens/s, goodput.
+        writeln!(
+            out,
+            "sweep_row {} {} {} {} {} {}",
+            l.offered_rps, l.ttft_p50_ms, l.ttft_p99_ms, l.itl_p50_ms, l.tokens_per_s, l.goodput_rps
+        )
+        .unwrap();
     }
     writeln!(out, "metric single_ttft_ms {single}").unwrap();
     writeln!(out, "metric knee_rps {knee}").unwrap();

@@ -18,6 +18,33 @@ pub struct Outcome {
     /// Counters from the CPU backend (never GPU speed), one entry per launch the check reports.
     #[serde(default)]
     pub counters: Vec<LaunchCounters>,
+    /// The server exercise's load sweep (module 10), for the report's serving chart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_sweep: Option<LoadSweep>,
+}
+
+/// An open-loop load test at rising request rates against the learner's server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadSweep {
+    /// Time to first token of a request alone on an idle server.
+    pub single_ttft_ms: f64,
+    /// The highest rate up to which every rate kept up with its offered tokens.
+    pub knee_rps: f64,
+    pub rows: Vec<LoadRow>,
+}
+
+/// What one rate of the sweep measured.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LoadRow {
+    /// Offered request rate (Poisson arrivals).
+    pub rps: f64,
+    pub ttft_p50_ms: f64,
+    pub ttft_p99_ms: f64,
+    /// Inter-token latency, p50.
+    pub itl_p50_ms: f64,
+    pub tokens_per_s: f64,
+    /// Requests per second that met the TTFT and TPOT objectives.
+    pub goodput_rps: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -314,7 +314,11 @@ fn write_charts(
             flops: if is_flops { rate } else { rate * i },
         });
     }
-    charts::write_all(dir, &bars, limits(curriculum, state), &points)
+    let sweep = curriculum
+        .exercises
+        .iter()
+        .find_map(|ex| state.exercises.get(&ex.name)?.load_sweep.as_ref());
+    charts::write_all(dir, &bars, limits(curriculum, state), &points, sweep)
 }
 
 /// Everything one page is made from.
@@ -931,13 +935,14 @@ check = "c"
             bandwidth: Some(4.2e12),
             peak: Some(51e12),
         };
-        let written = charts::write_all(dir.path(), &bars, limits, &points).unwrap();
+        let written = charts::write_all(dir.path(), &bars, limits, &points, None).unwrap();
         assert_eq!(written.len(), 2);
         for (_, file) in written {
             let svg = fs::read_to_string(dir.path().join(file)).unwrap();
             assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         }
-        let none = charts::write_all(dir.path(), &[], charts::Limits::default(), &[]).unwrap();
+        let none =
+            charts::write_all(dir.path(), &[], charts::Limits::default(), &[], None).unwrap();
         assert!(none.is_empty());
     }
 }

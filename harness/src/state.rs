@@ -53,6 +53,9 @@ pub struct ExerciseState {
     pub attempts: u32,
     pub last: Option<LastResult>,
     pub best_speed: Option<BestSpeed>,
+    /// The load sweep of the latest passing attempt that ran one (the server exercise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_sweep: Option<crate::outcome::LoadSweep>,
     /// How many hint levels the learner has seen.
     #[serde(default)]
     pub hints_seen: usize,
@@ -402,6 +405,9 @@ impl State {
         if passed && entry.first_done.is_none() {
             entry.first_done = Some(now);
         }
+        if let Some(sweep) = outcome.load_sweep.as_ref().filter(|_| passed) {
+            entry.load_sweep = Some(sweep.clone());
+        }
         if let Some(speed) = outcome
             .speed
             .as_ref()
@@ -519,6 +525,7 @@ mod tests {
             }),
             speed_skipped: None,
             counters: vec![],
+            load_sweep: None,
         }
     }
 
@@ -534,6 +541,38 @@ mod tests {
 
     fn day() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    #[test]
+    fn the_load_sweep_of_the_latest_passing_run_is_kept() {
+        use crate::outcome::{LoadRow, LoadSweep};
+        let with_sweep = |passed: bool, knee_rps: f64| Outcome {
+            load_sweep: Some(LoadSweep {
+                single_ttft_ms: 3.0,
+                knee_rps,
+                rows: vec![LoadRow {
+                    rps: 40.0,
+                    ttft_p50_ms: 4.0,
+                    ttft_p99_ms: 8.0,
+                    itl_p50_ms: 2.0,
+                    tokens_per_s: 500.0,
+                    goodput_rps: 39.0,
+                }],
+            }),
+            ..outcome("server", passed, None)
+        };
+        let mut state = State::fresh();
+        let now = Utc::now();
+        state.record(&with_sweep(true, 300.0), "ok".into(), now, day(), "h1");
+        state.record(&with_sweep(false, 100.0), "no".into(), now, day(), "h2");
+        let kept = state.exercise("server").load_sweep.unwrap();
+        assert_eq!(
+            kept.knee_rps, 300.0,
+            "a failed run's sweep replaced a passing one's"
+        );
+        state.record(&with_sweep(true, 350.0), "ok".into(), now, day(), "h3");
+        let kept = state.exercise("server").load_sweep.unwrap();
+        assert_eq!(kept.knee_rps, 350.0);
     }
 
     #[test]

@@ -1060,6 +1060,7 @@ mod tests {
             }),
             speed_skipped: None,
             counters: Vec::new(),
+            load_sweep: None,
         }
     }
 

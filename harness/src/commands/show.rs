@@ -322,6 +322,7 @@ mod tests {
             }),
             speed_skipped: None,
             counters: vec![],
+            load_sweep: None,
         }
     }
 

@@ -176,6 +176,7 @@ pub(super) fn blank_outcome(req: &ChildRequest, device: String) -> Outcome {
         speed: None,
         speed_skipped,
         counters: Vec::new(),
+        load_sweep: None,
     }
 }
 

@@ -516,6 +516,7 @@ pub struct RustCtx {
     pub(super) case: String,
     pub(super) cases: Vec<String>,
     pub(super) speed: Option<SpeedResult>,
+    pub(super) load_sweep: Option<crate::outcome::LoadSweep>,
 }
 
 /// The files one grader run wrote.
@@ -789,11 +790,13 @@ pub(super) fn run_check(
         case: String::new(),
         cases: Vec::new(),
         speed: None,
+        load_sweep: None,
     };
     match check(&mut ctx) {
         Ok(()) => {
             outcome.correctness = Correctness::Passed { cases: ctx.cases };
             outcome.speed = ctx.speed;
+            outcome.load_sweep = ctx.load_sweep;
         }
         Err(e) => outcome.correctness = failed(&ctx.case, e)?,
     }

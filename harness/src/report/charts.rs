@@ -6,8 +6,11 @@
 use std::path::Path;
 
 use anyhow::Context as _;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::outcome::{LoadRow, LoadSweep};
 
 /// One exercise's best speed, as the speed chart shows it.
 pub struct SpeedBar {
@@ -240,15 +243,147 @@ fn draw_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("drawing a chart: {e:?}")
 }
 
-/// Writes both charts that have data into `dir`; returns (alt text, file name) of each written.
+/// The server's load sweep: time to first token (p50, p99) and output tokens/s against the
+/// offered request rate, side by side, with the knee marked on both.
+pub fn serving(path: &Path, sweep: &LoadSweep) -> anyhow::Result<()> {
+    let root = SVGBackend::new(path, (1000, 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_error)?;
+    let (left, right) = root.split_horizontally(500);
+    let rows = &sweep.rows;
+    let x_hi = rows.iter().map(|r| r.rps).fold(1.0, f64::max) * 1.08;
+    let knee_note = format!("knee {:.0} req/s", sweep.knee_rps);
+
+    let ttft_hi = rows
+        .iter()
+        .map(|r| r.ttft_p99_ms)
+        .chain([sweep.single_ttft_ms])
+        .fold(1.0, f64::max)
+        * 2.0;
+    let ttft_lo = rows
+        .iter()
+        .map(|r| r.ttft_p50_ms)
+        .chain([sweep.single_ttft_ms])
+        .fold(ttft_hi, f64::min)
+        / 2.0;
+    let mut chart = ChartBuilder::on(&left)
+        .caption("Time to first token", (FONT, 18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..x_hi, (ttft_lo..ttft_hi).log_scale())
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("offered requests per second")
+        .y_desc("ms")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| one_two_five(*y))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(draw_error)?;
+    for (name, color, pick) in [
+        (
+            "p50",
+            PASS,
+            (|r: &LoadRow| r.ttft_p50_ms) as fn(&LoadRow) -> f64,
+        ),
+        ("p99", SHORT, |r: &LoadRow| r.ttft_p99_ms),
+    ] {
+        let line: Vec<(f64, f64)> = rows.iter().map(|r| (r.rps, pick(r))).collect();
+        chart
+            .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))
+            .map_err(draw_error)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+        chart
+            .draw_series(line.iter().map(|&p| Circle::new(p, 3, color.filled())))
+            .map_err(draw_error)?;
+    }
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, sweep.single_ttft_ms), (x_hi, sweep.single_ttft_ms)],
+            INK.stroke_width(1),
+        ))
+        .map_err(draw_error)?
+        .label("a lone request")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], INK.stroke_width(1)));
+    knee(&mut chart, sweep.knee_rps, (ttft_lo, ttft_hi), &knee_note)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font((FONT, 13))
+        .background_style(WHITE.mix(0.8))
+        .border_style(INK)
+        .draw()
+        .map_err(draw_error)?;
+
+    let tps_hi = rows.iter().map(|r| r.tokens_per_s).fold(1.0, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(&right)
+        .caption("Output tokens per second", (FONT, 18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..x_hi, 0.0..tps_hi)
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc("offered requests per second")
+        .y_desc("tokens/s")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(draw_error)?;
+    let line: Vec<(f64, f64)> = rows.iter().map(|r| (r.rps, r.tokens_per_s)).collect();
+    chart
+        .draw_series(LineSeries::new(line.clone(), PASS.stroke_width(2)))
+        .map_err(draw_error)?;
+    chart
+        .draw_series(line.iter().map(|&p| Circle::new(p, 3, PASS.filled())))
+        .map_err(draw_error)?;
+    knee(&mut chart, sweep.knee_rps, (0.0, tps_hi), &knee_note)?;
+    root.present().map_err(draw_error)?;
+    Ok(())
+}
+
+/// A dashed vertical line at the knee, labelled at the top.
+fn knee<Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
+    at: f64,
+    (lo, hi): (f64, f64),
+    note: &str,
+) -> anyhow::Result<()> {
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(at, lo), (at, hi)],
+            6,
+            4,
+            INK.stroke_width(1),
+        ))
+        .map_err(draw_error)?;
+    chart
+        .draw_series([Text::new(
+            note.to_string(),
+            (at, hi),
+            (FONT, 13)
+                .into_font()
+                .color(&INK)
+                .pos(Pos::new(HPos::Right, VPos::Top)),
+        )])
+        .map_err(draw_error)?;
+    Ok(())
+}
+
+/// Writes the charts that have data into `dir`; returns (alt text, file name) of each written.
 pub fn write_all(
     dir: &Path,
     bars: &[SpeedBar],
     limits: Limits,
     points: &[RoofPoint],
+    sweep: Option<&LoadSweep>,
 ) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
     let mut written = Vec::new();
-    if bars.is_empty() && points.is_empty() {
+    if bars.is_empty() && points.is_empty() && sweep.is_none() {
         return Ok(written);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -260,12 +395,50 @@ pub fn write_all(
         roofline(&dir.join("roofline.svg"), limits, points)?;
         written.push(("Roofline of your kernels", "roofline.svg"));
     }
+    if let Some(sweep) = sweep.filter(|s| !s.rows.is_empty()) {
+        serving(&dir.join("serving.svg"), sweep)?;
+        written.push((
+            "Your server under load: time to first token and tokens/s against request rate",
+            "serving.svg",
+        ));
+    }
     Ok(written)
 }
 
 #[cfg(test)]
 mod tests {
     use super::one_two_five;
+
+    #[test]
+    fn the_serving_chart_marks_the_knee_and_both_percentiles() {
+        use crate::outcome::{LoadRow, LoadSweep};
+        let row = |rps: f64, p50: f64| LoadRow {
+            rps,
+            ttft_p50_ms: p50,
+            ttft_p99_ms: p50 * 3.0,
+            itl_p50_ms: 2.0,
+            tokens_per_s: rps * 14.0,
+            goodput_rps: rps,
+        };
+        let sweep = LoadSweep {
+            single_ttft_ms: 2.5,
+            knee_rps: 260.0,
+            rows: vec![row(40.0, 3.0), row(260.0, 4.0), row(450.0, 90.0)],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let written = super::write_all(dir.path(), &[], Default::default(), &[], Some(&sweep));
+        assert_eq!(written.unwrap()[0].1, "serving.svg");
+        let svg = std::fs::read_to_string(dir.path().join("serving.svg")).unwrap();
+        for text in [
+            "knee 260 req/s",
+            "p50",
+            "p99",
+            "a lone request",
+            "Time to first token",
+        ] {
+            assert!(svg.contains(text), "no `{text}` in the chart");
+        }
+    }
 
     #[test]
     fn log_axis_labels_only_one_two_five() {

@@ -728,6 +728,7 @@ mod tests {
                     worst_site: None,
                 })
                 .collect(),
+            load_sweep: None,
         }
     }
 

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use crate::grade::compare::Failure;
 use crate::grade::RustCtx;
+use crate::outcome::{LoadRow, LoadSweep};
 
 /// Continuous batching against the harness's static batcher at saturating load.
 const CONTINUOUS_VS_STATIC: f64 = 2.0;
@@ -83,6 +84,8 @@ pub fn server(ctx: &mut RustCtx) -> anyhow::Result<()> {
     if let Some(sweep) = m.get("sweep") {
         ctx.cases.push(format!("{}: {sweep}", ctx.case));
     }
+    let lines = ctx.load_sweep.as_ref().map(sweep_lines).unwrap_or_default();
+    ctx.cases.extend(lines);
     Ok(())
 }
 
@@ -98,6 +101,7 @@ fn findings(ctx: &mut RustCtx, case: &str, params: &[(&str, f64)]) -> anyhow::Re
     let run = ctx.run(&all, &[])?;
     let text = run.text("findings.txt")?;
     let mut metrics = Metrics::new();
+    let mut sweep = Vec::new();
     for line in text.lines() {
         let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
         match kind {
@@ -111,10 +115,79 @@ fn findings(ctx: &mut RustCtx, case: &str, params: &[(&str, f64)]) -> anyhow::Re
                 let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
                 metrics.insert(name.to_string(), value.to_string());
             }
+            "sweep_row" => sweep.push(sweep_row(rest)?),
             _ => {}
         }
     }
+    if !sweep.is_empty() {
+        ctx.load_sweep = Some(LoadSweep {
+            single_ttft_ms: metric(&metrics, "single_ttft_ms")?,
+            knee_rps: metric(&metrics, "knee_rps")?,
+            rows: sweep,
+        });
+    }
     Ok(metrics)
+}
+
+/// `rps ttft_p50 ttft_p99 itl_p50 tokens_per_s goodput`, as server.rs writes them.
+fn sweep_row(text: &str) -> anyhow::Result<LoadRow> {
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("the grader wrote an unreadable sweep row `{text}`"))?;
+    let [rps, ttft_p50_ms, ttft_p99_ms, itl_p50_ms, tokens_per_s, goodput_rps] = v[..] else {
+        anyhow::bail!("the grader wrote a sweep row of {} numbers, not 6", v.len());
+    };
+    Ok(LoadRow {
+        rps,
+        ttft_p50_ms,
+        ttft_p99_ms,
+        itl_p50_ms,
+        tokens_per_s,
+        goodput_rps,
+    })
+}
+
+/// A terminal sparkline: one block character per value, scaled from the smallest to the
+/// largest (all the lowest block when they are equal).
+pub fn sparkline(values: &[f64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    values
+        .iter()
+        .map(|v| {
+            let at = if hi > lo { (v - lo) / (hi - lo) } else { 0.0 };
+            BLOCKS[((at * 7.0).round() as usize).min(7)]
+        })
+        .collect()
+}
+
+/// The sweep as two sparklines over the rates, with the knee: what `run` and `watch` show.
+fn sweep_lines(sweep: &LoadSweep) -> Vec<String> {
+    let rows = &sweep.rows;
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Vec::new();
+    };
+    let rates = format!("{:.0} to {:.0} req/s", first.rps, last.rps);
+    let p50: Vec<f64> = rows.iter().map(|r| r.ttft_p50_ms).collect();
+    let tps: Vec<f64> = rows.iter().map(|r| r.tokens_per_s).collect();
+    vec![
+        format!(
+            "TTFT p50 {} ({rates}: {:.1} to {:.1} ms), knee at {:.0} req/s",
+            sparkline(&p50),
+            first.ttft_p50_ms,
+            last.ttft_p50_ms,
+            sweep.knee_rps
+        ),
+        format!(
+            "tokens/s {} ({rates}: {:.0} to {:.0})",
+            sparkline(&tps),
+            first.tokens_per_s,
+            last.tokens_per_s
+        ),
+    ]
 }
 
 fn metric(m: &Metrics, name: &str) -> anyhow::Result<f64> {
@@ -146,4 +219,24 @@ fn at_least(
         name.replace('_', " ")
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sparkline, sweep_row};
+
+    #[test]
+    fn a_sparkline_spans_the_lowest_to_the_highest_block() {
+        assert_eq!(sparkline(&[1.0, 2.0, 8.0, 4.5]), "▁▂█▅");
+        assert_eq!(sparkline(&[3.0, 3.0]), "▁▁");
+        assert_eq!(sparkline(&[]), "");
+    }
+
+    #[test]
+    fn a_sweep_row_needs_six_numbers() {
+        let r = sweep_row("40 3.5 9.25 1.5 800 39").unwrap();
+        assert_eq!((r.rps, r.ttft_p99_ms, r.goodput_rps), (40.0, 9.25, 39.0));
+        assert!(sweep_row("40 3.5").is_err());
+        assert!(sweep_row("40 x 1 1 1 1").is_err());
+    }
 }
