@@ -4,12 +4,15 @@
 //! while the engine finishes another (lost wake-ups), a client that leaves mid-stream,
 //! backpressure, /metrics, an open-loop load sweep (TTFT, inter-token latency, tokens/s,
 //! goodput, the knee) and continuous against static at saturating load. It writes
-//! `findings.txt` as batching.rs does. `grader --serve PORT` only serves, for
-//! `kernlings serve`.
+//! `findings.txt` as batching.rs does. `grader --serve PORT [--smollm2 GGUF]` only serves,
+//! for `kernlings serve`: the fake model, or with `--smollm2` (a grader built with the
+//! `smollm2` feature) the real SmolLM2-135M on the CPU.
 
 mod loadtest;
 mod protocol;
 mod serving;
+#[cfg(feature = "smollm2")]
+mod smollm2;
 
 #[path = {{LEARNER}}]
 mod learner;
@@ -448,26 +451,49 @@ async fn grade(seed: u64, out: &mut String) -> Result<(), (String, String)> {
     Ok(())
 }
 
-fn serve_forever(port: u16) {
+#[cfg(feature = "smollm2")]
+fn real_model(gguf: &str) -> Box<dyn Model> {
+    smollm2::load(gguf, MAX_CONTEXT)
+}
+
+#[cfg(not(feature = "smollm2"))]
+fn real_model(_: &str) -> Box<dyn Model> {
+    panic!(
+        "this grader was built without the real model: `kernlings serve server --model smollm2` \
+         builds one with it"
+    )
+}
+
+fn serve_forever(port: u16, gguf: Option<&str>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
         let blocks = RefBlocks::new(256, 16);
-        let model = FakeModel::new(&blocks, COST, Clock::Real, MAX_CONTEXT);
+        let (model, which): (Box<dyn Model>, String) = match gguf {
+            None => (
+                Box::new(FakeModel::new(&blocks, COST, Clock::Real, MAX_CONTEXT)),
+                "the fake model".into(),
+            ),
+            Some(path) => (
+                real_model(path),
+                "SmolLM2-135M on the CPU (greedy)".into(),
+            ),
+        };
+        let max_context = model.max_context();
         let engine = Engine {
-            scheduler: Box::new(RefContinuous::new(MAX_BATCH, MAX_CONTEXT, false)),
-            model: Box::new(model),
+            scheduler: Box::new(RefContinuous::new(MAX_BATCH, max_context, false)),
+            model,
             blocks: Box::new(blocks),
         };
         let config = ServerConfig {
             max_pending: 64,
-            max_context: MAX_CONTEXT,
+            max_context,
         };
         println!(
-            "serving on http://127.0.0.1:{port} with the fake model (continuous batcher, batch \
-             {MAX_BATCH}, 256 KV blocks of 16, context {MAX_CONTEXT}, max_pending 64); Ctrl-C stops"
+            "serving on http://127.0.0.1:{port} with {which} (continuous batcher, batch \
+             {MAX_BATCH}, 256 KV blocks of 16, context {max_context}, max_pending 64); Ctrl-C stops"
         );
         learner::serve(listener, engine, config).await;
         println!("serve returned: the server stopped");
@@ -478,7 +504,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--serve") {
         let port = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(8000);
-        serve_forever(port);
+        let gguf = match args.get(3).map(String::as_str) {
+            Some("--smollm2") => args.get(4).map(String::as_str),
+            _ => None,
+        };
+        serve_forever(port, gguf);
         return;
     }
     let case = Case::from_args();

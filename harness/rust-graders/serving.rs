@@ -4,10 +4,11 @@
 //! harness's reference schedulers (the baselines the bars compare with, and what the server
 //! exercise serves with).
 //!
-//! The `Model` trait is shaped for the models still to come: SmolLM2 on the CPU (candle) and
-//! on a GPU with the learner's kernels get the same batch — each sequence's whole context,
-//! how much of it already has KV, and its block table — so paged attention can find the KV.
-//! Only the fake model exists today. `BlockManager` is what module 08's learner allocator will
+//! The `Model` trait is shaped for every model: the fake, SmolLM2 on the CPU (candle, in
+//! harness/smollm2, served by `kernlings serve server --model smollm2`) and, still to come,
+//! SmolLM2 on a GPU with the learner's kernels get the same batch — each sequence's whole
+//! context, how much of it already has KV, and its block table — so paged attention can find
+//! the KV. `BlockManager` is what module 08's learner allocator will
 //! implement; today the harness's `RefBlocks` is the only one.
 
 #![allow(dead_code)] // each grader uses the part it needs
@@ -235,14 +236,36 @@ pub fn reference_output(prompt: &[Token], max_tokens: usize) -> Vec<Token> {
     out
 }
 
-/// The fake tokenizer: one token per byte of the prompt (plus one, so no byte is EOS).
+/// A real model's tokenizer, which `encode` and `decode` use once it is installed.
+pub trait Tokenize: Send + Sync {
+    fn encode(&self, text: &str) -> Vec<Token>;
+    fn decode(&self, token: Token) -> String;
+}
+
+static TOKENIZER: std::sync::OnceLock<Box<dyn Tokenize>> = std::sync::OnceLock::new();
+
+/// Make `encode` and `decode` a real model's (before serving it); the fake's otherwise.
+pub fn use_tokenizer(tokenizer: Box<dyn Tokenize>) {
+    if TOKENIZER.set(tokenizer).is_err() {
+        panic!("a tokenizer was installed twice");
+    }
+}
+
+/// The prompt's tokens. The fake tokenizer: one token per byte of the prompt (plus one, so no
+/// byte is EOS).
 pub fn encode(text: &str) -> Vec<Token> {
-    text.bytes().map(|b| Token::from(b) + 1).collect()
+    match TOKENIZER.get() {
+        Some(t) => t.encode(text),
+        None => text.bytes().map(|b| Token::from(b) + 1).collect(),
+    }
 }
 
 /// How a token reads in a completion.
 pub fn decode(token: Token) -> String {
-    format!(" t{token}")
+    match TOKENIZER.get() {
+        Some(t) => t.decode(token),
+        None => format!(" t{token}"),
+    }
 }
 
 /// One model call, as the graders see it afterwards.

@@ -109,11 +109,14 @@ pub enum Command {
         #[command(flatten)]
         prebuilt: Prebuilt,
     },
-    /// Start your server exercise (module 10) on 127.0.0.1 with the fake model, to curl it.
+    /// Start your server exercise (module 10) on 127.0.0.1 with the fake model, or with
+    /// `--model smollm2` the real SmolLM2-135M on the CPU (weights downloaded once), to curl it.
     Serve {
         name: String,
         #[arg(long, default_value_t = 8000)]
         port: u16,
+        #[arg(long, value_enum, default_value_t = ServeModel::Fake)]
+        model: ServeModel,
     },
     /// Instructor: build the grader binaries of the `.rs` exercises into DIR (for `--prebuilt`).
     BuildGraders { dir: PathBuf },
@@ -168,6 +171,15 @@ pub enum ParityAction {
         #[arg(long, value_name = "FILE", requires = "check")]
         allow: Option<PathBuf>,
     },
+}
+
+/// The model behind `kernlings serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServeModel {
+    /// The deterministic fake the graders use: instant, tokens read as ` t123`.
+    Fake,
+    /// SmolLM2-135M-Instruct on the CPU (candle, greedy): real text.
+    Smollm2,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

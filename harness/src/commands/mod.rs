@@ -88,7 +88,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             prebuilt.prebuilt,
         ),
-        Command::Serve { name, port } => serve::run(&course, &name, port),
+        Command::Serve { name, port, model } => serve::run(&course, &name, port, model),
         Command::BuildGraders { dir } => build_graders(&course, &dir),
         Command::Dev {
             action: DevAction::Parity { action },

@@ -26,6 +26,8 @@ const PROTOCOL: &str = include_str!("../../rust-graders/protocol.rs");
 /// Module 10's model, block manager and reference schedulers, a module of each serving grader.
 const SERVING: &str = include_str!("../../rust-graders/serving.rs");
 const LOADTEST: &str = include_str!("../../rust-graders/loadtest.rs");
+/// The real model behind the server (`--model smollm2`), compiled only with its feature.
+const SMOLLM2: &str = include_str!("../../rust-graders/smollm2.rs");
 
 /// The grader's `main.rs` for a check; `{{LEARNER}}` becomes the learner's file.
 fn template(check: &str) -> Option<&'static str> {
@@ -47,7 +49,11 @@ fn template(check: &str) -> Option<&'static str> {
 fn modules(check: &str) -> &'static [(&'static str, &'static str)] {
     match check {
         "static_batching" | "continuous_batching" => &[("serving.rs", SERVING)],
-        "serving_server" => &[("serving.rs", SERVING), ("loadtest.rs", LOADTEST)],
+        "serving_server" => &[
+            ("serving.rs", SERVING),
+            ("loadtest.rs", LOADTEST),
+            ("smollm2.rs", SMOLLM2),
+        ],
         _ => &[],
     }
 }
@@ -184,11 +190,15 @@ pub(super) fn grader_for(
 
 /// `kernlings serve`: the grader of a server exercise built from `source`, which run as
 /// `BINARY --serve PORT` serves the learner's server with the fake model instead of grading
-/// it. `Ok(Err(message))` is the learner's compile error; `Err` when `ex` is not a server.
+/// it. With `smollm2` (the directory of harness/smollm2) it is built with the real model too,
+/// served by `BINARY --serve PORT --smollm2 GGUF`: a grader of its own, so candle never
+/// enters the one that grades. `Ok(Err(message))` is the learner's compile error; `Err` when
+/// `ex` is not a server.
 pub fn server_binary(
     root: &Path,
     ex: &Exercise,
     source: &Path,
+    smollm2: Option<&Path>,
 ) -> anyhow::Result<Result<PathBuf, String>> {
     if ex.check != "serving_server" {
         bail!(
@@ -196,12 +206,13 @@ pub fn server_binary(
             ex.name
         );
     }
-    build(
+    build_with(
         root,
         ex,
         source,
         &display_path(root, source),
         &Cancel::default(),
+        smollm2,
     )
 }
 
@@ -276,6 +287,8 @@ pub fn source_hash(bytes: &[u8]) -> String {
 /// The versions the server grader was tested with (tokio, axum, hyper, ...): cargo keeps them
 /// and only renames the root package.
 const SERVER_LOCK: &str = include_str!("../../rust-graders/server.Cargo.lock");
+/// The same for the server grader with the real model (candle, tokenizers besides).
+const SERVER_SMOLLM2_LOCK: &str = include_str!("../../rust-graders/server-smollm2.Cargo.lock");
 
 fn names_a_reference(source: &str, check: &str) -> Option<&'static str> {
     const SCHEDULERS: &[&str] = &["RefStatic", "RefContinuous", "FakeProbe", "FakeState"];
@@ -295,13 +308,29 @@ fn build(
     display: &str,
     cancel: &Cancel,
 ) -> anyhow::Result<Result<PathBuf, String>> {
+    build_with(root, ex, source, display, cancel, None)
+}
+
+/// `build`, with the real model's crate (harness/smollm2) as a dependency when `smollm2` is
+/// its directory.
+fn build_with(
+    root: &Path,
+    ex: &Exercise,
+    source: &Path,
+    display: &str,
+    cancel: &Cancel,
+    smollm2: Option<&Path>,
+) -> anyhow::Result<Result<PathBuf, String>> {
     let template = template(&ex.check)
         .with_context(|| format!("no grader template for check `{}`", ex.check))?;
     let graders = root.join("target/kernlings-graders");
     // The course's root in the name too: courses sharing one build directory (TARGET_ENV)
     // must not overwrite each other's grader binary.
     let course = hash(&root.display().to_string());
-    let name = format!("grader-{}-{}", key(display).replace('_', "-"), &course[..8]);
+    let mut name = format!("grader-{}-{}", key(display).replace('_', "-"), &course[..8]);
+    if smollm2.is_some() {
+        name += "-smollm2";
+    }
     let dir = graders.join(&name);
     std::fs::create_dir_all(dir.join("src"))
         .with_context(|| format!("creating {}", dir.display()))?;
@@ -323,10 +352,14 @@ fn build(
     for (file, text) in modules(&ex.check) {
         write_if_changed(&dir.join("src").join(file), text)?;
     }
-    write_if_changed(&dir.join("Cargo.toml"), &manifest(&name, &ex.check))?;
+    write_if_changed(
+        &dir.join("Cargo.toml"),
+        &manifest(&name, &ex.check, smollm2),
+    )?;
     // The project's lock file pins the same cudarc the harness was tested with; the server's
     // async stack is in no workspace crate, so its grader ships a lock of its own.
     let lock = match ex.check.as_str() {
+        "serving_server" if smollm2.is_some() => Some(SERVER_SMOLLM2_LOCK.to_string()),
         "serving_server" => Some(SERVER_LOCK.to_string()),
         _ => std::fs::read_to_string(root.join("Cargo.lock")).ok(),
     };
@@ -477,8 +510,18 @@ fn compile_errors(
     out.join("\n\n")
 }
 
-fn manifest(name: &str, check: &str) -> String {
-    let dependencies = dependencies(check);
+fn manifest(name: &str, check: &str, smollm2: Option<&Path>) -> String {
+    let mut dependencies = dependencies(check).to_string();
+    // The server grader's `smollm2` feature compiles the real model in; declared in both
+    // so the cfg is a known one.
+    let features = match smollm2 {
+        Some(dir) => {
+            dependencies += &format!("kernlings-smollm2 = {{ path = {:?} }}\n", dir.display());
+            "[features]\ndefault = [\"smollm2\"]\nsmollm2 = []\n"
+        }
+        None if check == "serving_server" => "[features]\nsmollm2 = []\n",
+        None => "",
+    };
     format!(
         r#"# Generated by kernlings: the grader for one learner file. Do not edit.
 [package]
@@ -489,6 +532,7 @@ publish = false
 
 [dependencies]
 {dependencies}
+{features}
 # Not part of the kernlings workspace.
 [workspace]
 "#
@@ -897,6 +941,21 @@ mod tests {
             (&out.stdout[..], &out.stderr[..]),
             (&b"out\n"[..], &b"err\n"[..])
         );
+    }
+
+    #[test]
+    fn only_the_real_model_grader_depends_on_candle() {
+        let plain = manifest("g", "serving_server", None);
+        assert!(!plain.contains("kernlings-smollm2"), "{plain}");
+        assert!(plain.contains("smollm2 = []"), "{plain}");
+        assert!(!SERVER_LOCK.contains("candle"));
+        let real = manifest("g", "serving_server", Some(Path::new("/c/harness/smollm2")));
+        assert!(
+            real.contains(r#"kernlings-smollm2 = { path = "/c/harness/smollm2" }"#),
+            "{real}"
+        );
+        assert!(real.contains(r#"default = ["smollm2"]"#), "{real}");
+        assert!(SERVER_SMOLLM2_LOCK.contains("name = \"candle-transformers\""));
     }
 
     #[test]
