@@ -160,7 +160,7 @@ impl<'a> BlockRunner<'a> {
             local_buf: local,
             ctaid: [0; 3],
             block_lin: 0,
-            global_shadow: GlobalShadow::default(),
+            global_shadow: GlobalShadow::take(),
             last_alloc: std::cell::Cell::new(Range::default()),
             counters: LaunchCounters::default(),
             sites: vec![SiteCount::default(); p.func.instrs.len()],
@@ -350,6 +350,7 @@ impl<'a> BlockRunner<'a> {
                 Step::Alu { op, d, a, b, c } => steps::alu(&mut w.regs, op, exec, [d, a, b, c]),
                 Step::Ld(ld) => self.step_ld(ins, exec, w, &ld)?,
                 Step::St(st) => self.step_st(ins, exec, w, &st)?,
+                Step::Special { s, d, mask } => self.step_special(w, s, d, mask, exec),
             }
             let next = cur + 1;
             let moved = active & !stop;
