@@ -205,7 +205,9 @@ impl GlobalShadow {
     /// Empties these records and keeps their memory for the next launch's `take` (up to a
     /// few sets, none very large).
     pub fn recycle(mut self) {
-        if self.entries.capacity() > MAX_SPARE_ENTRIES {
+        // A set that never grew has nothing worth keeping (and would crowd out one that did).
+        let cap = self.entries.capacity();
+        if cap == 0 || cap > MAX_SPARE_ENTRIES {
             return;
         }
         self.entries.clear();

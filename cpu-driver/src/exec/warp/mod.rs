@@ -60,6 +60,8 @@ pub struct BlockRunner<'a> {
     pub global_shadow: GlobalShadow,
     /// The piece of memory the last global access fell in.
     last_alloc: std::cell::Cell<Range>,
+    /// Per instruction: the piece of memory its last whole-warp access fell in.
+    site_alloc: Vec<Range>,
     pub counters: LaunchCounters,
     /// Global sectors per instruction of the kernel, for the worst access site.
     pub sites: Vec<SiteCount>,
@@ -162,6 +164,7 @@ impl<'a> BlockRunner<'a> {
             block_lin: 0,
             global_shadow: GlobalShadow::take(),
             last_alloc: std::cell::Cell::new(Range::default()),
+            site_alloc: vec![Range::default(); p.func.instrs.len().max(1)],
             counters: LaunchCounters::default(),
             sites: vec![SiteCount::default(); p.func.instrs.len()],
             cp: cp_async::InFlight::default(),

@@ -277,7 +277,7 @@ impl BlockRunner<'_> {
             }
         }
         let addrs = lane_addrs(w, m);
-        if let Some((target, host)) = self.warp_span(space, exec, &addrs, bytes, false) {
+        if let Some((target, host)) = self.warp_span(ins, space, exec, &addrs, bytes, false) {
             let span = Span {
                 target,
                 host,
@@ -339,7 +339,7 @@ impl BlockRunner<'_> {
         let (n, esize) = (m.n as usize, m.esize as usize);
         let bytes = esize * n;
         let addrs = lane_addrs(w, m);
-        if let Some((target, host)) = self.warp_span(space, exec, &addrs, bytes, true) {
+        if let Some((target, host)) = self.warp_span(ins, space, exec, &addrs, bytes, true) {
             let span = Span {
                 target,
                 host,
@@ -460,7 +460,8 @@ impl BlockRunner<'_> {
     /// the access down the per-lane path, which finds the first lane at fault as before.
     #[inline(always)]
     fn warp_span(
-        &self,
+        &mut self,
+        ins: &Instr,
         space: Space,
         exec: u32,
         addrs: &Lanes,
@@ -499,7 +500,10 @@ impl BlockRunner<'_> {
             Target::Param => inside(0, self.p.params.len() as u64)
                 .then_some((target, self.p.params.as_ptr() as usize)),
             _ => {
-                let mut r = self.last_alloc.get();
+                // Each instruction remembers the piece its last warp hit: kernels read and
+                // write several buffers in turn, and one instruction nearly always the same.
+                let site = self.site_index(ins).unwrap_or(0);
+                let mut r = self.site_alloc[site];
                 if !inside(r.base, r.end) {
                     // Another piece (the next buffer): the one holding the lanes' span.
                     let first = addrs[exec.trailing_zeros() as usize];
@@ -510,7 +514,7 @@ impl BlockRunner<'_> {
                     });
                     let end = hi.checked_add(bytes as u64)?;
                     r = self.p.mem.lookup_range(lo, end - lo)?;
-                    self.last_alloc.set(r);
+                    self.site_alloc[site] = r;
                     if !inside(r.base, r.end) {
                         return None;
                     }
