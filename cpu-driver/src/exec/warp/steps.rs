@@ -404,20 +404,38 @@ impl BlockRunner<'_> {
         n: usize,
     ) -> Res<()> {
         let bytes = esize * n;
-        lanes!(exec, l, {
-            let a = span.addrs[l];
-            if span.target == Target::Shared {
-                self.check_shared(w, ins, l, a, bytes, 0)?;
+        // The shared records first, lane by lane as before; then the data. (A lane at fault
+        // ends the launch, so which earlier lanes' registers were written does not show.)
+        if span.target == Target::Shared {
+            lanes!(exec, l, {
+                self.check_shared(w, ins, l, span.addrs[l], bytes, 0)?;
+            });
+        }
+        let read = |l: usize, k: usize| {
+            let p = span.host.wrapping_add(span.addrs[l & 31] as usize) as *const u8;
+            // SAFETY: warp_span checked every lane's [addr, addr+bytes) lies in one piece of
+            // the target memory.
+            let raw = unsafe { super::access::read_raw(p.add(k * esize), esize) };
+            if m.signed {
+                sx(raw, m.ty) as u64
+            } else {
+                raw
             }
-            let p = span.host.wrapping_add(a as usize) as *const u8;
-            for k in 0..n {
-                // SAFETY: warp_span checked every lane's [addr, addr+bytes) lies in one
-                // piece of the target memory.
-                let raw = unsafe { super::access::read_raw(p.add(k * esize), esize) };
-                let v = if m.signed { sx(raw, m.ty) as u64 } else { raw };
-                w.regs[m.rows[k] as usize + l] = v;
-            }
-        });
+        };
+        if n == 1 {
+            // One destination row, borrowed once (no bounds check per lane).
+            let row = m.rows[0] as usize;
+            let dst: &mut Lanes = (&mut w.regs[row..row + 32]).try_into().expect("a row");
+            lanes!(exec, l, {
+                dst[l & 31] = read(l, 0);
+            });
+        } else {
+            lanes!(exec, l, {
+                for k in 0..n {
+                    w.regs[m.rows[k] as usize + l] = read(l, k);
+                }
+            });
+        }
         Ok(())
     }
 
@@ -434,11 +452,15 @@ impl BlockRunner<'_> {
         n: usize,
     ) -> Res<()> {
         let bytes = esize * n;
+        // Shared: the records first, lane by lane as before, then the data (a lane at fault
+        // ends the launch; the block's shared memory is seen by no one after).
+        if span.target == Target::Shared {
+            lanes!(exec, l, {
+                self.check_shared(w, ins, l, span.addrs[l], bytes, 1)?;
+            });
+        }
         lanes!(exec, l, {
             let a = span.addrs[l];
-            if span.target == Target::Shared {
-                self.check_shared(w, ins, l, a, bytes, 1)?;
-            }
             let p = span.host.wrapping_add(a as usize) as *mut u8;
             for k in 0..n {
                 let v = w.regs[m.rows[k] as usize + l];
