@@ -241,6 +241,13 @@ fn setp(out: &mut Lanes, a: &Lanes, b: &Lanes, ty: Ty, cmp: Cmp) {
     }
 }
 
+/// Whether the CPU has AVX2 and FMA (checked once; then a load).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub fn has_avx2() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
 /// Fused multiply-add with the CPU's FMA unit where it has one (one rounding, as the PTX
 /// instruction and `f32::mul_add` both round), else through `mul_add`'s software fallback.
 #[inline(always)]

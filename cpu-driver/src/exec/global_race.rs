@@ -83,6 +83,11 @@ impl Hasher for AddrHasher {
 /// Byte addresses per page of the index.
 const PAGE: u64 = 1024;
 
+/// Emptied record sets kept between launches, and the largest kept (about 80 MiB of records).
+static SPARE: std::sync::Mutex<Vec<GlobalShadow>> = std::sync::Mutex::new(Vec::new());
+const MAX_SPARES: usize = 2;
+const MAX_SPARE_ENTRIES: usize = 1 << 20;
+
 /// The records in the order they were made, found through pages of an index: neighbouring
 /// stores land in one page, so most stores skip the hash (one per page, not per element) and
 /// nothing is rehashed as the records grow.
@@ -92,7 +97,9 @@ pub struct GlobalShadow {
     /// Page number -> its place in `index`.
     pages: HashMap<u64, usize, BuildHasherDefault<AddrHasher>>,
     /// Per page, per byte address: 1 + the record's place in `entries`, or 0 for none.
+    /// Pages from `used` on are zeroed spares from an earlier launch.
     index: Vec<Box<[u32; PAGE as usize]>>,
+    used: usize,
     /// The last page used: (page number, place in `index`).
     last_page: Option<(u64, usize)>,
 }
@@ -117,10 +124,13 @@ impl GlobalShadow {
         let pi = match self.last_page {
             Some((p, i)) if p == pno => i,
             _ => {
-                let next = self.index.len();
+                let next = self.used;
                 let i = *self.pages.entry(pno).or_insert(next);
                 if i == next {
-                    self.index.push(Box::new([0; PAGE as usize]));
+                    if next == self.index.len() {
+                        self.index.push(Box::new([0; PAGE as usize]));
+                    }
+                    self.used += 1;
                 }
                 self.last_page = Some((pno, i));
                 i
@@ -181,13 +191,46 @@ impl GlobalShadow {
         None
     }
 
-    /// Folds another worker's records into these.
-    pub fn merge(&mut self, other: GlobalShadow) {
-        if self.entries.is_empty() {
-            *self = other;
+    /// A record set for a worker: an earlier launch's, emptied (its memory already touched:
+    /// a launch storing a million elements spent a fifth of its time faulting in fresh
+    /// pages), or a new one.
+    pub fn take() -> GlobalShadow {
+        SPARE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Empties these records and keeps their memory for the next launch's `take` (up to a
+    /// few sets, none very large).
+    pub fn recycle(mut self) {
+        // A set that never grew has nothing worth keeping (and would crowd out one that did).
+        let cap = self.entries.capacity();
+        if cap == 0 || cap > MAX_SPARE_ENTRIES {
             return;
         }
-        for (addr, b) in other.entries {
+        self.entries.clear();
+        self.pages.clear();
+        for page in &mut self.index[..self.used] {
+            page.fill(0);
+        }
+        self.used = 0;
+        self.last_page = None;
+        let mut spare = SPARE.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.len() < MAX_SPARES {
+            spare.push(self);
+        }
+    }
+
+    /// Folds another worker's records into these; gives back `other`, emptied of records,
+    /// for `recycle`.
+    pub fn merge(&mut self, mut other: GlobalShadow) -> GlobalShadow {
+        if self.entries.is_empty() {
+            std::mem::swap(self, &mut other);
+            return other;
+        }
+        for (addr, b) in other.entries.drain(..) {
             let (pi, o) = self.slot(addr);
             let at = self.index[pi][o];
             if at == 0 {
@@ -202,6 +245,7 @@ impl GlobalShadow {
                 a.add_block(b.second);
             }
         }
+        other
     }
 
     /// The lowest address two blocks stored different values to.

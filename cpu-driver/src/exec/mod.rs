@@ -137,7 +137,7 @@ pub fn launch(p: &LaunchParams) -> LaunchOutcome {
     let mut sites = vec![warp::SiteCount::default(); p.func.instrs.len()];
     for (c, fail, shadow, s) in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
         counters.add(&c);
-        stores.merge(shadow);
+        stores.merge(shadow).recycle();
         for (all, one) in sites.iter_mut().zip(&s) {
             all.sectors += one.sectors;
             all.min += one.min;
@@ -171,6 +171,7 @@ pub fn launch(p: &LaunchParams) -> LaunchOutcome {
             line: c.b.line,
         })
     });
+    stores.recycle();
     LaunchOutcome {
         counters,
         diagnostic,

@@ -130,7 +130,9 @@ impl Shadow {
         me: Who,
     ) -> Option<(usize, Finding)> {
         if off.is_multiple_of(4) && bytes.is_multiple_of(4) {
-            for wi in off / 4..(off + bytes) / 4 {
+            // From the first word, so the count is the constant `bytes / 4` callers pass.
+            let w0 = off / 4;
+            for wi in w0..w0 + bytes / 4 {
                 if !self.split[wi] {
                     if let Some(f) = self.apply(false, wi, kind, me) {
                         return Some((wi * 4, f));

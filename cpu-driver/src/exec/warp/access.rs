@@ -461,6 +461,30 @@ impl BlockRunner<'_> {
                     self.count_sectors(ins, touched, (end - base).div_ceil(32), touched);
                     return;
                 }
+                // Next: lanes in address order (rows of a 2D tile, strided columns): sectors
+                // and start addresses then come sorted, and counting changes counts them.
+                let a0 = addrs[first];
+                let s0 = a0 / 32;
+                let mut prev_s = (a0 + bytes as u64 - 1) / 32;
+                let mut prev_a = a0;
+                let (mut touched, mut distinct) = (1 + (prev_s != s0) as u64, 1u64);
+                let mut sorted = true;
+                lanes!(exec & !(1 << first), l, {
+                    let a = addrs[l];
+                    let (s0, s1) = (a / 32, (a + bytes as u64 - 1) / 32);
+                    if a < prev_a || s0 < prev_s {
+                        sorted = false;
+                        break;
+                    }
+                    touched += (s0 != prev_s) as u64 + (s1 != s0) as u64;
+                    distinct += (a != prev_a) as u64;
+                    (prev_s, prev_a) = (s1, a);
+                });
+                if sorted {
+                    let min = (distinct * bytes as u64).div_ceil(32);
+                    self.count_sectors(ins, touched, min, min);
+                    return;
+                }
                 let mut sectors = [0u64; 64];
                 let mut starts = [0u64; 32];
                 let (mut ns, mut na) = (0, 0);
@@ -499,6 +523,17 @@ impl BlockRunner<'_> {
                 self.count_sectors(ins, touched, min, min);
             }
             Target::Shared => {
+                // Fastest path: the words of one aligned run of 32 (128 bytes) all sit in
+                // different banks, so no phase can ask a bank for two words (rows,
+                // broadcasts, a few rows of a tile). One pass without branches.
+                let first = addrs[exec.trailing_zeros() as usize];
+                let mut apart = 0u64;
+                for l in 0..32 {
+                    apart |= (addrs[l] ^ first) & ((exec >> l & 1) as u64).wrapping_neg();
+                }
+                if apart < 128 {
+                    return;
+                }
                 // 128 bytes per wavefront: wide accesses are split into phases of fewer lanes.
                 let per_phase = (128 / bytes.max(4)).clamp(1, 32);
                 let mut phase_start = 0;

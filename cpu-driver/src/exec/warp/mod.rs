@@ -60,6 +60,8 @@ pub struct BlockRunner<'a> {
     pub global_shadow: GlobalShadow,
     /// The piece of memory the last global access fell in.
     last_alloc: std::cell::Cell<Range>,
+    /// Per instruction: the piece of memory its last whole-warp access fell in.
+    site_alloc: Vec<Range>,
     pub counters: LaunchCounters,
     /// Global sectors per instruction of the kernel, for the worst access site.
     pub sites: Vec<SiteCount>,
@@ -160,8 +162,9 @@ impl<'a> BlockRunner<'a> {
             local_buf: local,
             ctaid: [0; 3],
             block_lin: 0,
-            global_shadow: GlobalShadow::default(),
+            global_shadow: GlobalShadow::take(),
             last_alloc: std::cell::Cell::new(Range::default()),
+            site_alloc: vec![Range::default(); p.func.instrs.len().max(1)],
             counters: LaunchCounters::default(),
             sites: vec![SiteCount::default(); p.func.instrs.len()],
             cp: cp_async::InFlight::default(),
@@ -350,6 +353,7 @@ impl<'a> BlockRunner<'a> {
                 Step::Alu { op, d, a, b, c } => steps::alu(&mut w.regs, op, exec, [d, a, b, c]),
                 Step::Ld(ld) => self.step_ld(ins, exec, w, &ld)?,
                 Step::St(st) => self.step_st(ins, exec, w, &st)?,
+                Step::Special { s, d, mask } => self.step_special(w, s, d, mask, exec),
             }
             let next = cur + 1;
             let moved = active & !stop;

@@ -7,7 +7,7 @@
 //! instruction, checks, counters and diagnostics included.
 
 use super::{Access, BlockRunner, Res, Target, Warp};
-use crate::exec::fast;
+use crate::exec::fast::{self, Lanes};
 use crate::exec::num::sx;
 use crate::ptx::ir::*;
 
@@ -25,6 +25,12 @@ pub(super) enum Step {
     },
     Ld(Mem),
     St(Mem),
+    /// `mov d, %special` into a 32- or 64-bit register: the value masked to the type.
+    Special {
+        s: Special,
+        d: u32,
+        mask: u64,
+    },
 }
 
 /// `ld`/`st` of 1, 2 or 4 elements of up to 8 bytes at `[row + off]`.
@@ -38,6 +44,8 @@ pub(super) struct Mem {
     n: u8,
     /// Loads: sign-extend each element.
     signed: bool,
+    /// The address is a constant row (a named variable): the same for every lane.
+    uniform: bool,
     ty: Ty,
     /// Per element: the destination (ld) or source (st) row.
     rows: [u32; 4],
@@ -66,6 +74,9 @@ pub(super) fn decode_steps(func: &Function) -> (Vec<Step>, Vec<u64>) {
         .iter()
         .map(|ins| match ins.op {
             Op::Ld | Op::St => decode_mem(ins, &mut row).unwrap_or(Step::General),
+            Op::Mov => decode_special(ins)
+                .or_else(|| decode_alu(ins, &mut row))
+                .unwrap_or(Step::General),
             _ => decode_alu(ins, &mut row).unwrap_or(Step::General),
         })
         .collect();
@@ -95,16 +106,36 @@ fn decode_alu(ins: &Instr, row: &mut impl FnMut(&Operand) -> Option<u32>) -> Opt
     })
 }
 
+/// `mov.u32 %r, %tid.x` and friends (the general path would look at the operand per lane).
+fn decode_special(ins: &Instr) -> Option<Step> {
+    let (Some(Operand::Reg(d)), Some(Operand::Special(s))) = (ins.dst.first(), ins.src.first())
+    else {
+        return None;
+    };
+    let mask = match ins.ty.bytes() {
+        4 if ins.ty != Ty::Pred => 0xffff_ffff,
+        8 => u64::MAX,
+        _ => return None,
+    };
+    Some(Step::Special {
+        s: *s,
+        d: d * 32,
+        mask,
+    })
+}
+
 fn decode_mem(ins: &Instr, row: &mut impl FnMut(&Operand) -> Option<u32>) -> Option<Step> {
     let n = BlockRunner::vec_len(ins);
     let esize = ins.ty.bytes();
     if !matches!(n, 1 | 2 | 4) || esize > 8 {
         return None;
     }
-    let (addr, off) = match ins.src.first()? {
-        Operand::Addr(Base::Reg(r), off) => (r * 32, *off),
+    let (addr, off, uniform) = match ins.src.first()? {
+        Operand::Addr(Base::Reg(r), off) => (r * 32, *off, false),
         // A named variable: one address for every lane.
-        Operand::Addr(Base::Imm(a), off) => (row(&Operand::Imm(a.wrapping_add(*off as u64)))?, 0),
+        Operand::Addr(Base::Imm(a), off) => {
+            (row(&Operand::Imm(a.wrapping_add(*off as u64)))?, 0, true)
+        }
         _ => return None,
     };
     let data = match ins.op {
@@ -132,6 +163,7 @@ fn decode_mem(ins: &Instr, row: &mut impl FnMut(&Operand) -> Option<u32>) -> Opt
         esize: esize as u8,
         n: n as u8,
         signed: ins.ty.signed(),
+        uniform,
         ty: ins.ty,
         rows,
     };
@@ -146,6 +178,25 @@ fn decode_mem(ins: &Instr, row: &mut impl FnMut(&Operand) -> Option<u32>) -> Opt
 /// executing lanes' results stored (`rows` = destination, then sources).
 #[inline(always)]
 pub(super) fn alu(regs: &mut [u64], op: fast::AluOp, exec: u32, rows: [u32; 4]) {
+    #[cfg(target_arch = "x86_64")]
+    if fast::has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        unsafe { alu_avx2(regs, op, exec, rows) };
+        return;
+    }
+    alu_lanes(regs, op, exec, rows)
+}
+
+/// The same loops compiled for AVX2 (4 lanes of 64 bits per instruction, against SSE2's 2):
+/// integer and IEEE results are the same on every x86-64, NaNs are chosen by `num`'s rules.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn alu_avx2(regs: &mut [u64], op: fast::AluOp, exec: u32, rows: [u32; 4]) {
+    alu_lanes(regs, op, exec, rows)
+}
+
+#[inline(always)]
+fn alu_lanes(regs: &mut [u64], op: fast::AluOp, exec: u32, rows: [u32; 4]) {
     let [d, a, b, c] = rows.map(|r| r as usize);
     let mut out = [0u64; 32];
     {
@@ -165,6 +216,32 @@ pub(super) fn alu(regs: &mut [u64], op: fast::AluOp, exec: u32, rows: [u32; 4]) 
 }
 
 impl BlockRunner<'_> {
+    /// A special register into a row: the lane-dependent ones per lane, the rest (the same
+    /// for every lane of the warp) computed once.
+    pub(super) fn step_special(&self, w: &mut Warp, s: Special, d: u32, mask: u64, exec: u32) {
+        let d = d as usize;
+        let per_lane = matches!(
+            s,
+            Special::Tid(_)
+                | Special::LaneId
+                | Special::LaneMaskLt
+                | Special::LaneMaskLe
+                | Special::LaneMaskGt
+                | Special::LaneMaskGe
+                | Special::LaneMaskEq
+        );
+        if per_lane {
+            lanes!(exec, l, {
+                w.regs[d + l] = self.special(w, s, l) & mask;
+            });
+        } else {
+            let v = self.special(w, s, 0) & mask;
+            lanes!(exec, l, {
+                w.regs[d + l] = v;
+            });
+        }
+    }
+
     /// `load` for a decoded `ld`, specialised by state space.
     pub(super) fn step_ld(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem) -> Res<()> {
         match m.space {
@@ -178,11 +255,49 @@ impl BlockRunner<'_> {
     fn ld_lanes(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem, space: Space) -> Res<()> {
         let (n, esize) = (m.n as usize, m.esize as usize);
         let bytes = esize * n;
-        let mut addrs = [0u64; 32];
+        if m.uniform && space == Space::Param {
+            // A kernel parameter: read once for the warp (no checks or counters but bounds).
+            let addr = w.regs[m.addr as usize].wrapping_add(m.off as u64);
+            let params = self.p.params;
+            if addr
+                .checked_add(bytes as u64)
+                .is_some_and(|e| e <= params.len() as u64)
+            {
+                for k in 0..n {
+                    let at = addr as usize + k * esize;
+                    // SAFETY: [addr, addr + bytes) lies in the parameter buffer.
+                    let raw = unsafe { super::access::read_raw(params.as_ptr().add(at), esize) };
+                    let v = if m.signed { sx(raw, m.ty) as u64 } else { raw };
+                    let row = m.rows[k] as usize;
+                    lanes!(exec, l, {
+                        w.regs[row + l] = v;
+                    });
+                }
+                return Ok(());
+            }
+        }
+        let addrs = lane_addrs(w, m);
+        if let Some((target, host)) = self.warp_span(ins, space, exec, &addrs, bytes, false) {
+            let span = Span {
+                target,
+                host,
+                addrs: &addrs,
+            };
+            // The commonest shapes with their sizes fixed, so the lane loop has no size match.
+            match (esize, n) {
+                (4, 1) => self.ld_span(ins, exec, w, m, span, 4, 1)?,
+                (4, 2) => self.ld_span(ins, exec, w, m, span, 4, 2)?,
+                (4, 4) => self.ld_span(ins, exec, w, m, span, 4, 4)?,
+                (8, 1) => self.ld_span(ins, exec, w, m, span, 8, 1)?,
+                _ => self.ld_span(ins, exec, w, m, span, esize, n)?,
+            }
+            self.count_access(ins, target, exec, &addrs, bytes);
+            return Ok(());
+        }
+        let mut addrs = addrs;
         let mut target0 = Target::Global;
         lanes!(exec, l, {
-            let addr = w.regs[m.addr as usize + l].wrapping_add(m.off as u64);
-            let (target, off) = Self::resolve(space, addr);
+            let (target, off) = Self::resolve(space, addrs[l]);
             target0 = target;
             addrs[l] = off;
             let p = self.host_ptr(
@@ -223,11 +338,27 @@ impl BlockRunner<'_> {
     fn st_lanes(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem, space: Space) -> Res<()> {
         let (n, esize) = (m.n as usize, m.esize as usize);
         let bytes = esize * n;
-        let mut addrs = [0u64; 32];
+        let addrs = lane_addrs(w, m);
+        if let Some((target, host)) = self.warp_span(ins, space, exec, &addrs, bytes, true) {
+            let span = Span {
+                target,
+                host,
+                addrs: &addrs,
+            };
+            match (esize, n) {
+                (4, 1) => self.st_span(ins, exec, w, m, span, 4, 1)?,
+                (4, 2) => self.st_span(ins, exec, w, m, span, 4, 2)?,
+                (4, 4) => self.st_span(ins, exec, w, m, span, 4, 4)?,
+                (8, 1) => self.st_span(ins, exec, w, m, span, 8, 1)?,
+                _ => self.st_span(ins, exec, w, m, span, esize, n)?,
+            }
+            self.count_access(ins, target, exec, &addrs, bytes);
+            return Ok(());
+        }
+        let mut addrs = addrs;
         let mut target0 = Target::Global;
         lanes!(exec, l, {
-            let addr = w.regs[m.addr as usize + l].wrapping_add(m.off as u64);
-            let (target, off) = Self::resolve(space, addr);
+            let (target, off) = Self::resolve(space, addrs[l]);
             target0 = target;
             addrs[l] = off;
             let p = self.host_ptr(
@@ -257,4 +388,183 @@ impl BlockRunner<'_> {
         self.count_access(ins, target0, exec, &addrs, bytes);
         Ok(())
     }
+
+    /// A load whose lanes `warp_span` checked: each lane's shared-memory record (for the
+    /// race and uninitialised-read checks, in lane order as before), then its elements.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn ld_span(
+        &mut self,
+        ins: &Instr,
+        exec: u32,
+        w: &mut Warp,
+        m: &Mem,
+        span: Span,
+        esize: usize,
+        n: usize,
+    ) -> Res<()> {
+        let bytes = esize * n;
+        // The shared records first, lane by lane as before; then the data. (A lane at fault
+        // ends the launch, so which earlier lanes' registers were written does not show.)
+        if span.target == Target::Shared {
+            lanes!(exec, l, {
+                self.check_shared(w, ins, l, span.addrs[l], bytes, 0)?;
+            });
+        }
+        let read = |l: usize, k: usize| {
+            let p = span.host.wrapping_add(span.addrs[l & 31] as usize) as *const u8;
+            // SAFETY: warp_span checked every lane's [addr, addr+bytes) lies in one piece of
+            // the target memory.
+            let raw = unsafe { super::access::read_raw(p.add(k * esize), esize) };
+            if m.signed {
+                sx(raw, m.ty) as u64
+            } else {
+                raw
+            }
+        };
+        if n == 1 {
+            // One destination row, borrowed once (no bounds check per lane).
+            let row = m.rows[0] as usize;
+            let dst: &mut Lanes = (&mut w.regs[row..row + 32]).try_into().expect("a row");
+            lanes!(exec, l, {
+                dst[l & 31] = read(l, 0);
+            });
+        } else {
+            lanes!(exec, l, {
+                for k in 0..n {
+                    w.regs[m.rows[k] as usize + l] = read(l, k);
+                }
+            });
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn st_span(
+        &mut self,
+        ins: &Instr,
+        exec: u32,
+        w: &mut Warp,
+        m: &Mem,
+        span: Span,
+        esize: usize,
+        n: usize,
+    ) -> Res<()> {
+        let bytes = esize * n;
+        // Shared: the records first, lane by lane as before, then the data (a lane at fault
+        // ends the launch; the block's shared memory is seen by no one after).
+        if span.target == Target::Shared {
+            lanes!(exec, l, {
+                self.check_shared(w, ins, l, span.addrs[l], bytes, 1)?;
+            });
+        }
+        lanes!(exec, l, {
+            let a = span.addrs[l];
+            let p = span.host.wrapping_add(a as usize) as *mut u8;
+            for k in 0..n {
+                let v = w.regs[m.rows[k] as usize + l];
+                if span.target == Target::Global {
+                    self.record_global_write(w, ins, l, a + (k * esize) as u64, esize, v)?;
+                }
+                // SAFETY: warp_span checked the lanes' ranges; blocks writing the same global
+                // bytes concurrently is a race in the learner's kernel, as on a GPU.
+                unsafe { super::access::write_raw(p.add(k * esize), esize, v) };
+            }
+        });
+        Ok(())
+    }
+
+    /// The whole warp's access at once: when the space is fixed (not generic or local) and
+    /// every executing lane's `[addr, addr + bytes)` is aligned and inside one piece of that
+    /// memory (the piece the last access hit, or the one holding the lanes' span), the target
+    /// and the host address of offset 0, so no lane needs its own bounds check. None sends
+    /// the access down the per-lane path, which finds the first lane at fault as before.
+    #[inline(always)]
+    fn warp_span(
+        &mut self,
+        ins: &Instr,
+        space: Space,
+        exec: u32,
+        addrs: &Lanes,
+        bytes: usize,
+        write: bool,
+    ) -> Option<(Target, usize)> {
+        let target = match space {
+            Space::Global | Space::Const => Target::Global,
+            Space::Shared => Target::Shared,
+            Space::Param if !write => Target::Param,
+            _ => return None,
+        };
+        let align = bytes.min(16) as u64;
+        if !align.is_power_of_two() {
+            return None;
+        }
+        // Every executing lane at or after `base` and ending by `end`, and aligned: two
+        // accumulations without branches.
+        let inside = |base: u64, end: u64| -> bool {
+            let Some(last) = end.checked_sub(bytes as u64) else {
+                return false;
+            };
+            let (mut out, mut or) = (0u64, 0u64);
+            for l in 0..32 {
+                let on = (exec >> l & 1) as u64;
+                let a = addrs[l];
+                out |= on & ((a < base) | (a > last)) as u64;
+                or |= a & on.wrapping_neg();
+            }
+            out == 0 && or & (align - 1) == 0
+        };
+        match target {
+            Target::Shared => {
+                inside(0, self.smem_size as u64).then_some((target, self.smem_ptr as usize))
+            }
+            Target::Param => inside(0, self.p.params.len() as u64)
+                .then_some((target, self.p.params.as_ptr() as usize)),
+            _ => {
+                // Each instruction remembers the piece its last warp hit: kernels read and
+                // write several buffers in turn, and one instruction nearly always the same.
+                let site = self.site_index(ins).unwrap_or(0);
+                let mut r = self.site_alloc[site];
+                if !inside(r.base, r.end) {
+                    // Another piece (the next buffer): the one holding the lanes' span.
+                    let first = addrs[exec.trailing_zeros() as usize];
+                    let (mut lo, mut hi) = (first, first);
+                    lanes!(exec, l, {
+                        lo = lo.min(addrs[l]);
+                        hi = hi.max(addrs[l]);
+                    });
+                    let end = hi.checked_add(bytes as u64)?;
+                    r = self.p.mem.lookup_range(lo, end - lo)?;
+                    self.site_alloc[site] = r;
+                    if !inside(r.base, r.end) {
+                        return None;
+                    }
+                }
+                if write && r.readonly {
+                    return None;
+                }
+                Some((target, r.host.wrapping_sub(r.base as usize)))
+            }
+        }
+    }
+}
+
+/// A warp access `warp_span` let through: lane address `a` is at host address `host + a`.
+#[derive(Clone, Copy)]
+struct Span<'a> {
+    target: Target,
+    host: usize,
+    addrs: &'a Lanes,
+}
+
+/// Every lane's address `[row + off]`, executing or not (a loop the compiler vectorizes).
+#[inline(always)]
+fn lane_addrs(w: &Warp, m: &Mem) -> Lanes {
+    let row: &Lanes = w.regs[m.addr as usize..][..32].try_into().expect("a row");
+    let mut addrs = [0u64; 32];
+    for l in 0..32 {
+        addrs[l] = row[l].wrapping_add(m.off as u64);
+    }
+    addrs
 }
