@@ -194,6 +194,25 @@ pub async fn stream_within(
     out
 }
 
+type Expected = Box<dyn Fn(&[Token], usize) -> Vec<Token> + Send + Sync>;
+
+static EXPECTED: std::sync::OnceLock<Expected> = std::sync::OnceLock::new();
+
+/// Check answers against `f(prompt, max_tokens)` instead of the fake model's output: a real
+/// model's greedy output for each prompt alone, computed before the load.
+pub fn use_expected(f: Expected) {
+    if EXPECTED.set(f).is_err() {
+        panic!("expected outputs were installed twice");
+    }
+}
+
+fn expected(prompt: &[Token], max_tokens: usize) -> Vec<Token> {
+    match EXPECTED.get() {
+        Some(f) => f(prompt, max_tokens),
+        None => reference_output(prompt, max_tokens),
+    }
+}
+
 /// What a streamed request should have given; `None` when it did.
 pub fn wrong(s: &Streamed, prompt: &str, max_tokens: usize) -> Option<String> {
     if let Some(e) = &s.error {
@@ -202,7 +221,7 @@ pub fn wrong(s: &Streamed, prompt: &str, max_tokens: usize) -> Option<String> {
     if s.status != 200 {
         return Some(format!("answered {} ({})", s.status, s.body.trim()));
     }
-    let want = reference_output(&crate::serving::encode(prompt), max_tokens);
+    let want = expected(&crate::serving::encode(prompt), max_tokens);
     if s.tokens != want {
         let k = s
             .tokens
@@ -332,7 +351,7 @@ pub async fn run(addr: SocketAddr, trace: &[Planned], deadline: Duration) -> Res
     let span = trace.last().map_or(1.0, |p| p.at.as_secs_f64()).max(1e-3);
     let asked: usize = trace
         .iter()
-        .map(|p| reference_output(&crate::serving::encode(&p.prompt), p.max_tokens).len())
+        .map(|p| expected(&crate::serving::encode(&p.prompt), p.max_tokens).len())
         .sum();
     let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1e3;
     Ok(Load {

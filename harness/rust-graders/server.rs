@@ -6,13 +6,17 @@
 //! goodput, the knee) and continuous against static at saturating load. It writes
 //! `findings.txt` as batching.rs does. `grader --serve PORT [--smollm2 GGUF]` only serves,
 //! for `kernlings serve`: the fake model, or with `--smollm2` (a grader built with the
-//! `smollm2` feature) the real SmolLM2-135M on the CPU.
+//! `smollm2` feature) the real SmolLM2-135M on the CPU; `--serve PORT --smollm2-gpu GGUF K1..K5`
+//! serves it on a GPU with the learner's kernels K1..K5, and `--bench-gpu GGUF K1..K5` measures
+//! that (smollm2_bench.rs).
 
 mod loadtest;
 mod protocol;
 mod serving;
 #[cfg(feature = "smollm2")]
 mod smollm2;
+#[cfg(feature = "smollm2")]
+mod smollm2_bench;
 
 #[path = {{LEARNER}}]
 mod learner;
@@ -451,35 +455,45 @@ async fn grade(seed: u64, out: &mut String) -> Result<(), (String, String)> {
     Ok(())
 }
 
+/// The real model `--serve` was asked for: on the CPU (`--smollm2 GGUF`) or on a GPU with the
+/// learner's kernels (`--smollm2-gpu GGUF K1..K5`), and how the banner names it.
 #[cfg(feature = "smollm2")]
-fn real_model(gguf: &str) -> Box<dyn Model> {
-    smollm2::load(gguf, MAX_CONTEXT)
+fn real_model(args: &[String]) -> (Box<dyn Model>, String) {
+    match args {
+        [flag, gguf] if flag == "--smollm2" => (
+            smollm2::load(gguf, MAX_CONTEXT),
+            "SmolLM2-135M on the CPU (greedy)".into(),
+        ),
+        [flag, gguf, kernels @ ..] if flag == "--smollm2-gpu" => {
+            let kernels = smollm2::kernels(kernels);
+            let model = smollm2::load_gpu(gguf, &kernels, 256, MAX_CONTEXT);
+            (model, "SmolLM2-135M on the GPU with your kernels (greedy)".into())
+        }
+        _ => panic!("--serve PORT [--smollm2 GGUF | --smollm2-gpu GGUF K1 .. K5]: {args:?}"),
+    }
 }
 
 #[cfg(not(feature = "smollm2"))]
-fn real_model(_: &str) -> Box<dyn Model> {
+fn real_model(_: &[String]) -> (Box<dyn Model>, String) {
     panic!(
         "this grader was built without the real model: `kernlings serve server --model smollm2` \
          builds one with it"
     )
 }
 
-fn serve_forever(port: u16, gguf: Option<&str>) {
+fn serve_forever(port: u16, real: &[String]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
         let blocks = RefBlocks::new(256, 16);
-        let (model, which): (Box<dyn Model>, String) = match gguf {
-            None => (
+        let (model, which): (Box<dyn Model>, String) = match real {
+            [] => (
                 Box::new(FakeModel::new(&blocks, COST, Clock::Real, MAX_CONTEXT)),
                 "the fake model".into(),
             ),
-            Some(path) => (
-                real_model(path),
-                "SmolLM2-135M on the CPU (greedy)".into(),
-            ),
+            _ => real_model(real),
         };
         let max_context = model.max_context();
         let engine = Engine {
@@ -504,12 +518,12 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("--serve") {
         let port = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(8000);
-        let gguf = match args.get(3).map(String::as_str) {
-            Some("--smollm2") => args.get(4).map(String::as_str),
-            _ => None,
-        };
-        serve_forever(port, gguf);
+        serve_forever(port, args.get(3..).unwrap_or_default());
         return;
+    }
+    #[cfg(feature = "smollm2")]
+    if args.get(1).map(String::as_str) == Some("--bench-gpu") {
+        smollm2_bench::run(&args[2], &args[3..]);
     }
     let case = Case::from_args();
     let seed = case.param("seed") as u64;

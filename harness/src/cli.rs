@@ -110,13 +110,24 @@ pub enum Command {
         prebuilt: Prebuilt,
     },
     /// Start your server exercise (module 10) on 127.0.0.1 with the fake model, or with
-    /// `--model smollm2` the real SmolLM2-135M on the CPU (weights downloaded once), to curl it.
+    /// `--model smollm2` the real SmolLM2-135M on the CPU (weights downloaded once), or with
+    /// `--model smollm2-gpu` on a GPU with your kernels of modules 03, 06, 08 and 09, to curl it.
     Serve {
         name: String,
         #[arg(long, default_value_t = 8000)]
         port: u16,
         #[arg(long, value_enum, default_value_t = ServeModel::Fake)]
         model: ServeModel,
+        /// With smollm2-gpu: instead of serving, compare its greedy tokens with the CPU
+        /// model's and load-test it through your server, continuous against static.
+        #[arg(long)]
+        bench: bool,
+        /// With smollm2-gpu: the kernels of solutions/ instead of yours (instructors).
+        #[arg(long)]
+        solutions: bool,
+        /// The server grader, built elsewhere (instructors on a machine without cargo).
+        #[arg(long, hide = true, value_name = "FILE")]
+        grader: Option<PathBuf>,
     },
     /// Instructor: build the grader binaries of the `.rs` exercises into DIR (for `--prebuilt`).
     BuildGraders { dir: PathBuf },
@@ -180,6 +191,10 @@ pub enum ServeModel {
     Fake,
     /// SmolLM2-135M-Instruct on the CPU (candle, greedy): real text.
     Smollm2,
+    /// SmolLM2-135M-Instruct on a GPU with your rmsnorm_residual, rope, paged_decode, gemv_q4
+    /// (decode) and sgemm_2d_blocktile (prompts) kernels, its KV cache paged in the
+    /// scheduler's blocks.
+    Smollm2Gpu,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

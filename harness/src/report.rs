@@ -8,6 +8,8 @@
 
 mod charts;
 
+pub(crate) use charts::serving as serving_chart;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;

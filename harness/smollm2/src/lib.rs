@@ -21,6 +21,9 @@ use candle_transformers::models::quantized_llama::ModelWeights;
 
 pub use tokenizers;
 
+#[cfg(feature = "gpu")]
+pub mod gpu;
+
 /// GGUF's token type for control tokens (`<|im_start|>`, `<|endoftext|>`, ...).
 const CONTROL: i32 = 3;
 
@@ -127,6 +130,8 @@ pub struct Step<'a> {
     pub id: u64,
     pub tokens: &'a [u32],
     pub computed: usize,
+    /// Its KV block table (read by the GPU model's paged attention; candle keeps its own KV).
+    pub blocks: &'a [u32],
 }
 
 pub struct SmolLm2 {
@@ -165,6 +170,15 @@ pub fn load(gguf: &Path) -> anyhow::Result<(SmolLm2, Tokenizer)> {
         device,
     };
     Ok((model, tokenizer))
+}
+
+/// The tokenizer of `gguf` alone (the GPU model reads the weights itself).
+pub fn load_tokenizer(gguf: &Path) -> anyhow::Result<Tokenizer> {
+    let mut file =
+        std::fs::File::open(gguf).with_context(|| format!("opening {}", gguf.display()))?;
+    let content = gguf_file::Content::read(&mut file)
+        .with_context(|| format!("reading the GGUF header of {}", gguf.display()))?;
+    Tokenizer::from_gguf(&content)
 }
 
 impl SmolLm2 {

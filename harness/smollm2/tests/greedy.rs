@@ -69,6 +69,7 @@ fn greedy_tokens_and_tokenizer_match_the_numpy_reference() {
                 id: 7,
                 tokens: &context,
                 computed,
+                blocks: &[],
             }])
             .unwrap()
             .remove(0);
@@ -110,6 +111,7 @@ fn greedy_tokens_and_tokenizer_match_the_numpy_reference() {
             id: 8,
             tokens: &context[..context.len() - 1],
             computed: 0,
+            blocks: &[],
         }])
         .unwrap();
     assert_eq!(again, [*want.last().unwrap()], "recomputed from scratch");

@@ -88,7 +88,24 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             prebuilt.prebuilt,
         ),
-        Command::Serve { name, port, model } => serve::run(&course, &name, port, model),
+        Command::Serve {
+            name,
+            port,
+            model,
+            bench,
+            solutions,
+            grader,
+        } => serve::run(
+            &course,
+            &name,
+            port,
+            serve::Options {
+                model,
+                bench,
+                solutions,
+                grader,
+            },
+        ),
         Command::BuildGraders { dir } => build_graders(&course, &dir),
         Command::Dev {
             action: DevAction::Parity { action },

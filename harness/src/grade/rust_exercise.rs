@@ -28,6 +28,8 @@ const SERVING: &str = include_str!("../../rust-graders/serving.rs");
 const LOADTEST: &str = include_str!("../../rust-graders/loadtest.rs");
 /// The real model behind the server (`--model smollm2`), compiled only with its feature.
 const SMOLLM2: &str = include_str!("../../rust-graders/smollm2.rs");
+/// `--model smollm2-gpu --bench`: the real model on the learner's kernels, measured.
+const SMOLLM2_BENCH: &str = include_str!("../../rust-graders/smollm2_bench.rs");
 
 /// The grader's `main.rs` for a check; `{{LEARNER}}` becomes the learner's file.
 fn template(check: &str) -> Option<&'static str> {
@@ -53,6 +55,7 @@ fn modules(check: &str) -> &'static [(&'static str, &'static str)] {
             ("serving.rs", SERVING),
             ("loadtest.rs", LOADTEST),
             ("smollm2.rs", SMOLLM2),
+            ("smollm2_bench.rs", SMOLLM2_BENCH),
         ],
         _ => &[],
     }
@@ -516,7 +519,11 @@ fn manifest(name: &str, check: &str, smollm2: Option<&Path>) -> String {
     // so the cfg is a known one.
     let features = match smollm2 {
         Some(dir) => {
-            dependencies += &format!("kernlings-smollm2 = {{ path = {:?} }}\n", dir.display());
+            // With its GPU model (cudarc, loaded at run time): `--model smollm2-gpu`.
+            dependencies += &format!(
+                "kernlings-smollm2 = {{ path = {:?}, features = [\"gpu\"] }}\n",
+                dir.display()
+            );
             "[features]\ndefault = [\"smollm2\"]\nsmollm2 = []\n"
         }
         None if check == "serving_server" => "[features]\nsmollm2 = []\n",

@@ -27,7 +27,7 @@ mod quantize;
 mod reduction;
 mod rgb_to_gray;
 mod scan;
-mod serving;
+pub(crate) mod serving;
 mod sgemm;
 mod softmax;
 mod thread_index;

@@ -101,7 +101,6 @@ fn findings(ctx: &mut RustCtx, case: &str, params: &[(&str, f64)]) -> anyhow::Re
     let run = ctx.run(&all, &[])?;
     let text = run.text("findings.txt")?;
     let mut metrics = Metrics::new();
-    let mut sweep = Vec::new();
     for line in text.lines() {
         let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
         match kind {
@@ -115,18 +114,36 @@ fn findings(ctx: &mut RustCtx, case: &str, params: &[(&str, f64)]) -> anyhow::Re
                 let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
                 metrics.insert(name.to_string(), value.to_string());
             }
-            "sweep_row" => sweep.push(sweep_row(rest)?),
             _ => {}
         }
     }
-    if !sweep.is_empty() {
-        ctx.load_sweep = Some(LoadSweep {
-            single_ttft_ms: metric(&metrics, "single_ttft_ms")?,
-            knee_rps: metric(&metrics, "knee_rps")?,
-            rows: sweep,
-        });
-    }
+    ctx.load_sweep = load_sweep(&text)?;
     Ok(metrics)
+}
+
+/// The sweep in a server grader's output: its `sweep_row` lines with the `single_ttft_ms` and
+/// `knee_rps` metrics; `None` when it has no rows.
+pub fn load_sweep(text: &str) -> anyhow::Result<Option<LoadSweep>> {
+    let mut rows = Vec::new();
+    let mut metrics = Metrics::new();
+    for line in text.lines() {
+        match line.split_once(' ') {
+            Some(("sweep_row", rest)) => rows.push(sweep_row(rest)?),
+            Some(("metric", rest)) => {
+                let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
+                metrics.insert(name.to_string(), value.to_string());
+            }
+            _ => {}
+        }
+    }
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(LoadSweep {
+        single_ttft_ms: metric(&metrics, "single_ttft_ms")?,
+        knee_rps: metric(&metrics, "knee_rps")?,
+        rows,
+    }))
 }
 
 /// `rps ttft_p50 ttft_p99 itl_p50 tokens_per_s goodput`, as server.rs writes them.
@@ -191,8 +208,9 @@ fn sweep_lines(sweep: &LoadSweep) -> Vec<String> {
 }
 
 fn metric(m: &Metrics, name: &str) -> anyhow::Result<f64> {
+    // The number first; a grader may say more after it.
     m.get(name)
-        .and_then(|v| v.parse().ok())
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("the grader measured no `{name}`"))
 }
 
@@ -223,7 +241,7 @@ fn at_least(
 
 #[cfg(test)]
 mod tests {
-    use super::{sparkline, sweep_row};
+    use super::{load_sweep, sparkline, sweep_row};
 
     #[test]
     fn a_sparkline_spans_the_lowest_to_the_highest_block() {
@@ -238,5 +256,19 @@ mod tests {
         assert_eq!((r.rps, r.ttft_p99_ms, r.goodput_rps), (40.0, 9.25, 39.0));
         assert!(sweep_row("40 3.5").is_err());
         assert!(sweep_row("40 x 1 1 1 1").is_err());
+    }
+
+    #[test]
+    fn a_sweep_is_its_rows_with_the_lone_ttft_and_the_knee() {
+        let text = "table x\nsweep_row 4 10 20 2 300 4\nmetric single_ttft_ms 9.5\n\
+                    sweep_row 8 11 25 2 600 8\nmetric knee_rps 8 (measured)\n";
+        let sweep = load_sweep(text).unwrap().unwrap();
+        assert_eq!(sweep.rows.len(), 2);
+        assert_eq!((sweep.single_ttft_ms, sweep.rows[1].rps), (9.5, 8.0));
+        assert!(load_sweep("metric knee_rps 3\n").unwrap().is_none());
+        assert!(
+            load_sweep("sweep_row 4 10 20 2 300 4\n").is_err(),
+            "no knee"
+        );
     }
 }
