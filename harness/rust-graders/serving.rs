@@ -247,7 +247,10 @@ impl Ledger {
         }
         for &b in &table[old.len()..] {
             if b as usize >= self.total {
-                return self.broken(format!("block {b} of {} handed out", self.total));
+                return self.broken(format!(
+                    "it handed out block {b}; its blocks are 0..{}",
+                    self.total
+                ));
             }
             if let Some(other) = self.owner.insert(b, seq) {
                 return self.broken(format!(

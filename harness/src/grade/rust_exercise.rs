@@ -1027,3 +1027,67 @@ mod tests {
         assert_ne!(hash("a"), hash("b"));
     }
 }
+
+#[cfg(test)]
+mod block_allocator_choice {
+    use super::{blocks_module, source_hash};
+    use crate::state::{ExerciseState, LastResult, State};
+
+    /// `blocks.rs`'s `WHOSE` line, which the output shows.
+    fn whose(text: &str) -> &str {
+        text.lines().find(|l| l.contains("WHOSE: &str")).unwrap()
+    }
+
+    #[test]
+    fn the_learner_scheduler_runs_on_their_allocator_only_while_it_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let file = root.join("exercises/08_kv_cache/block_allocator.rs");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "// mine\n").unwrap();
+        let scheduler = root.join("exercises/10_serving/continuous_batching.rs");
+        let solution = root.join("solutions/10_serving/continuous_batching.rs");
+
+        // Nothing passed yet, and no progress directory is made for the question.
+        let fresh = blocks_module(root, &scheduler).unwrap();
+        assert!(whose(&fresh).contains("reference (block_allocator not passed yet)"));
+        assert!(!root.join(".kernlings").exists());
+        // The course's own files run on module 08's solution, whatever the state.
+        let ours = blocks_module(root, &solution).unwrap();
+        assert!(
+            ours.contains("solutions/08_kv_cache/block_allocator.rs\"]"),
+            "{ours}"
+        );
+
+        let now = chrono::Utc::now();
+        let mut state = State::fresh();
+        state.exercises.insert(
+            "block_allocator".into(),
+            ExerciseState {
+                first_done: Some(now),
+                last: Some(LastResult {
+                    at: now,
+                    passed: true,
+                    summary: String::new(),
+                    seed: 1,
+                }),
+                last_hash: Some(source_hash(b"// mine\n")),
+                ..ExerciseState::default()
+            },
+        );
+        state.save(root).unwrap();
+        let theirs = blocks_module(root, &scheduler).unwrap();
+        assert!(
+            whose(&theirs).contains("your 08 block_allocator"),
+            "{theirs}"
+        );
+        assert!(theirs.contains(&format!("{:?}]", file.display().to_string())));
+
+        std::fs::write(&file, "// mine, edited\n").unwrap();
+        let edited = blocks_module(root, &scheduler).unwrap();
+        assert!(
+            whose(&edited).contains("changed since it last passed"),
+            "{edited}"
+        );
+    }
+}
