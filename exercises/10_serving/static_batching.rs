@@ -10,9 +10,13 @@
 //     per sequence, in batch order. A `SeqStep` is a sequence's whole context (`tokens`: the
 //     prompt, then what it generated), how many of those tokens already have KV (`computed`:
 //     0 on the first call, then `tokens.len() - 1`), and its KV block table (`blocks`).
-//   - `BlockManager`: the paged KV cache's blocks, `block_size()` tokens each. A sequence
-//     needs `blocks_for(tokens.len(), block_size)` blocks when the model runs it. A static
-//     batcher reserves a request's whole length (prompt + max_tokens) when it starts.
+//   - `BlockManager`: the paged KV cache's block allocator, your module 08 `BlockAllocator`
+//     (kernlings runs your scheduler on it once block_allocator passes; on its own until then).
+//     It keeps each sequence's block table, keyed by the request's id: `can_admit(tokens)`
+//     asks whether a new sequence fits, `add_sequence(id, tokens)` starts one with room for
+//     `tokens` tokens, `block_table(id)` is what `SeqStep::blocks` is, and
+//     `free_sequence(id)` gives every block back. A static batcher reserves a request's whole
+//     length (prompt + max_tokens) when it starts, so it never needs `append_token`.
 //   - `Event`s that `step` returns: `Token` for every generated token at once (a server
 //     streams them), `Finished` when a request is done, `Rejected` for a request that can
 //     never run (prompt + max_tokens longer than `limits.max_context`, or than the whole cache).
@@ -29,17 +33,15 @@
 use std::collections::VecDeque;
 
 use crate::serving::{
-    blocks_for, BlockId, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep,
-    Token,
+    blocks_for, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep, Token,
 };
 
-/// A request in the batch.
+/// A request in the batch. Its KV blocks are the allocator's: the sequence `id` there.
 struct Seq {
     id: SeqId,
     prompt_len: usize,
     tokens: Vec<Token>,
     max_tokens: usize,
-    blocks: Vec<BlockId>,
     computed: usize,
 }
 
@@ -66,13 +68,15 @@ impl Schedule for Scheduler {
 
     fn step(&mut self, _model: &mut dyn Model, _blocks: &mut dyn BlockManager) -> Vec<Event> {
         // TODO: when the batch is empty, fill it from the front of `waiting` (reject what can
-        // never fit; stop when the next request's blocks are not free). Then one
-        // `model.forward` over the batch, and the events its tokens make.
+        // never fit; stop at the first request the allocator cannot admit, and add the others
+        // to it). Then one `model.forward` over the batch, each request with its block table,
+        // and the events its tokens make; a finished request's sequence leaves the allocator.
         todo!("static batching: form a batch, run one step of it")
     }
 
     fn cancel(&mut self, _id: SeqId, _blocks: &mut dyn BlockManager) {
-        // TODO: the client went away: drop request `id`, waiting or running, and free its blocks.
+        // TODO: the client went away: drop request `id`, waiting or running; a running one's
+        // sequence leaves the allocator.
         todo!("cancel a request")
     }
 

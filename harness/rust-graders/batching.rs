@@ -4,6 +4,7 @@
 //! `violation <text>` (the first thing that went wrong, if anything) and `metric <name> <value>`
 //! lines, which kernlings holds to the bars (harness/src/grade/checks/serving.rs).
 
+mod blocks;
 mod protocol;
 mod serving;
 
@@ -59,9 +60,33 @@ struct Seen {
 
 type Verdict = Result<Sim, String>;
 
-fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: Mode) -> Verdict {
-    let mut blocks = RefBlocks::new(setup.blocks, setup.block_size);
-    let mut model = FakeModel::new(&blocks, COST, Clock::Virtual, setup.max_context);
+/// The learner's scheduler runs on the allocator kernlings chose (`crate::blocks`: the learner's
+/// module 08 one once it passes), the harness's baselines on its own.
+#[derive(Clone, Copy, PartialEq)]
+enum Allocator {
+    Chosen,
+    Reference,
+}
+
+fn simulate(
+    sched: &mut dyn Schedule,
+    setup: &Setup,
+    trace: &[Arrival],
+    strict: Mode,
+    allocator: Allocator,
+) -> Verdict {
+    let (inner, whose) = match allocator {
+        Allocator::Chosen => (
+            blocks::allocator(setup.blocks, setup.block_size),
+            blocks::WHOSE,
+        ),
+        Allocator::Reference => (
+            Box::new(RefBlocks::new(setup.blocks, setup.block_size)) as Box<dyn BlockManager>,
+            "kernlings' reference",
+        ),
+    };
+    let (mut blocks, view) = Watched::new(inner, whose);
+    let mut model = FakeModel::new(&view, COST, Clock::Virtual, setup.max_context);
     let probe = model.probe();
     let want: HashMap<SeqId, Vec<Token>> = trace
         .iter()
@@ -106,9 +131,12 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
                 "after 200000 steps {open} requests are still open: does every step make progress?"
             ));
         }
-        let free_before = blocks.free_count();
+        let free_before = blocks.free_blocks();
         let calls_before = probe.lock().steps.len();
         let events = sched.step(&mut model, &mut blocks);
+        if let Some(v) = view.violation() {
+            return Err(v);
+        }
         let state = probe.lock();
         if let Some(v) = &state.violation {
             return Err(v.clone());
@@ -142,10 +170,10 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
                         setup.max_context,
                         setup.blocks * setup.block_size
                     )
-                } else if sched.running() == 0 && blocks.used() > 0 {
+                } else if sched.running() == 0 && view.used() > 0 {
                     format!(
                         ", and {} KV blocks allocated with nothing running: blocks not freed?",
-                        blocks.used()
+                        view.used()
                     )
                 } else {
                     String::new()
@@ -311,20 +339,29 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
         }
         // Starvation: the oldest request still waiting (new or preempted) after this step's
         // admissions, when there was room for it as well: a batch slot and its blocks, on top
-        // of the blocks of the (older) requests admitted this step and one more block for each
-        // request that was already running (its next token). `last_batch` holds who was still
-        // running when the step began: a request that finished in this step held its slot
-        // while the scheduler admitted.
+        // of the blocks of the (older) requests admitted this step and the block each request
+        // that was already running took for its newest token, when that token began a block
+        // (module 08's append_token allocates only then). A request preempted this step took
+        // none and gave its blocks back: the room counted is never more than what was free.
+        // `last_batch` holds who was still running when the step began: a request that
+        // finished in this step held its slot while the scheduler admitted.
         if strict == Mode::Continuous {
+            let bs = setup.block_size;
             let running_before = last_batch.len();
-            let admitted: Vec<&(SeqId, usize, usize)> =
-                batch.iter().filter(|b| !last_batch.contains(&b.0)).collect();
-            let taken: usize = admitted
+            let admitted: Vec<&(SeqId, usize, usize)> = batch
                 .iter()
-                .map(|b| blocks_for(b.1, setup.block_size))
-                .sum::<usize>()
-                + running_before;
-            let slots = setup.max_batch.saturating_sub(running_before + admitted.len());
+                .filter(|b| !last_batch.contains(&b.0))
+                .collect();
+            let grew = batch
+                .iter()
+                .filter(|b| {
+                    last_batch.contains(&b.0) && blocks_for(b.1, bs) > blocks_for(b.1 - 1, bs)
+                })
+                .count();
+            let taken: usize = admitted.iter().map(|b| blocks_for(b.1, bs)).sum::<usize>() + grew;
+            let slots = setup
+                .max_batch
+                .saturating_sub(running_before + admitted.len());
             if let Some((id, s)) = seen
                 .iter_mut()
                 .filter(|(id, s)| !s.done && !in_batch(**id) && !last_batch.contains(id))
@@ -354,9 +391,12 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
                 .iter()
                 .find(|b| b.0 == a.req.id)
                 .map_or(0, |b| blocks_for(b.1, setup.block_size));
-            let before = blocks.free_count();
+            let before = blocks.free_blocks();
             sched.cancel(a.req.id, &mut blocks);
-            let freed = blocks.free_count() - before;
+            if let Some(v) = view.violation() {
+                return Err(v);
+            }
+            let freed = blocks.free_blocks().saturating_sub(before);
             if freed < held {
                 return Err(format!(
                     "cancelling request {} freed {freed} KV blocks; it held {held}: a cancelled request's \
@@ -378,11 +418,11 @@ fn simulate(sched: &mut dyn Schedule, setup: &Setup, trace: &[Arrival], strict: 
             s.tokens.len()
         ));
     }
-    if blocks.used() != 0 {
+    if view.used() != 0 {
         return Err(format!(
             "{} KV blocks are still allocated after every request finished (blocks not freed): free \
              a request's blocks when it finishes, is preempted or is cancelled",
-            blocks.used()
+            view.used()
         ));
     }
     let end_us = probe.lock().now_us;
@@ -465,7 +505,8 @@ fn main() {
         Mode::Static
     };
     let mut rng = Rng::new(case.param("seed") as u64);
-    let mut out = String::new();
+    // First, so a failure names the allocator too (checks/serving.rs).
+    let mut out = format!("blocks {}\n", blocks::WHOSE);
 
     // 1. Invariants: random arrivals, a small KV cache (continuous batching must preempt),
     // cancellations, and requests that can never fit.
@@ -482,7 +523,13 @@ fn main() {
     let invariants = report(
         &mut out,
         "random trace (120 requests, 40 KV blocks of 8 tokens, cancellations)",
-        simulate(&mut learner_scheduler(&small), &small, &t, mode),
+        simulate(
+            &mut learner_scheduler(&small),
+            &small,
+            &t,
+            mode,
+            Allocator::Chosen,
+        ),
     );
     if mode == Mode::Continuous {
         if let Some(sim) = &invariants {
@@ -499,12 +546,24 @@ fn main() {
         block_size: 16,
     };
     let t = trace(&mut rng, 160, 1.0, (8, 32), (2, 16), (96, 128), 0.2, 0.0);
-    let base = simulate(&mut RefStatic::new(16, 256), &roomy, &t, Mode::Static)
-        .unwrap_or_else(|v| protocol::harness_error(&format!("the reference static batcher: {v}")));
+    let base = simulate(
+        &mut RefStatic::new(16, 256),
+        &roomy,
+        &t,
+        Mode::Static,
+        Allocator::Reference,
+    )
+    .unwrap_or_else(|v| protocol::harness_error(&format!("the reference static batcher: {v}")));
     if let Some(sim) = report(
         &mut out,
         "saturating load (160 requests, batch 16)",
-        simulate(&mut learner_scheduler(&roomy), &roomy, &t, mode),
+        simulate(
+            &mut learner_scheduler(&roomy),
+            &roomy,
+            &t,
+            mode,
+            Allocator::Chosen,
+        ),
     ) {
         let tps = |s: &Sim| s.tokens as f64 / s.end_us * 1e6;
         writeln!(
@@ -525,12 +584,24 @@ fn main() {
             block_size: 16,
         };
         let t = trace(&mut rng, 150, 1.0, (8, 64), (8, 48), (49, 96), 0.5, 0.0);
-        let base = simulate(&mut RefContinuous::new(64, 256, true), &tight, &t, mode)
-            .unwrap_or_else(|v| protocol::harness_error(&format!("the reservation baseline: {v}")));
+        let base = simulate(
+            &mut RefContinuous::new(64, 256, true),
+            &tight,
+            &t,
+            mode,
+            Allocator::Reference,
+        )
+        .unwrap_or_else(|v| protocol::harness_error(&format!("the reservation baseline: {v}")));
         if let Some(sim) = report(
             &mut out,
             "fixed KV budget (64 blocks of 16, contexts up to 256)",
-            simulate(&mut learner_scheduler(&tight), &tight, &t, mode),
+            simulate(
+                &mut learner_scheduler(&tight),
+                &tight,
+                &t,
+                mode,
+                Allocator::Chosen,
+            ),
         ) {
             writeln!(
                 out,

@@ -44,7 +44,7 @@ const KEEPS_UP: f64 = 0.85;
 
 struct Server {
     addr: SocketAddr,
-    blocks: RefBlocks,
+    blocks: BlockView,
     probe: FakeProbe,
 }
 
@@ -53,7 +53,7 @@ async fn start(continuous: bool, max_pending: usize) -> Result<Server, String> {
         .await
         .unwrap_or_else(|e| protocol::harness_error(&format!("cannot listen on loopback: {e}")));
     let addr = listener.local_addr().unwrap();
-    let blocks = RefBlocks::new(256, 16);
+    let (watched, blocks) = Watched::new(Box::new(RefBlocks::new(256, 16)), "kernlings' reference");
     let model = FakeModel::new(&blocks, COST, Clock::Real, MAX_CONTEXT);
     let probe = model.probe();
     let scheduler: Box<dyn Schedule> = if continuous {
@@ -64,7 +64,7 @@ async fn start(continuous: bool, max_pending: usize) -> Result<Server, String> {
     let engine = Engine {
         scheduler,
         model: Box::new(model),
-        blocks: Box::new(blocks.clone()),
+        blocks: Box::new(watched),
     };
     let config = ServerConfig {
         max_pending,
@@ -487,10 +487,11 @@ fn serve_forever(port: u16, real: &[String]) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap_or_else(|e| panic!("cannot listen on 127.0.0.1:{port}: {e}"));
-        let blocks = RefBlocks::new(256, 16);
+        let (blocks, view) =
+            Watched::new(Box::new(RefBlocks::new(256, 16)), "kernlings' reference");
         let (model, which): (Box<dyn Model>, String) = match real {
             [] => (
-                Box::new(FakeModel::new(&blocks, COST, Clock::Real, MAX_CONTEXT)),
+                Box::new(FakeModel::new(&view, COST, Clock::Real, MAX_CONTEXT)),
                 "the fake model".into(),
             ),
             _ => real_model(real),

@@ -1,15 +1,16 @@
 //! Module 10's harness-owned serving parts, compiled into every serving grader as
-//! `crate::serving`: the request and event types, the model and block-manager interfaces a
-//! scheduler talks to, the fake model CI grades with, the reference block manager, and the
-//! harness's reference schedulers (the baselines the bars compare with, and what the server
-//! exercise serves with).
+//! `crate::serving`: the request and event types, the model and block-allocator interfaces a
+//! scheduler talks to, the fake model CI grades with, the reference block allocator, the
+//! watcher every allocator runs behind, and the harness's reference schedulers (the baselines
+//! the bars compare with, and what the server exercise serves with).
 //!
 //! The `Model` trait is shaped for every model: the fake, SmolLM2 on the CPU (candle, in
 //! harness/smollm2, served by `kernlings serve server --model smollm2`) and, still to come,
 //! SmolLM2 on a GPU with the learner's kernels get the same batch — each sequence's whole
 //! context, how much of it already has KV, and its block table — so paged attention can find
-//! the KV. `BlockManager` is what module 08's learner allocator will
-//! implement; today the harness's `RefBlocks` is the only one.
+//! the KV. `BlockManager` is module 08's `BlockAllocator` API: the scheduler graders run on the
+//! learner's own allocator once it passes (harness/rust-graders/blocks_module08.rs), on
+//! `RefBlocks` until then.
 
 #![allow(dead_code)] // each grader uses the part it needs
 
@@ -71,18 +72,30 @@ pub trait Model: Send {
     fn forward(&mut self, batch: &[SeqStep]) -> Vec<Token>;
 }
 
-/// A paged KV cache's block allocator: fixed-size blocks, each holding the KV of
-/// `block_size()` tokens of one sequence.
+/// What `add_sequence` and `append_token` answer when the blocks they need are not free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfBlocks;
+
+/// A paged KV cache's block allocator, per sequence: module 08's `BlockAllocator` API (its
+/// `fork` aside: no scheduler here shares blocks). The allocator owns each sequence's block
+/// table; a scheduler asks for room and passes `block_table(id)` to the model.
 pub trait BlockManager: Send {
     fn block_size(&self) -> usize;
     fn total(&self) -> usize;
-    fn free_count(&self) -> usize;
-    /// A free block, or `None` when every block is in use.
-    fn allocate(&mut self) -> Option<BlockId>;
-    /// Give a block back; freeing a block that is not allocated is a bug (panics).
-    fn free(&mut self, block: BlockId);
+    fn free_blocks(&self) -> usize;
+    /// Whether a new sequence of `tokens` tokens fits now.
+    fn can_admit(&self, tokens: usize) -> bool;
+    /// Start `seq` with room for `tokens` tokens: all of its blocks, or none.
+    fn add_sequence(&mut self, seq: SeqId, tokens: usize) -> Result<(), OutOfBlocks>;
+    /// Room for one more token of `seq` (a new block when its last one is full).
+    /// `Ok(Some((src, dst)))` is a copy-on-write of a shared block, which only `fork` makes.
+    fn append_token(&mut self, seq: SeqId) -> Result<Option<(BlockId, BlockId)>, OutOfBlocks>;
+    /// Every block of `seq` back to the pool.
+    fn free_sequence(&mut self, seq: SeqId);
+    /// `seq`'s physical blocks in token order: what `SeqStep::blocks` is.
+    fn block_table(&self, seq: SeqId) -> &[BlockId];
     fn used(&self) -> usize {
-        self.total() - self.free_count()
+        self.total() - self.free_blocks()
     }
 }
 
@@ -112,34 +125,25 @@ pub trait Schedule: Send {
     fn running(&self) -> usize;
 }
 
-/// The harness's block manager: a free list. Clones share one pool, so the fake model and
-/// the graders can see what is allocated while a scheduler owns its handle.
-#[derive(Clone)]
+/// The harness's block allocator: module 08's, without fork (a free list and one table per
+/// sequence). What the schedulers run on until the learner's block_allocator passes, and what
+/// the baselines and the server always run on.
 pub struct RefBlocks {
-    pool: Arc<Mutex<Pool>>,
     block_size: usize,
-}
-
-struct Pool {
+    total: usize,
     free: Vec<BlockId>,
-    allocated: Vec<bool>,
+    /// Per sequence: its table and the tokens it has room for.
+    seqs: HashMap<SeqId, (Vec<BlockId>, usize)>,
 }
 
 impl RefBlocks {
     pub fn new(total: usize, block_size: usize) -> RefBlocks {
-        let pool = Pool {
-            free: (0..total as BlockId).rev().collect(),
-            allocated: vec![false; total],
-        };
         RefBlocks {
-            pool: Arc::new(Mutex::new(pool)),
             block_size,
+            total,
+            free: (0..total as BlockId).rev().collect(),
+            seqs: HashMap::new(),
         }
-    }
-
-    pub fn is_allocated(&self, block: BlockId) -> bool {
-        let pool = self.pool.lock().unwrap();
-        pool.allocated.get(block as usize).copied().unwrap_or(false)
     }
 }
 
@@ -148,26 +152,285 @@ impl BlockManager for RefBlocks {
         self.block_size
     }
     fn total(&self) -> usize {
-        self.pool.lock().unwrap().allocated.len()
+        self.total
     }
-    fn free_count(&self) -> usize {
-        self.pool.lock().unwrap().free.len()
+    fn free_blocks(&self) -> usize {
+        self.free.len()
     }
-    fn allocate(&mut self) -> Option<BlockId> {
-        let mut pool = self.pool.lock().unwrap();
-        let b = pool.free.pop()?;
-        pool.allocated[b as usize] = true;
-        Some(b)
+    fn can_admit(&self, tokens: usize) -> bool {
+        blocks_for(tokens, self.block_size) <= self.free.len()
     }
-    fn free(&mut self, block: BlockId) {
-        let mut pool = self.pool.lock().unwrap();
-        match pool.allocated.get(block as usize) {
-            Some(true) => {
-                pool.allocated[block as usize] = false;
-                pool.free.push(block);
-            }
-            _ => panic!("block {block} freed, but it is not allocated (freed twice?)"),
+    fn add_sequence(&mut self, seq: SeqId, tokens: usize) -> Result<(), OutOfBlocks> {
+        if !self.can_admit(tokens) {
+            return Err(OutOfBlocks);
         }
+        let table = self
+            .free
+            .split_off(self.free.len() - blocks_for(tokens, self.block_size));
+        self.seqs.insert(seq, (table, tokens));
+        Ok(())
+    }
+    fn append_token(&mut self, seq: SeqId) -> Result<Option<(BlockId, BlockId)>, OutOfBlocks> {
+        let (table, tokens) = self.seqs.get_mut(&seq).expect("a live sequence");
+        if *tokens == table.len() * self.block_size {
+            table.push(self.free.pop().ok_or(OutOfBlocks)?);
+        }
+        *tokens += 1;
+        Ok(None)
+    }
+    fn free_sequence(&mut self, seq: SeqId) {
+        let (table, _) = self.seqs.remove(&seq).expect("a live sequence");
+        self.free.extend(table);
+    }
+    fn block_table(&self, seq: SeqId) -> &[BlockId] {
+        &self.seqs[&seq].0
+    }
+}
+
+/// The `BlockManager` a scheduler is handed: the allocator the grader chose (the learner's
+/// module 08 one, module 08's solution, or `RefBlocks`) behind a watcher. Whichever allocator
+/// runs, the same checks hold, so they live here and not in one allocator: a call the scheduler
+/// gets wrong (a sequence added twice, freed twice, or used after its free) is recorded and
+/// never reaches the allocator; every answer of the allocator is checked against the paging
+/// rules (tables as long as their tokens need, no block in two tables, the free count adds up).
+/// A wrong call is answered as if it worked (Ok, an empty table), so the scheduler goes on to
+/// the end of its step and the grader reports the call instead of a panic it led to.
+/// The tables are mirrored in a `BlockView`, which the fake model and the graders read while
+/// the scheduler owns this.
+pub struct Watched {
+    inner: Box<dyn BlockManager>,
+    view: BlockView,
+}
+
+/// What the allocator holds, as the watcher saw it; shared with the fake model and graders.
+#[derive(Clone)]
+pub struct BlockView(Arc<Mutex<Ledger>>);
+
+struct Ledger {
+    /// Whose allocator it is, for messages: "your 08 block_allocator", ...
+    whose: String,
+    block_size: usize,
+    total: usize,
+    /// Per sequence: its table and the tokens it has room for.
+    tables: HashMap<SeqId, (Vec<BlockId>, usize)>,
+    owner: HashMap<BlockId, SeqId>,
+    violation: Option<String>,
+}
+
+impl Ledger {
+    fn expected_free(&self) -> usize {
+        self.total - self.owner.len()
+    }
+    fn flag(&mut self, what: String) {
+        self.violation.get_or_insert(what);
+    }
+    fn broken(&mut self, what: String) {
+        let whose = self.whose.clone();
+        self.flag(format!(
+            "the block allocator ({whose}) broke its contract: {what}"
+        ));
+    }
+    /// Take `table`, the allocator's answer for `seq` with room for `tokens`, if it is one.
+    fn adopt(&mut self, seq: SeqId, tokens: usize, table: &[BlockId]) {
+        let need = blocks_for(tokens, self.block_size);
+        let old = self
+            .tables
+            .get(&seq)
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        if table.len() != need || !table.starts_with(&old) {
+            return self.broken(format!(
+                "request {seq}'s table is {table:?} with room for {tokens} tokens; it needs {need} \
+                 blocks of {} and keeps the ones it had ({old:?})",
+                self.block_size
+            ));
+        }
+        for &b in &table[old.len()..] {
+            if b as usize >= self.total {
+                return self.broken(format!(
+                    "it handed out block {b}; its blocks are 0..{}",
+                    self.total
+                ));
+            }
+            if let Some(other) = self.owner.insert(b, seq) {
+                return self.broken(format!(
+                    "block {b} is in the tables of requests {other} and {seq}"
+                ));
+            }
+        }
+        self.tables.insert(seq, (table.to_vec(), tokens));
+    }
+}
+
+impl Watched {
+    pub fn new(inner: Box<dyn BlockManager>, whose: &str) -> (Watched, BlockView) {
+        let view = BlockView(Arc::new(Mutex::new(Ledger {
+            whose: whose.to_string(),
+            block_size: inner.block_size(),
+            total: inner.total(),
+            tables: HashMap::new(),
+            owner: HashMap::new(),
+            violation: None,
+        })));
+        let watched = Watched {
+            inner,
+            view: view.clone(),
+        };
+        (watched, view)
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.view.0.lock().unwrap()
+    }
+
+    /// A call naming a sequence the allocator does not hold: the scheduler's mistake.
+    fn unknown(&self, call: &str, seq: SeqId) -> bool {
+        let mut l = self.ledger();
+        if l.tables.contains_key(&seq) {
+            return false;
+        }
+        l.flag(format!(
+            "{call}({seq}): request {seq} has no KV blocks in the allocator (never added with \
+             add_sequence, or freed already)"
+        ));
+        true
+    }
+
+    fn check_free(&self) {
+        let free = self.inner.free_blocks();
+        let mut l = self.ledger();
+        if free != l.expected_free() {
+            let (held, total) = (l.owner.len(), l.total);
+            l.broken(format!(
+                "free_blocks() is {free}, but its tables hold {held} of its {total} blocks"
+            ));
+        }
+    }
+}
+
+impl BlockManager for Watched {
+    fn block_size(&self) -> usize {
+        self.inner.block_size()
+    }
+    fn total(&self) -> usize {
+        self.inner.total()
+    }
+    fn free_blocks(&self) -> usize {
+        self.inner.free_blocks()
+    }
+    fn can_admit(&self, tokens: usize) -> bool {
+        let yes = self.inner.can_admit(tokens);
+        let mut l = self.ledger();
+        if yes != (blocks_for(tokens, l.block_size) <= l.expected_free()) {
+            let free = l.expected_free();
+            l.broken(format!(
+                "can_admit({tokens}) is {yes} with {free} blocks free"
+            ));
+        }
+        yes
+    }
+    fn add_sequence(&mut self, seq: SeqId, tokens: usize) -> Result<(), OutOfBlocks> {
+        if self.ledger().tables.contains_key(&seq) {
+            self.ledger().flag(format!(
+                "add_sequence({seq}): request {seq} still has the KV blocks it was added with, \
+                 not freed: free_sequence a request when it finishes, is preempted or is cancelled"
+            ));
+            return Ok(());
+        }
+        let result = self.inner.add_sequence(seq, tokens);
+        match result {
+            Ok(()) => {
+                let table = self.inner.block_table(seq).to_vec();
+                self.ledger().adopt(seq, tokens, &table);
+            }
+            Err(OutOfBlocks) => {
+                let mut l = self.ledger();
+                if blocks_for(tokens, l.block_size) <= l.expected_free() {
+                    let free = l.expected_free();
+                    l.broken(format!(
+                        "add_sequence({seq}, {tokens} tokens) is out of blocks with {free} free"
+                    ));
+                }
+            }
+        }
+        self.check_free();
+        result
+    }
+    fn append_token(&mut self, seq: SeqId) -> Result<Option<(BlockId, BlockId)>, OutOfBlocks> {
+        if self.unknown("append_token", seq) {
+            return Ok(None);
+        }
+        let result = self.inner.append_token(seq);
+        let (table, tokens) = self.ledger().tables[&seq].clone();
+        match result {
+            Ok(None) => {
+                let now = self.inner.block_table(seq).to_vec();
+                self.ledger().adopt(seq, tokens + 1, &now);
+            }
+            Ok(Some(pair)) => self.ledger().broken(format!(
+                "append_token({seq}) copied a block {pair:?}, but no block is shared (nothing was forked)"
+            )),
+            Err(OutOfBlocks) => {
+                let mut l = self.ledger();
+                if tokens < table.len() * l.block_size || l.expected_free() > 0 {
+                    let free = l.expected_free();
+                    l.broken(format!(
+                        "append_token({seq}) is out of blocks with {free} free and {tokens} tokens \
+                         in {} blocks",
+                        table.len()
+                    ));
+                }
+            }
+        }
+        self.check_free();
+        result
+    }
+    fn free_sequence(&mut self, seq: SeqId) {
+        if self.unknown("free_sequence", seq) {
+            return;
+        }
+        self.inner.free_sequence(seq);
+        {
+            let mut l = self.ledger();
+            let (table, _) = l.tables.remove(&seq).unwrap();
+            for b in table {
+                l.owner.remove(&b);
+            }
+        }
+        self.check_free();
+    }
+    fn block_table(&self, seq: SeqId) -> &[BlockId] {
+        if self.unknown("block_table", seq) {
+            return &[];
+        }
+        self.inner.block_table(seq)
+    }
+}
+
+impl BlockView {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.0.lock().unwrap()
+    }
+    pub fn block_size(&self) -> usize {
+        self.lock().block_size
+    }
+    /// Blocks in some sequence's table.
+    pub fn used(&self) -> usize {
+        self.lock().owner.len()
+    }
+    pub fn free(&self) -> usize {
+        self.lock().expected_free()
+    }
+    pub fn whose(&self) -> String {
+        self.lock().whose.clone()
+    }
+    /// `seq`'s table, when the allocator holds it.
+    pub fn table(&self, seq: SeqId) -> Option<Vec<BlockId>> {
+        self.lock().tables.get(&seq).map(|t| t.0.clone())
+    }
+    /// The first wrong call of the scheduler, or wrong answer of the allocator.
+    pub fn violation(&self) -> Option<String> {
+        self.lock().violation.clone()
     }
 }
 
@@ -310,7 +573,7 @@ struct SeqKnown {
 /// the first violation instead of failing the call, so a grader can say what went wrong.
 pub struct FakeModel {
     state: Arc<Mutex<FakeState>>,
-    blocks: RefBlocks,
+    blocks: BlockView,
     cost: Cost,
     clock: Clock,
     max_context: usize,
@@ -328,7 +591,7 @@ impl FakeProbe {
 }
 
 impl FakeModel {
-    pub fn new(blocks: &RefBlocks, cost: Cost, clock: Clock, max_context: usize) -> FakeModel {
+    pub fn new(blocks: &BlockView, cost: Cost, clock: Clock, max_context: usize) -> FakeModel {
         FakeModel {
             state: Arc::default(),
             blocks: blocks.clone(),
@@ -349,7 +612,11 @@ impl FakeModel {
         if batch.is_empty() {
             return Some("model.forward was called with an empty batch".into());
         }
-        let bs = self.blocks.block_size;
+        // A wrong block call before this one (the watcher's) comes first.
+        if let Some(v) = self.blocks.violation() {
+            return Some(v);
+        }
+        let bs = self.blocks.block_size();
         let mut seen_ids = Vec::new();
         let mut seen_blocks = HashMap::new();
         for s in batch {
@@ -382,13 +649,23 @@ impl FakeModel {
                     s.tokens.len()
                 ));
             }
+            // The KV goes where the allocator's table says: the table the scheduler passes
+            // is (a prefix of) the one the allocator holds for this request now.
+            let Some(table) = self.blocks.table(s.id) else {
+                return Some(format!(
+                    "request {} is in a model call with no KV blocks in the allocator (never \
+                     added with add_sequence, or freed already)",
+                    s.id
+                ));
+            };
+            if !table.starts_with(s.blocks) {
+                return Some(format!(
+                    "request {}'s blocks in the model call ({:?}) are not its block table in the \
+                     allocator ({table:?}): pass blocks.block_table(id) as it is now",
+                    s.id, s.blocks
+                ));
+            }
             for &b in &s.blocks[..need] {
-                if !self.blocks.is_allocated(b) {
-                    return Some(format!(
-                        "request {} uses KV block {b}, which is not allocated (freed already?)",
-                        s.id
-                    ));
-                }
                 if let Some(other) = seen_blocks.insert(b, s.id) {
                     return Some(format!(
                         "KV block {b} is in the block tables of requests {other} and {}",
@@ -506,21 +783,19 @@ impl Model for FakeModel {
     }
 }
 
-/// A sequence inside the reference schedulers.
+/// A sequence inside the reference schedulers. A running one has a sequence in the block
+/// allocator (its table is `blocks.block_table(id)`); a waiting one has none.
 struct Seq {
     id: SeqId,
     arrival: u64,
     tokens: Vec<Token>,
     generated: usize,
     max_tokens: usize,
-    blocks: Vec<BlockId>,
     computed: usize,
 }
 
 fn free_all(seq: &mut Seq, blocks: &mut dyn BlockManager) {
-    for b in seq.blocks.drain(..) {
-        blocks.free(b);
-    }
+    blocks.free_sequence(seq.id);
     seq.computed = 0;
 }
 
@@ -541,7 +816,7 @@ fn run_batch(
             id: s.id,
             tokens: &s.tokens,
             computed: s.computed,
-            blocks: &s.blocks,
+            blocks: blocks.block_table(s.id),
         })
         .collect();
     let out = model.forward(&batch);
@@ -587,7 +862,8 @@ fn unfit(req: &Request, max_context: usize, blocks: &dyn BlockManager) -> Option
 }
 
 /// The harness's static batcher: take up to `max_batch` requests, reserve each one's KV for
-/// prompt + max_tokens, run them all to completion, then take the next batch.
+/// prompt + max_tokens (a sequence added with room for all of them, so it never appends), run
+/// them all to completion, then take the next batch.
 pub struct RefStatic {
     max_batch: usize,
     max_context: usize,
@@ -626,8 +902,8 @@ impl Schedule for RefStatic {
                     events.push(Event::Rejected { id, reason });
                     continue;
                 }
-                let need = blocks_for(req.prompt.len() + req.max_tokens, blocks.block_size());
-                if blocks.free_count() < need {
+                let longest = req.prompt.len() + req.max_tokens;
+                if blocks.add_sequence(req.id, longest).is_err() {
                     break;
                 }
                 let (req, arrival) = self.waiting.pop_front().unwrap();
@@ -637,7 +913,6 @@ impl Schedule for RefStatic {
                     tokens: req.prompt,
                     generated: 0,
                     max_tokens: req.max_tokens,
-                    blocks: (0..need).map(|_| blocks.allocate().unwrap()).collect(),
                     computed: 0,
                 });
             }
@@ -661,7 +936,8 @@ impl Schedule for RefStatic {
 
 /// The harness's continuous batcher (iteration-level scheduling over paged KV, preemption by
 /// recompute, newest first). With `reserve_max` it reserves the model's whole context for
-/// every sequence at admission instead: the max-length reservation paging is measured against.
+/// every sequence at admission instead (and never appends): the max-length reservation paging
+/// is measured against.
 pub struct RefContinuous {
     max_batch: usize,
     max_context: usize,
@@ -695,22 +971,18 @@ impl Schedule for RefContinuous {
             generated: 0,
             max_tokens: request.max_tokens,
             tokens: request.prompt,
-            blocks: Vec::new(),
             computed: 0,
         });
     }
     fn step(&mut self, model: &mut dyn Model, blocks: &mut dyn BlockManager) -> Vec<Event> {
         let mut events = std::mem::take(&mut self.rejected);
-        let bs = blocks.block_size();
-        // Every running sequence gets the block its next token needs, oldest first; when none
-        // is free the newest running sequence gives its blocks back and waits to recompute.
+        // Every running sequence got a token in the last call: room for it, oldest first;
+        // when no block is free the newest running sequence gives its blocks back and waits
+        // to recompute.
         let mut i = 0;
-        while i < self.running.len() {
-            let need = blocks_for(self.running[i].tokens.len(), bs);
-            if self.running[i].blocks.len() >= need {
+        while i < self.running.len() && !self.reserve_max {
+            if blocks.append_token(self.running[i].id).is_ok() {
                 i += 1;
-            } else if let Some(b) = blocks.allocate() {
-                self.running[i].blocks.push(b);
             } else {
                 let mut victim = self.running.pop().unwrap();
                 free_all(&mut victim, blocks);
@@ -737,16 +1009,15 @@ impl Schedule for RefContinuous {
                 events.push(Event::Rejected { id: req.id, reason });
                 continue;
             }
-            let need = if self.reserve_max {
-                blocks_for(self.max_context, bs)
+            let room = if self.reserve_max {
+                self.max_context
             } else {
-                blocks_for(head.tokens.len(), bs)
+                head.tokens.len()
             };
-            if blocks.free_count() < need {
+            if blocks.add_sequence(head.id, room).is_err() {
                 break;
             }
-            let mut seq = self.waiting.pop_front().unwrap();
-            seq.blocks = (0..need).map(|_| blocks.allocate().unwrap()).collect();
+            let seq = self.waiting.pop_front().unwrap();
             let at = self
                 .running
                 .iter()

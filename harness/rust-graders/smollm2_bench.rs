@@ -29,6 +29,11 @@ const PROMPTS: &[&str] = &[
     "Once upon a time, in a small village,",
     "def fibonacci(n):",
     "<|im_start|>user\nWhat is the largest planet of the solar system?<|im_end|>\n<|im_start|>assistant\n",
+    // Past gpu::GEMM_ROWS tokens: its prompt goes through the learner's SGEMM.
+    "The history of the city begins with a small settlement on the river, where traders \
+     stopped to rest on their way to the coast. Over the centuries the settlement grew into a \
+     town with a market, a church and a bridge of stone, and later into a city with a \
+     university, a cathedral and a harbour full of ships. Today the city is known for",
 ];
 
 /// Greedy generation of every prompt together (one step for all): `max_new[i]` tokens at
@@ -100,6 +105,10 @@ fn against_candle(gguf: &str, gpu: &mut GpuSmolLm2, label: &str) -> Vec<String> 
     let (mut cpu, tokenizer) = kernlings_smollm2::load(std::path::Path::new(gguf))
         .unwrap_or_else(|e| panic!("loading SmolLM2 on the CPU: {e:#}"));
     let prompts: Vec<Vec<Token>> = PROMPTS.iter().map(|p| tokenizer.encode(p)).collect();
+    assert!(
+        prompts.last().unwrap().len() >= kernlings_smollm2::gpu::GEMM_ROWS,
+        "the last prompt must be long enough for the GEMM"
+    );
     let mut agree = 0;
     let mut worst: f32 = 0.0;
     let alone: Vec<Vec<Token>> = prompts
@@ -184,7 +193,7 @@ async fn start(model: GpuSmolLm2, continuous: bool) -> std::net::SocketAddr {
     let engine = Engine {
         scheduler,
         model: smollm2::as_model(model, MAX_CONTEXT),
-        blocks: Box::new(RefBlocks::new(BLOCKS, 16)),
+        blocks: Box::new(Watched::new(Box::new(RefBlocks::new(BLOCKS, 16)), "kernlings' reference").0),
     };
     let config = ServerConfig {
         max_pending: 4096,

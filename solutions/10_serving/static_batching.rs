@@ -1,29 +1,21 @@
 // static_batching: the baseline every serving system starts from. Take up to `max_batch`
-// waiting requests, reserve each one's KV for its whole length (prompt + max_tokens), and run
-// that batch until every member has finished; only then take the next batch.
+// waiting requests, reserve each one's KV for its whole length (prompt + max_tokens: a
+// sequence added to the block allocator with room for all of it, so it never appends), and
+// run that batch until every member has finished; only then take the next batch.
 
 use std::collections::VecDeque;
 
 use crate::serving::{
-    blocks_for, BlockId, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep,
-    Token,
+    blocks_for, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep, Token,
 };
 
+/// A batch member; its KV blocks are the allocator's sequence `id`.
 struct Seq {
     id: SeqId,
     prompt_len: usize,
     tokens: Vec<Token>,
     max_tokens: usize,
-    blocks: Vec<BlockId>,
     computed: usize,
-}
-
-impl Seq {
-    fn release(&mut self, blocks: &mut dyn BlockManager) {
-        for b in self.blocks.drain(..) {
-            blocks.free(b);
-        }
-    }
 }
 
 pub struct Scheduler {
@@ -70,16 +62,18 @@ impl Schedule for Scheduler {
                     });
                     continue;
                 }
-                if blocks.free_count() < need {
+                if !blocks.can_admit(longest) {
                     break;
                 }
                 let req = self.waiting.pop_front().unwrap();
+                blocks
+                    .add_sequence(req.id, longest)
+                    .expect("can_admit said it fits");
                 self.batch.push(Seq {
                     id: req.id,
                     prompt_len: req.prompt.len(),
                     tokens: req.prompt,
                     max_tokens: req.max_tokens,
-                    blocks: (0..need).map(|_| blocks.allocate().unwrap()).collect(),
                     computed: 0,
                 });
             }
@@ -94,7 +88,7 @@ impl Schedule for Scheduler {
                 id: s.id,
                 tokens: &s.tokens,
                 computed: s.computed,
-                blocks: &s.blocks,
+                blocks: blocks.block_table(s.id),
             })
             .collect();
         let next = model.forward(&steps);
@@ -107,7 +101,7 @@ impl Schedule for Scheduler {
                 events.push(Event::Token { id: s.id, token });
             }
             if token == eos || s.tokens.len() - s.prompt_len == s.max_tokens {
-                s.release(blocks);
+                blocks.free_sequence(s.id);
                 events.push(Event::Finished { id: s.id });
             } else {
                 still.push(s);
@@ -120,7 +114,7 @@ impl Schedule for Scheduler {
     fn cancel(&mut self, id: SeqId, blocks: &mut dyn BlockManager) {
         self.waiting.retain(|r| r.id != id);
         if let Some(i) = self.batch.iter().position(|s| s.id == id) {
-            self.batch.remove(i).release(blocks);
+            blocks.free_sequence(self.batch.remove(i).id);
         }
     }
 

@@ -30,6 +30,12 @@ const LOADTEST: &str = include_str!("../../rust-graders/loadtest.rs");
 const SMOLLM2: &str = include_str!("../../rust-graders/smollm2.rs");
 /// `--model smollm2-gpu --bench`: the real model on the learner's kernels, measured.
 const SMOLLM2_BENCH: &str = include_str!("../../rust-graders/smollm2_bench.rs");
+/// The scheduler graders' `blocks.rs`: module 08's allocator (`{{BLOCK_ALLOCATOR}}` becomes
+/// its file), or the harness's reference. `blocks_module` picks one.
+const BLOCKS_MODULE08: &str = include_str!("../../rust-graders/blocks_module08.rs");
+const BLOCKS_REFERENCE: &str = include_str!("../../rust-graders/blocks_reference.rs");
+/// Module 08's allocator exercise, which module 10's schedulers run on.
+const BLOCK_ALLOCATOR: (&str, &str) = ("block_allocator", "08_kv_cache/block_allocator.rs");
 
 /// The grader's `main.rs` for a check; `{{LEARNER}}` becomes the learner's file.
 fn template(check: &str) -> Option<&'static str> {
@@ -304,6 +310,56 @@ fn names_a_reference(source: &str, check: &str) -> Option<&'static str> {
     words.find_map(|w| forbidden.iter().copied().find(|f| *f == w))
 }
 
+/// The block allocator a scheduler file runs on, as its grader's `blocks.rs`. The learner's
+/// scheduler (a file under exercises/) runs on the learner's module 08 block_allocator when its
+/// file now is the one that last passed, on the harness's reference otherwise; the course's own
+/// files (solutions, known-wrong versions, kept originals) on module 08's solution, so
+/// check-solutions grades the scheduler solutions with the allocator solution.
+fn blocks_module(root: &Path, source: &Path) -> anyhow::Result<String> {
+    let (name, file) = BLOCK_ALLOCATOR;
+    let module08 = |path: PathBuf, whose: String| {
+        BLOCKS_MODULE08
+            .replace(
+                "{{BLOCK_ALLOCATOR}}",
+                &format!("{:?}", path.display().to_string()),
+            )
+            .replace("{{WHOSE}}", &format!("{whose:?}"))
+    };
+    let reference = |why: &str| {
+        BLOCKS_REFERENCE.replace(
+            "{{WHOSE}}",
+            &format!("{:?}", format!("kernlings' reference ({why})")),
+        )
+    };
+    if !source.starts_with(root.join("exercises")) {
+        let solution = root.join("solutions").join(file);
+        return Ok(module08(
+            solution,
+            format!("module 08's solution, solutions/{file}"),
+        ));
+    }
+    let learner = root.join("exercises").join(file);
+    // No progress yet (a fresh checkout): nothing passed, and no .kernlings/ is made for it.
+    let state = match crate::state::State::path(root).is_file() {
+        true => crate::state::State::load(root)?.exercise(name),
+        false => Default::default(),
+    };
+    let passed = state.first_done.is_some() && state.last.as_ref().is_some_and(|l| l.passed);
+    Ok(match std::fs::read(&learner) {
+        Ok(bytes) if passed && state.last_hash.as_deref() == Some(&source_hash(&bytes)) => {
+            module08(
+                learner,
+                format!("your 08 block_allocator, exercises/{file}"),
+            )
+        }
+        Ok(_) if state.first_done.is_some() => reference(&format!(
+            "exercises/{file} changed since it last passed: `{} run {name}` to use yours",
+            toolchain::command_name()
+        )),
+        _ => reference(&format!("{name} not passed yet")),
+    })
+}
+
 fn build(
     root: &Path,
     ex: &Exercise,
@@ -354,6 +410,9 @@ fn build_with(
     write_if_changed(&dir.join("src/protocol.rs"), PROTOCOL)?;
     for (file, text) in modules(&ex.check) {
         write_if_changed(&dir.join("src").join(file), text)?;
+    }
+    if matches!(ex.check.as_str(), "static_batching" | "continuous_batching") {
+        write_if_changed(&dir.join("src/blocks.rs"), &blocks_module(root, source)?)?;
     }
     write_if_changed(
         &dir.join("Cargo.toml"),
@@ -973,5 +1032,69 @@ mod tests {
         );
         assert_eq!(hash("a"), hash("a"));
         assert_ne!(hash("a"), hash("b"));
+    }
+}
+
+#[cfg(test)]
+mod block_allocator_choice {
+    use super::{blocks_module, source_hash};
+    use crate::state::{ExerciseState, LastResult, State};
+
+    /// `blocks.rs`'s `WHOSE` line, which the output shows.
+    fn whose(text: &str) -> &str {
+        text.lines().find(|l| l.contains("WHOSE: &str")).unwrap()
+    }
+
+    #[test]
+    fn the_learner_scheduler_runs_on_their_allocator_only_while_it_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let file = root.join("exercises/08_kv_cache/block_allocator.rs");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "// mine\n").unwrap();
+        let scheduler = root.join("exercises/10_serving/continuous_batching.rs");
+        let solution = root.join("solutions/10_serving/continuous_batching.rs");
+
+        // Nothing passed yet, and no progress directory is made for the question.
+        let fresh = blocks_module(root, &scheduler).unwrap();
+        assert!(whose(&fresh).contains("reference (block_allocator not passed yet)"));
+        assert!(!root.join(".kernlings").exists());
+        // The course's own files run on module 08's solution, whatever the state.
+        let ours = blocks_module(root, &solution).unwrap();
+        assert!(
+            ours.contains("solutions/08_kv_cache/block_allocator.rs\"]"),
+            "{ours}"
+        );
+
+        let now = chrono::Utc::now();
+        let mut state = State::fresh();
+        state.exercises.insert(
+            "block_allocator".into(),
+            ExerciseState {
+                first_done: Some(now),
+                last: Some(LastResult {
+                    at: now,
+                    passed: true,
+                    summary: String::new(),
+                    seed: 1,
+                }),
+                last_hash: Some(source_hash(b"// mine\n")),
+                ..ExerciseState::default()
+            },
+        );
+        state.save(root).unwrap();
+        let theirs = blocks_module(root, &scheduler).unwrap();
+        assert!(
+            whose(&theirs).contains("your 08 block_allocator"),
+            "{theirs}"
+        );
+        assert!(theirs.contains(&format!("{:?}]", file.display().to_string())));
+
+        std::fs::write(&file, "// mine, edited\n").unwrap();
+        let edited = blocks_module(root, &scheduler).unwrap();
+        assert!(
+            whose(&edited).contains("changed since it last passed"),
+            "{edited}"
+        );
     }
 }

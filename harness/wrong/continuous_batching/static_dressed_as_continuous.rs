@@ -4,8 +4,7 @@
 use std::collections::VecDeque;
 
 use crate::serving::{
-    blocks_for, BlockId, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep,
-    Token,
+    blocks_for, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep, Token,
 };
 
 struct Seq {
@@ -16,8 +15,8 @@ struct Seq {
     /// The prompt, then every token generated so far (what a recompute prefills).
     tokens: Vec<Token>,
     max_tokens: usize,
-    blocks: Vec<BlockId>,
-    /// Tokens of `tokens` whose KV is in `blocks`.
+    /// Tokens of `tokens` whose KV is in its blocks (the allocator's sequence `id`, while it
+    /// runs; a waiting request has none).
     computed: usize,
 }
 
@@ -27,9 +26,7 @@ impl Seq {
     }
 
     fn release(&mut self, blocks: &mut dyn BlockManager) {
-        for b in self.blocks.drain(..) {
-            blocks.free(b);
-        }
+        blocks.free_sequence(self.id);
         self.computed = 0;
     }
 }
@@ -71,7 +68,6 @@ impl Schedule for Scheduler {
             prompt_len: request.prompt.len(),
             tokens: request.prompt,
             max_tokens: request.max_tokens,
-            blocks: Vec::new(),
             computed: 0,
         });
     }
@@ -80,14 +76,12 @@ impl Schedule for Scheduler {
         let mut events = Vec::new();
         let bs = blocks.block_size();
 
-        // Room for every running request's next token, oldest first (running is kept in
-        // arrival order, so the newest is last).
+        // Every running request got a token in the last call: room for it, oldest first
+        // (running is kept in arrival order, so the newest is last).
         let mut i = 0;
         while i < self.running.len() {
-            if self.running[i].blocks.len() >= blocks_for(self.running[i].tokens.len(), bs) {
+            if blocks.append_token(self.running[i].id).is_ok() {
                 i += 1;
-            } else if let Some(b) = blocks.allocate() {
-                self.running[i].blocks.push(b);
             } else {
                 let mut newest = self.running.pop().unwrap();
                 newest.release(blocks);
@@ -115,12 +109,13 @@ impl Schedule for Scheduler {
                 });
                 continue;
             }
-            let need = blocks_for(head.tokens.len(), bs);
-            if blocks.free_count() < need {
+            if !blocks.can_admit(head.tokens.len()) {
                 break;
             }
-            let mut seq = self.waiting.pop_front().unwrap();
-            seq.blocks = (0..need).map(|_| blocks.allocate().unwrap()).collect();
+            let seq = self.waiting.pop_front().unwrap();
+            blocks
+                .add_sequence(seq.id, seq.tokens.len())
+                .expect("can_admit said it fits");
             let at = self
                 .running
                 .iter()
@@ -139,7 +134,7 @@ impl Schedule for Scheduler {
                 id: s.id,
                 tokens: &s.tokens,
                 computed: s.computed,
-                blocks: &s.blocks,
+                blocks: blocks.block_table(s.id),
             })
             .collect();
         let next = model.forward(&batch);

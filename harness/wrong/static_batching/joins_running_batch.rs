@@ -4,25 +4,16 @@
 use std::collections::VecDeque;
 
 use crate::serving::{
-    blocks_for, BlockId, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep,
-    Token,
+    blocks_for, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep, Token,
 };
 
+/// A batch member; its KV blocks are the allocator's sequence `id`.
 struct Seq {
     id: SeqId,
     prompt_len: usize,
     tokens: Vec<Token>,
     max_tokens: usize,
-    blocks: Vec<BlockId>,
     computed: usize,
-}
-
-impl Seq {
-    fn release(&mut self, blocks: &mut dyn BlockManager) {
-        for b in self.blocks.drain(..) {
-            blocks.free(b);
-        }
-    }
 }
 
 pub struct Scheduler {
@@ -69,16 +60,18 @@ impl Schedule for Scheduler {
                     });
                     continue;
                 }
-                if blocks.free_count() < need {
+                if !blocks.can_admit(longest) {
                     break;
                 }
                 let req = self.waiting.pop_front().unwrap();
+                blocks
+                    .add_sequence(req.id, longest)
+                    .expect("can_admit said it fits");
                 self.batch.push(Seq {
                     id: req.id,
                     prompt_len: req.prompt.len(),
                     tokens: req.prompt,
                     max_tokens: req.max_tokens,
-                    blocks: (0..need).map(|_| blocks.allocate().unwrap()).collect(),
                     computed: 0,
                 });
             }
@@ -93,7 +86,7 @@ impl Schedule for Scheduler {
                 id: s.id,
                 tokens: &s.tokens,
                 computed: s.computed,
-                blocks: &s.blocks,
+                blocks: blocks.block_table(s.id),
             })
             .collect();
         let next = model.forward(&steps);
@@ -106,7 +99,7 @@ impl Schedule for Scheduler {
                 events.push(Event::Token { id: s.id, token });
             }
             if token == eos || s.tokens.len() - s.prompt_len == s.max_tokens {
-                s.release(blocks);
+                blocks.free_sequence(s.id);
                 events.push(Event::Finished { id: s.id });
             } else {
                 still.push(s);
@@ -119,7 +112,7 @@ impl Schedule for Scheduler {
     fn cancel(&mut self, id: SeqId, blocks: &mut dyn BlockManager) {
         self.waiting.retain(|r| r.id != id);
         if let Some(i) = self.batch.iter().position(|s| s.id == id) {
-            self.batch.remove(i).release(blocks);
+            blocks.free_sequence(self.batch.remove(i).id);
         }
     }
 

@@ -101,13 +101,22 @@ fn findings(ctx: &mut RustCtx, case: &str, params: &[(&str, f64)]) -> anyhow::Re
     let run = ctx.run(&all, &[])?;
     let text = run.text("findings.txt")?;
     let mut metrics = Metrics::new();
+    // The block allocator the scheduler ran on (module 08's, the learner's once it passes).
+    let mut blocks = String::new();
     for line in text.lines() {
         let (kind, rest) = line.split_once(' ').unwrap_or((line, ""));
         match kind {
             "ok" => ctx.cases.push(format!("{rest}: every invariant held")),
+            "blocks" => {
+                blocks = format!("blocks: {rest}\n");
+                ctx.cases.push(format!("{}: blocks: {rest}", ctx.case));
+            }
             "violation" => {
                 let (where_, what) = rest.split_once(": ").unwrap_or(("", rest));
-                anyhow::bail!(Failure::new(what.to_string(), format!("in the {where_}\n")));
+                anyhow::bail!(Failure::new(
+                    what.to_string(),
+                    format!("in the {where_}\n{blocks}")
+                ));
             }
             "table" => ctx.cases.push(format!("{}: {rest}", ctx.case)),
             "metric" => {

@@ -1,0 +1,153 @@
+// expect: KV blocks for
+// Known wrong: admits with the blocks its context needs and never calls append_token after, so
+// a running request's context outgrows its table at the first token past its last block (and
+// never preempts, since nothing ever asks for room).
+
+use std::collections::VecDeque;
+
+use crate::serving::{
+    blocks_for, BlockManager, Event, Limits, Model, Request, Schedule, SeqId, SeqStep, Token,
+};
+
+struct Seq {
+    id: SeqId,
+    /// Arrival order: FCFS admission, newest-first preemption.
+    arrival: u64,
+    prompt_len: usize,
+    /// The prompt, then every token generated so far (what a recompute prefills).
+    tokens: Vec<Token>,
+    max_tokens: usize,
+    /// Tokens of `tokens` whose KV is in its blocks (the allocator's sequence `id`, while it
+    /// runs; a waiting request has none).
+    computed: usize,
+}
+
+impl Seq {
+    fn generated(&self) -> usize {
+        self.tokens.len() - self.prompt_len
+    }
+
+    fn release(&mut self, blocks: &mut dyn BlockManager) {
+        blocks.free_sequence(self.id);
+        self.computed = 0;
+    }
+}
+
+pub struct Scheduler {
+    limits: Limits,
+    waiting: VecDeque<Seq>,
+    running: Vec<Seq>,
+    arrivals: u64,
+}
+
+impl Scheduler {
+    pub fn new(limits: Limits) -> Scheduler {
+        Scheduler {
+            limits,
+            waiting: VecDeque::new(),
+            running: Vec::new(),
+            arrivals: 0,
+        }
+    }
+}
+
+impl Schedule for Scheduler {
+    fn add(&mut self, request: Request) {
+        self.arrivals += 1;
+        self.waiting.push_back(Seq {
+            id: request.id,
+            arrival: self.arrivals,
+            prompt_len: request.prompt.len(),
+            tokens: request.prompt,
+            max_tokens: request.max_tokens,
+            computed: 0,
+        });
+    }
+
+    fn step(&mut self, model: &mut dyn Model, blocks: &mut dyn BlockManager) -> Vec<Event> {
+        let mut events = Vec::new();
+        let bs = blocks.block_size();
+
+        // Admission, FCFS: the head waits until it fits, and nobody passes it.
+        while self.running.len() < self.limits.max_batch {
+            let Some(head) = self.waiting.front() else {
+                break;
+            };
+            let longest = head.prompt_len + head.max_tokens;
+            if head.prompt_len == 0
+                || head.max_tokens == 0
+                || longest > self.limits.max_context
+                || blocks_for(longest, bs) > blocks.total()
+            {
+                let id = head.id;
+                self.waiting.pop_front();
+                events.push(Event::Rejected {
+                    id,
+                    reason: format!("prompt + max_tokens ({longest}) can never fit"),
+                });
+                continue;
+            }
+            if !blocks.can_admit(head.tokens.len()) {
+                break;
+            }
+            let seq = self.waiting.pop_front().unwrap();
+            blocks
+                .add_sequence(seq.id, seq.tokens.len())
+                .expect("can_admit said it fits");
+            let at = self
+                .running
+                .iter()
+                .position(|r| r.arrival > seq.arrival)
+                .unwrap_or(self.running.len());
+            self.running.insert(at, seq);
+        }
+
+        if self.running.is_empty() {
+            return events;
+        }
+        let batch: Vec<SeqStep> = self
+            .running
+            .iter()
+            .map(|s| SeqStep {
+                id: s.id,
+                tokens: &s.tokens,
+                computed: s.computed,
+                blocks: blocks.block_table(s.id),
+            })
+            .collect();
+        let next = model.forward(&batch);
+        let eos = model.eos();
+
+        let mut still = Vec::with_capacity(self.running.len());
+        for (mut s, token) in self.running.drain(..).zip(next) {
+            s.computed = s.tokens.len();
+            if token != eos {
+                s.tokens.push(token);
+                events.push(Event::Token { id: s.id, token });
+            }
+            if token == eos || s.generated() == s.max_tokens {
+                s.release(blocks);
+                events.push(Event::Finished { id: s.id });
+            } else {
+                still.push(s);
+            }
+        }
+        self.running = still;
+        events
+    }
+
+    fn cancel(&mut self, id: SeqId, blocks: &mut dyn BlockManager) {
+        self.waiting.retain(|s| s.id != id);
+        if let Some(i) = self.running.iter().position(|s| s.id == id) {
+            self.running.remove(i).release(blocks);
+        }
+    }
+
+    fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    fn running(&self) -> usize {
+        self.running.len()
+    }
+}
