@@ -308,9 +308,10 @@ pub fn serving(path: &Path, sweep: &LoadSweep) -> anyhow::Result<()> {
         .label("a lone request")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], INK.stroke_width(1)));
     knee(&mut chart, sweep.knee_rps, (ttft_lo, ttft_hi), &knee_note)?;
+    // Lower right: TTFT climbs to the right past the knee, whose note is at the top left.
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(SeriesLabelPosition::LowerRight)
         .label_font((FONT, 13))
         .background_style(WHITE.mix(0.8))
         .border_style(INK)
