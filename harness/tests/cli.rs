@@ -1332,3 +1332,46 @@ fn dev_new_scaffolds_an_exercise_that_check_solutions_holds_to_account() {
     assert!(unknown.stderr().contains("no check named `nope`"));
     assert!(!course.path("exercises/02/fifth.cu").exists());
 }
+
+#[test]
+fn the_gpu_model_waits_for_the_learners_kernels() {
+    // The course's own curriculum in a fresh tree: nothing has passed yet.
+    let dir = tempfile::tempdir().unwrap();
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::fs::copy(
+        checkout.join("curriculum.toml"),
+        dir.path().join("curriculum.toml"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("exercises")).unwrap();
+    copy_dir(&checkout.join("exercises"), &dir.path().join("exercises"));
+    let serve = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["serve", "server"])
+            .args(args)
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .env("KERNLINGS_OFFLINE", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = serve(&["--model", "smollm2-gpu"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(
+            "rmsnorm_residual, rope, paged_decode, gemv_q4, sgemm_2d_blocktile have not passed yet"
+        ),
+        "{err}"
+    );
+    let (code, err) = serve(&["--bench"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--bench and --solutions go with --model smollm2-gpu"),
+        "{err}"
+    );
+}

@@ -39,16 +39,17 @@ pub fn run(course: &Course, name: &str, port: u16, opts: Options) -> anyhow::Res
     if (opts.bench || opts.solutions) && !gpu {
         bail!("--bench and --solutions go with --model smollm2-gpu");
     }
-    // The weights first: a download that cannot happen fails before a long build.
+    // The learner's kernels, then the weights: what cannot be used fails before a download,
+    // and a download that cannot happen fails before a long build.
+    let kernels = match gpu {
+        true => Some(gpu_kernels(course, opts.solutions)?),
+        false => None,
+    };
     let real = match opts.model {
         ServeModel::Fake => None,
         ServeModel::Smollm2 | ServeModel::Smollm2Gpu => {
             Some((cpu_setup::smollm2_gguf()?, smollm2_crate(&course.root)?))
         }
-    };
-    let kernels = match gpu {
-        true => Some(gpu_kernels(course, opts.solutions)?),
-        false => None,
     };
     println!(
         "building your server ({}){} ...",
