@@ -459,6 +459,23 @@ impl BlockRunner<'_> {
                 self.check_shared(w, ins, l, span.addrs[l], bytes, 1)?;
             });
         }
+        if span.target == Target::Global && self.record_global_run(ins, exec, w, m, &span, esize, n)
+        {
+            lanes!(exec, l, {
+                let p = span.host.wrapping_add(span.addrs[l & 31] as usize) as *mut u8;
+                for k in 0..n {
+                    // SAFETY: as below.
+                    unsafe {
+                        super::access::write_raw(
+                            p.add(k * esize),
+                            esize,
+                            w.regs[m.rows[k] as usize + l],
+                        )
+                    };
+                }
+            });
+            return Ok(());
+        }
         lanes!(exec, l, {
             let a = span.addrs[l];
             let p = span.host.wrapping_add(a as usize) as *mut u8;
@@ -473,6 +490,57 @@ impl BlockRunner<'_> {
             }
         });
         Ok(())
+    }
+
+    /// A warp's global store as one record when its lanes are consecutive threads storing one
+    /// contiguous run (lane after lane, element after element) where nothing was stored
+    /// before in this worker's records: then no store of it can race, and `record_global_write`
+    /// lane by lane would find just that. False (nothing recorded) otherwise.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn record_global_run(
+        &mut self,
+        ins: &Instr,
+        exec: u32,
+        w: &Warp,
+        m: &Mem,
+        span: &Span,
+        esize: usize,
+        n: usize,
+    ) -> bool {
+        let first = exec.trailing_zeros() as usize;
+        let lanes = exec.count_ones() as usize;
+        if exec >> first != u32::MAX >> (32 - lanes) {
+            return false;
+        }
+        let base = span.addrs[first];
+        let bytes = (esize * n) as u64;
+        let mut off = 0u64;
+        for l in first..first + lanes {
+            off |= span.addrs[l] ^ base.wrapping_add((l - first) as u64 * bytes);
+        }
+        if off != 0 {
+            return false;
+        }
+        let mask = if esize >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (esize * 8)) - 1
+        };
+        let mut values = [0u64; crate::exec::global_race::MAX_RUN];
+        for l in first..first + lanes {
+            for k in 0..n {
+                values[(l - first) * n + k] = w.regs[m.rows[k] as usize + l] & mask;
+            }
+        }
+        let me = crate::exec::global_race::Writer {
+            block: self.block_lin,
+            tid: w.lin0 + first as u32,
+            line: ins.line,
+        };
+        let epoch = self.shadow.epoch;
+        self.global_shadow
+            .write_run(base, esize, n, &values[..lanes * n], me, epoch, w.wep)
     }
 
     /// The whole warp's access at once: when the space is fixed (not generic or local) and
