@@ -107,7 +107,7 @@ struct Run {
 }
 
 /// Elements one run holds at most: 32 lanes of a 4-element vector.
-pub const MAX_RUN: usize = 128;
+const MAX_RUN: usize = 128;
 
 /// Emptied record sets kept between launches, and the largest kept (about 80 MiB of records).
 static SPARE: std::sync::Mutex<Vec<GlobalShadow>> = std::sync::Mutex::new(Vec::new());
@@ -234,24 +234,35 @@ impl GlobalShadow {
         base: u64,
         esize: usize,
         per_lane: usize,
-        values: &[u64],
+        count: usize,
+        value: impl Fn(usize) -> u64,
         me: Writer,
         epoch: u32,
         wep: u32,
     ) -> bool {
-        let count = values.len();
         debug_assert!(count <= MAX_RUN && count > 0);
-        let mut slots = [(0u32, 0u32); MAX_RUN];
-        for j in 0..count {
-            let (pi, o) = self.slot(base + (j * esize) as u64);
-            if self.index[pi][o] != 0 {
+        let id = self.runs.len() as u32 | RUN;
+        let (pi, o) = self.slot(base);
+        if o + (count - 1) * esize < PAGE as usize {
+            // All in one page (nearly always): its slots at a fixed stride.
+            let page = &mut self.index[pi];
+            if (0..count).any(|j| page[o + j * esize] != 0) {
                 return false;
             }
-            slots[j] = (pi as u32, o as u32);
-        }
-        let id = self.runs.len() as u32 | RUN;
-        for &(pi, o) in &slots[..count] {
-            self.index[pi as usize][o as usize] = id;
+            for j in 0..count {
+                page[o + j * esize] = id;
+            }
+        } else {
+            for j in 0..count {
+                let (pi, o) = self.slot(base + (j * esize) as u64);
+                if self.index[pi][o] != 0 {
+                    return false;
+                }
+            }
+            for j in 0..count {
+                let (pi, o) = self.slot(base + (j * esize) as u64);
+                self.index[pi][o] = id;
+            }
         }
         self.runs.push(Run {
             base,
@@ -266,7 +277,7 @@ impl GlobalShadow {
             epoch,
             wep,
         });
-        self.run_values.extend_from_slice(values);
+        self.run_values.extend((0..count).map(value));
         true
     }
 
@@ -357,7 +368,8 @@ impl GlobalShadow {
                     r.base,
                     r.esize as usize,
                     r.per_lane as usize,
-                    values,
+                    values.len(),
+                    |j| values[j],
                     Writer {
                         block: r.block,
                         tid: r.tid0,
@@ -439,15 +451,15 @@ mod tests {
     #[test]
     fn runs_behave_as_their_stores_one_by_one() {
         let mut x = GlobalShadow::default();
-        assert!(x.write_run(0x100, 4, 1, &[1, 2, 3, 4], w(5, 32), 1, 0));
+        assert!(x.write_run(0x100, 4, 1, 4, |j| j as u64 + 1, w(5, 32), 1, 0));
         // Overlapping what is recorded: the caller goes store by store.
-        assert!(!x.write_run(0x10c, 4, 1, &[9, 9], w(5, 64), 1, 0));
+        assert!(!x.write_run(0x10c, 4, 1, 2, |_| 9, w(5, 64), 1, 0));
         // Thread 34 stored 3 at 0x108; thread 40 of the block stores 7 there, no barrier.
         assert_eq!(x.write(0x108, 4, 7, w(5, 40), 1, 0).unwrap().tid, 34);
         assert!(x.write(0x104, 4, 8, w(6, 0), 1, 0).is_none());
         let mut y = GlobalShadow::default();
-        assert!(y.write_run(0x100, 4, 2, &[1, 1, 0, 0], w(2, 0), 1, 0));
-        assert!(y.write_run(0x200, 4, 1, &[5], w(2, 0), 1, 0));
+        assert!(y.write_run(0x100, 4, 2, 4, |j| (j < 2) as u64, w(2, 0), 1, 0));
+        assert!(y.write_run(0x200, 4, 1, 1, |_| 5, w(2, 0), 1, 0));
         x.merge(y);
         // 0x100: blocks 2 and 5 stored 1 (same); 0x104: 5 stored 2, 2 stored 1, 6 stored 8.
         let c = x.conflict().unwrap();
