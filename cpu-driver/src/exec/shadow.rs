@@ -164,20 +164,29 @@ impl Shadow {
         me: Who,
     ) -> Option<(usize, usize, Finding)> {
         debug_assert!(bytes.is_multiple_of(4));
-        let nw = bytes / 4;
-        if nw == 1 && kind == 0 && !self.any_split {
-            // The commonest: one word per lane, read, no word split. `read` lane after lane.
+        if kind == 0 && !self.any_split {
+            // The commonest: a read where no word is split. `read` lane after lane, word
+            // after word.
             let mut m = exec;
             while m != 0 {
                 let l = m.trailing_zeros() as usize;
                 m &= m - 1;
-                let wi = addrs[l] as usize / 4;
+                let w0 = addrs[l] as usize / 4;
                 let me = Who {
                     tid: me.tid + l as u32,
                     ..me
                 };
-                if let Some(f) = self.read(false, wi, me) {
-                    return Some((l, wi * 4, f));
+                if bytes == 4 {
+                    // One word (the loop below costs a bounds check more per lane).
+                    if let Some(f) = self.read(false, w0, me) {
+                        return Some((l, w0 * 4, f));
+                    }
+                    continue;
+                }
+                for wi in w0..w0 + bytes / 4 {
+                    if let Some(f) = self.read(false, wi, me) {
+                        return Some((l, wi * 4, f));
+                    }
                 }
             }
             return None;
@@ -190,17 +199,8 @@ impl Shadow {
                 tid: me.tid + l as u32,
                 ..me
             };
-            let w0 = addrs[l] as usize / 4;
-            for wi in w0..w0 + nw {
-                let found = if !self.split[wi] {
-                    self.apply(false, wi, kind, me).map(|f| (wi * 4, f))
-                } else {
-                    (wi * 4..wi * 4 + 4)
-                        .find_map(|at| self.apply(true, at, kind, me).map(|f| (at, f)))
-                };
-                if let Some((at, f)) = found {
-                    return Some((l, at, f));
-                }
+            if let Some((at, f)) = self.access(addrs[l] as usize, bytes, kind, me) {
+                return Some((l, at, f));
             }
         }
         None
