@@ -82,6 +82,32 @@ impl Hasher for AddrHasher {
 
 /// Byte addresses per page of the index.
 const PAGE: u64 = 1024;
+/// An index slot with this bit holds a run's number (below), not an entry's.
+const RUN: u32 = 1 << 31;
+
+/// The stores of one warp instruction whose lanes wrote one contiguous run of elements where
+/// nothing was recorded before: one record for all of them. Element `j` is at
+/// `base + j * esize`, stored by thread `tid0 + j / per_lane` with `values[start + j]`. A run
+/// element stored again later becomes an entry of its own (`dead` marks it), so a run's live
+/// elements each have one store, one block: they never conflict.
+#[derive(Clone, Copy)]
+struct Run {
+    base: u64,
+    start: u32,
+    count: u8,
+    esize: u8,
+    per_lane: u8,
+    /// Elements that became entries.
+    dead: u128,
+    block: u32,
+    tid0: u32,
+    line: u32,
+    epoch: u32,
+    wep: u32,
+}
+
+/// Elements one run holds at most: 32 lanes of a 4-element vector.
+const MAX_RUN: usize = 128;
 
 /// Emptied record sets kept between launches, and the largest kept (about 80 MiB of records).
 static SPARE: std::sync::Mutex<Vec<GlobalShadow>> = std::sync::Mutex::new(Vec::new());
@@ -102,6 +128,9 @@ pub struct GlobalShadow {
     used: usize,
     /// The last page used: (page number, place in `index`).
     last_page: Option<(u64, usize)>,
+    runs: Vec<Run>,
+    /// The runs' values, each run's `count` from its `start`.
+    run_values: Vec<u64>,
 }
 
 /// A conflict between two blocks: the element's address and size, the two writers.
@@ -153,7 +182,7 @@ impl GlobalShadow {
         wep: u32,
     ) -> Option<Writer> {
         let (pi, o) = self.slot(addr);
-        let at = self.index[pi][o];
+        let mut at = self.index[pi][o];
         if at == 0 {
             self.index[pi][o] = self.entries.len() as u32 + 1;
             self.entries.push((
@@ -171,6 +200,9 @@ impl GlobalShadow {
                 },
             ));
             return None;
+        }
+        if at & RUN != 0 {
+            at = self.explode(pi, o, addr);
         }
         let e = &mut self.entries[at as usize - 1].1;
         let l = e.last;
@@ -191,6 +223,100 @@ impl GlobalShadow {
         None
     }
 
+    /// Records the plain stores of one warp instruction at once: `values.len()` elements of
+    /// `esize` bytes from `base` on, `per_lane` consecutive ones for each of the consecutive
+    /// threads from `me.tid` on. Only where no element has a record yet (so none can race):
+    /// false, with nothing recorded, sends the stores one by one through `write`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn write_run(
+        &mut self,
+        base: u64,
+        esize: usize,
+        per_lane: usize,
+        count: usize,
+        value: impl Fn(usize) -> u64,
+        me: Writer,
+        epoch: u32,
+        wep: u32,
+    ) -> bool {
+        debug_assert!(count <= MAX_RUN && count > 0);
+        let id = self.runs.len() as u32 | RUN;
+        let (pi, o) = self.slot(base);
+        if o + (count - 1) * esize < PAGE as usize {
+            // All in one page (nearly always): its slots at a fixed stride.
+            let page = &mut self.index[pi];
+            if (0..count).any(|j| page[o + j * esize] != 0) {
+                return false;
+            }
+            for j in 0..count {
+                page[o + j * esize] = id;
+            }
+        } else {
+            for j in 0..count {
+                let (pi, o) = self.slot(base + (j * esize) as u64);
+                if self.index[pi][o] != 0 {
+                    return false;
+                }
+            }
+            for j in 0..count {
+                let (pi, o) = self.slot(base + (j * esize) as u64);
+                self.index[pi][o] = id;
+            }
+        }
+        self.runs.push(Run {
+            base,
+            start: self.run_values.len() as u32,
+            count: count as u8,
+            esize: esize as u8,
+            per_lane: per_lane as u8,
+            dead: 0,
+            block: me.block,
+            tid0: me.tid,
+            line: me.line,
+            epoch,
+            wep,
+        });
+        self.run_values.extend((0..count).map(value));
+        true
+    }
+
+    /// Turns the run element at index slot (`pi`, `o`), address `addr`, into an entry as
+    /// `write` would have made it; its place in `entries` plus one.
+    #[cold]
+    fn explode(&mut self, pi: usize, o: usize, addr: u64) -> u32 {
+        let r = &mut self.runs[(self.index[pi][o] & !RUN) as usize];
+        let j = ((addr - r.base) / r.esize as u64) as usize;
+        r.dead |= 1 << j;
+        let (entry, _) = Self::run_entry(r, &self.run_values, j);
+        self.entries.push((addr, entry));
+        let at = self.entries.len() as u32;
+        self.index[pi][o] = at;
+        at
+    }
+
+    /// Run element `j` as the entry its store would have made, and its address.
+    fn run_entry(r: &Run, values: &[u64], j: usize) -> (Entry, u64) {
+        let me = Writer {
+            block: r.block,
+            tid: r.tid0 + (j / r.per_lane as usize) as u32,
+            line: r.line,
+        };
+        let value = values[r.start as usize + j];
+        let entry = Entry {
+            first: me,
+            second: NOBODY,
+            value,
+            same: true,
+            bytes: r.esize,
+            last: me,
+            last_epoch: r.epoch,
+            last_wep: r.wep,
+            last_value: value,
+        };
+        (entry, r.base + (j * r.esize as usize) as u64)
+    }
+
     /// A record set for a worker: an earlier launch's, emptied (its memory already touched:
     /// a launch storing a million elements spent a fifth of its time faulting in fresh
     /// pages), or a new one.
@@ -207,10 +333,12 @@ impl GlobalShadow {
     pub fn recycle(mut self) {
         // A set that never grew has nothing worth keeping (and would crowd out one that did).
         let cap = self.entries.capacity();
-        if cap == 0 || cap > MAX_SPARE_ENTRIES {
+        if (cap == 0 && self.runs.capacity() == 0) || cap > MAX_SPARE_ENTRIES {
             return;
         }
         self.entries.clear();
+        self.runs.clear();
+        self.run_values.clear();
         self.pages.clear();
         for page in &mut self.index[..self.used] {
             page.fill(0);
@@ -226,17 +354,47 @@ impl GlobalShadow {
     /// Folds another worker's records into these; gives back `other`, emptied of records,
     /// for `recycle`.
     pub fn merge(&mut self, mut other: GlobalShadow) -> GlobalShadow {
-        if self.entries.is_empty() {
+        if self.entries.is_empty() && self.runs.is_empty() {
             std::mem::swap(self, &mut other);
             return other;
         }
-        for (addr, b) in other.entries.drain(..) {
+        // Whole runs where these records have none of their elements; the rest element by
+        // element, as entries.
+        let mut singles = Vec::new();
+        for r in other.runs.drain(..) {
+            let values = &other.run_values[r.start as usize..][..r.count as usize];
+            let whole = r.dead == 0
+                && self.write_run(
+                    r.base,
+                    r.esize as usize,
+                    r.per_lane as usize,
+                    values.len(),
+                    |j| values[j],
+                    Writer {
+                        block: r.block,
+                        tid: r.tid0,
+                        line: r.line,
+                    },
+                    r.epoch,
+                    r.wep,
+                );
+            if !whole {
+                for j in (0..r.count as usize).filter(|&j| r.dead >> j & 1 == 0) {
+                    let (e, addr) = Self::run_entry(&r, &other.run_values, j);
+                    singles.push((addr, e));
+                }
+            }
+        }
+        for (addr, b) in other.entries.drain(..).chain(singles) {
             let (pi, o) = self.slot(addr);
-            let at = self.index[pi][o];
+            let mut at = self.index[pi][o];
             if at == 0 {
                 self.index[pi][o] = self.entries.len() as u32 + 1;
                 self.entries.push((addr, b));
                 continue;
+            }
+            if at & RUN != 0 {
+                at = self.explode(pi, o, addr);
             }
             let a = &mut self.entries[at as usize - 1].1;
             a.same = a.same && b.same && a.value == b.value;
@@ -286,6 +444,27 @@ mod tests {
         x.merge(y);
         let c = x.conflict().unwrap();
         assert_eq!((c.address, c.a.block, c.b.block), (0x100, 3, 7));
+    }
+
+    /// A warp's run of stores is found again element by element: by a later store of the
+    /// same worker (in-block race, cross-block conflict) and by another worker's records.
+    #[test]
+    fn runs_behave_as_their_stores_one_by_one() {
+        let mut x = GlobalShadow::default();
+        assert!(x.write_run(0x100, 4, 1, 4, |j| j as u64 + 1, w(5, 32), 1, 0));
+        // Overlapping what is recorded: the caller goes store by store.
+        assert!(!x.write_run(0x10c, 4, 1, 2, |_| 9, w(5, 64), 1, 0));
+        // Thread 34 stored 3 at 0x108; thread 40 of the block stores 7 there, no barrier.
+        assert_eq!(x.write(0x108, 4, 7, w(5, 40), 1, 0).unwrap().tid, 34);
+        assert!(x.write(0x104, 4, 8, w(6, 0), 1, 0).is_none());
+        let mut y = GlobalShadow::default();
+        assert!(y.write_run(0x100, 4, 2, 4, |j| (j < 2) as u64, w(2, 0), 1, 0));
+        assert!(y.write_run(0x200, 4, 1, 1, |_| 5, w(2, 0), 1, 0));
+        x.merge(y);
+        // 0x100: blocks 2 and 5 stored 1 (same); 0x104: 5 stored 2, 2 stored 1, 6 stored 8.
+        let c = x.conflict().unwrap();
+        assert_eq!((c.address, c.a.block, c.b.block), (0x104, 2, 5));
+        assert_eq!((c.a.tid, c.b.tid), (0, 33));
     }
 
     #[test]

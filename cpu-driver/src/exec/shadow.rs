@@ -150,6 +150,62 @@ impl Shadow {
         self.access_bytes(off, bytes, kind, me)
     }
 
+    /// `access` for each lane of `exec` in turn, lane `l` (thread `tid0 + l`) at
+    /// `addrs[l]`: the first lane whose access breaks a rule, the byte and what it broke.
+    /// `bytes` is a multiple of 4 and every address a multiple of 4 inside the block's
+    /// shared memory (as `warp_span` found), so only the words' split flags are looked at.
+    #[inline(always)]
+    pub fn access_warp(
+        &mut self,
+        exec: u32,
+        addrs: &[u64; 32],
+        bytes: usize,
+        kind: u8,
+        me: Who,
+    ) -> Option<(usize, usize, Finding)> {
+        debug_assert!(bytes.is_multiple_of(4));
+        if kind == 0 && !self.any_split {
+            // The commonest: a read where no word is split. `read` lane after lane, word
+            // after word.
+            let mut m = exec;
+            while m != 0 {
+                let l = m.trailing_zeros() as usize;
+                m &= m - 1;
+                let w0 = addrs[l] as usize / 4;
+                let me = Who {
+                    tid: me.tid + l as u32,
+                    ..me
+                };
+                if bytes == 4 {
+                    // One word (the loop below costs a bounds check more per lane).
+                    if let Some(f) = self.read(false, w0, me) {
+                        return Some((l, w0 * 4, f));
+                    }
+                    continue;
+                }
+                for wi in w0..w0 + bytes / 4 {
+                    if let Some(f) = self.read(false, wi, me) {
+                        return Some((l, wi * 4, f));
+                    }
+                }
+            }
+            return None;
+        }
+        let mut m = exec;
+        while m != 0 {
+            let l = m.trailing_zeros() as usize;
+            m &= m - 1;
+            let me = Who {
+                tid: me.tid + l as u32,
+                ..me
+            };
+            if let Some((at, f)) = self.access(addrs[l] as usize, bytes, kind, me) {
+                return Some((l, at, f));
+            }
+        }
+        None
+    }
+
     #[cold]
     #[inline(never)]
     fn access_bytes(

@@ -450,9 +450,18 @@ impl BlockRunner<'_> {
                 let first = exec.trailing_zeros() as usize;
                 let base = addrs[first];
                 let mut contiguous = true;
-                lanes!(exec, l, {
-                    contiguous &= addrs[l] == base.wrapping_add(((l - first) * bytes) as u64);
-                });
+                if exec == u32::MAX {
+                    // A whole warp: one pass without branches (the compiler vectorizes it).
+                    let mut off = 0u64;
+                    for l in 0..32 {
+                        off |= addrs[l] ^ base.wrapping_add((l * bytes) as u64);
+                    }
+                    contiguous = off == 0;
+                } else {
+                    lanes!(exec, l, {
+                        contiguous &= addrs[l] == base.wrapping_add(((l - first) * bytes) as u64);
+                    });
+                }
                 let last = 31 - exec.leading_zeros() as usize;
                 let dense = (exec >> first) as u64 == (1u64 << (last - first + 1)) - 1;
                 if contiguous && dense && addrs[last].checked_add(bytes as u64).is_some() {
@@ -526,12 +535,7 @@ impl BlockRunner<'_> {
                 // Fastest path: the words of one aligned run of 32 (128 bytes) all sit in
                 // different banks, so no phase can ask a bank for two words (rows,
                 // broadcasts, a few rows of a tile). One pass without branches.
-                let first = addrs[exec.trailing_zeros() as usize];
-                let mut apart = 0u64;
-                for l in 0..32 {
-                    apart |= (addrs[l] ^ first) & ((exec >> l & 1) as u64).wrapping_neg();
-                }
-                if apart < 128 {
+                if in_one_row(exec, addrs) {
                     return;
                 }
                 // 128 bytes per wavefront: wide accesses are split into phases of fewer lanes.
@@ -590,6 +594,19 @@ impl BlockRunner<'_> {
             _ => {}
         }
     }
+}
+
+/// Whether the executing lanes' addresses all lie in one aligned run of 128 bytes: then no
+/// two words they ask for share a bank. One pass without branches, inlined into the callers
+/// compiled for AVX2 (steps.rs), where it runs 4 lanes at once.
+#[inline(always)]
+pub(super) fn in_one_row(exec: u32, addrs: &[u64; 32]) -> bool {
+    let first = addrs[exec.trailing_zeros() as usize];
+    let mut apart = 0u64;
+    for l in 0..32 {
+        apart |= (addrs[l] ^ first) & ((exec >> l & 1) as u64).wrapping_neg();
+    }
+    apart < 128
 }
 
 /// Whether an access of `bytes` at `addr` is aligned as a GPU requires (to its size, at most

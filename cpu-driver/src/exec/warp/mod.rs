@@ -45,6 +45,8 @@ pub struct BlockRunner<'a> {
     p: &'a LaunchParams<'a>,
     /// One per instruction: how the hot loop runs it.
     steps: Vec<Step>,
+    /// The registers a block starts at zero (the ones a lane may read before writing).
+    zeroed: Vec<u32>,
     warps: Vec<Warp>,
     _smem: Vec<u8>,
     local_buf: Vec<u8>,
@@ -90,6 +92,7 @@ macro_rules! lanes {
 // After `lanes!`, so the parts below can use it.
 mod access;
 mod cp_async;
+mod live;
 mod matrix;
 mod ops;
 mod print;
@@ -124,6 +127,7 @@ impl<'a> BlockRunner<'a> {
             smem_size
         };
         let (steps, consts) = decode_steps(p.func);
+        let zeroed = live::live_at_entry(p.func, &steps);
         let mut regs = vec![0; (p.func.num_regs + consts.len()) * 32];
         for (k, &c) in consts.iter().enumerate() {
             let at = (p.func.num_regs + k) * 32;
@@ -153,6 +157,7 @@ impl<'a> BlockRunner<'a> {
         BlockRunner {
             p,
             steps,
+            zeroed,
             warps,
             smem_ptr: smem.as_mut_ptr(),
             local_ptr: local.as_mut_ptr(),
@@ -189,8 +194,11 @@ impl<'a> BlockRunner<'a> {
             w.pc = [0; 32];
             w.icount = 0;
             w.wep = 0;
-            // The constant rows after the registers stay.
-            w.regs[..self.p.func.num_regs * 32].fill(0);
+            // Registers no lane reads before writing keep the last block's values unseen
+            // (live.rs); the constant rows after the registers stay.
+            for &r in &self.zeroed {
+                w.regs[r as usize * 32..][..32].fill(0);
+            }
         }
         // Shared memory keeps the last block's bytes: reading one this block did not write is
         // reported before its value is used. Local memory has no such check, so it starts at

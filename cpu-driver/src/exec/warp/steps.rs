@@ -9,6 +9,7 @@
 use super::{Access, BlockRunner, Res, Target, Warp};
 use crate::exec::fast::{self, Lanes};
 use crate::exec::num::sx;
+use crate::exec::shadow::Who;
 use crate::ptx::ir::*;
 
 #[derive(Clone, Copy)]
@@ -236,14 +237,30 @@ impl BlockRunner<'_> {
             });
         } else {
             let v = self.special(w, s, 0) & mask;
-            lanes!(exec, l, {
-                w.regs[d + l] = v;
-            });
+            fill_row(&mut w.regs[d..][..32], exec, v);
         }
     }
 
     /// `load` for a decoded `ld`, specialised by state space.
     pub(super) fn step_ld(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem) -> Res<()> {
+        #[cfg(target_arch = "x86_64")]
+        if fast::has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.step_ld_avx2(ins, exec, w, m) };
+        }
+        self.step_ld_any(ins, exec, w, m)
+    }
+
+    /// The same compiled for AVX2: the 32-lane address loops (bounds, alignment, banks)
+    /// compare and mask 4 lanes at once, where SSE2 has no 64-bit compare at all.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn step_ld_avx2(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem) -> Res<()> {
+        self.step_ld_any(ins, exec, w, m)
+    }
+
+    #[inline(always)]
+    fn step_ld_any(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem) -> Res<()> {
         match m.space {
             Space::Shared => self.ld_lanes(ins, exec, w, m, Space::Shared),
             Space::Global => self.ld_lanes(ins, exec, w, m, Space::Global),
@@ -268,10 +285,7 @@ impl BlockRunner<'_> {
                     // SAFETY: [addr, addr + bytes) lies in the parameter buffer.
                     let raw = unsafe { super::access::read_raw(params.as_ptr().add(at), esize) };
                     let v = if m.signed { sx(raw, m.ty) as u64 } else { raw };
-                    let row = m.rows[k] as usize;
-                    lanes!(exec, l, {
-                        w.regs[row + l] = v;
-                    });
+                    fill_row(&mut w.regs[m.rows[k] as usize..][..32], exec, v);
                 }
                 return Ok(());
             }
@@ -291,7 +305,10 @@ impl BlockRunner<'_> {
                 (8, 1) => self.ld_span(ins, exec, w, m, span, 8, 1)?,
                 _ => self.ld_span(ins, exec, w, m, span, esize, n)?,
             }
-            self.count_access(ins, target, exec, &addrs, bytes);
+            // A shared access within one 128-byte row has no bank conflict to count.
+            if target != Target::Shared || !super::access::in_one_row(exec, &addrs) {
+                self.count_access(ins, target, exec, &addrs, bytes);
+            }
             return Ok(());
         }
         let mut addrs = addrs;
@@ -327,6 +344,24 @@ impl BlockRunner<'_> {
 
     /// `store` for a decoded `st`, specialised by state space.
     pub(super) fn step_st(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem) -> Res<()> {
+        #[cfg(target_arch = "x86_64")]
+        if fast::has_avx2() {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { self.step_st_avx2(ins, exec, w, m) };
+        }
+        self.step_st_any(ins, exec, w, m)
+    }
+
+    /// The same compiled for AVX2: the 32-lane address loops (bounds, alignment, banks)
+    /// compare and mask 4 lanes at once, where SSE2 has no 64-bit compare at all.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn step_st_avx2(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem) -> Res<()> {
+        self.step_st_any(ins, exec, w, m)
+    }
+
+    #[inline(always)]
+    fn step_st_any(&mut self, ins: &Instr, exec: u32, w: &mut Warp, m: &Mem) -> Res<()> {
         match m.space {
             Space::Shared => self.st_lanes(ins, exec, w, m, Space::Shared),
             Space::Global => self.st_lanes(ins, exec, w, m, Space::Global),
@@ -352,7 +387,10 @@ impl BlockRunner<'_> {
                 (8, 1) => self.st_span(ins, exec, w, m, span, 8, 1)?,
                 _ => self.st_span(ins, exec, w, m, span, esize, n)?,
             }
-            self.count_access(ins, target, exec, &addrs, bytes);
+            // A shared access within one 128-byte row has no bank conflict to count.
+            if target != Target::Shared || !super::access::in_one_row(exec, &addrs) {
+                self.count_access(ins, target, exec, &addrs, bytes);
+            }
             return Ok(());
         }
         let mut addrs = addrs;
@@ -407,9 +445,7 @@ impl BlockRunner<'_> {
         // The shared records first, lane by lane as before; then the data. (A lane at fault
         // ends the launch, so which earlier lanes' registers were written does not show.)
         if span.target == Target::Shared {
-            lanes!(exec, l, {
-                self.check_shared(w, ins, l, span.addrs[l], bytes, 0)?;
-            });
+            self.check_shared_warp(w, ins, exec, span.addrs, bytes, 0)?;
         }
         let read = |l: usize, k: usize| {
             let p = span.host.wrapping_add(span.addrs[l & 31] as usize) as *const u8;
@@ -422,8 +458,26 @@ impl BlockRunner<'_> {
                 raw
             }
         };
-        if n == 1 {
-            // One destination row, borrowed once (no bounds check per lane).
+        if n == 1 && !m.signed {
+            // One destination row, borrowed once (no bounds check per lane); a whole warp
+            // without the lane mask's loop.
+            let row = m.rows[0] as usize;
+            let dst: &mut Lanes = (&mut w.regs[row..row + 32]).try_into().expect("a row");
+            let raw = |l: usize| {
+                let p = span.host.wrapping_add(span.addrs[l] as usize) as *const u8;
+                // SAFETY: as in `read`.
+                unsafe { super::access::read_raw(p, esize) }
+            };
+            if exec == u32::MAX {
+                for l in 0..32 {
+                    dst[l] = raw(l);
+                }
+            } else {
+                lanes!(exec, l, {
+                    dst[l & 31] = raw(l & 31);
+                });
+            }
+        } else if n == 1 {
             let row = m.rows[0] as usize;
             let dst: &mut Lanes = (&mut w.regs[row..row + 32]).try_into().expect("a row");
             lanes!(exec, l, {
@@ -455,9 +509,24 @@ impl BlockRunner<'_> {
         // Shared: the records first, lane by lane as before, then the data (a lane at fault
         // ends the launch; the block's shared memory is seen by no one after).
         if span.target == Target::Shared {
+            self.check_shared_warp(w, ins, exec, span.addrs, bytes, 1)?;
+        }
+        if span.target == Target::Global && self.record_global_run(ins, exec, w, m, &span, esize, n)
+        {
             lanes!(exec, l, {
-                self.check_shared(w, ins, l, span.addrs[l], bytes, 1)?;
+                let p = span.host.wrapping_add(span.addrs[l & 31] as usize) as *mut u8;
+                for k in 0..n {
+                    // SAFETY: as below.
+                    unsafe {
+                        super::access::write_raw(
+                            p.add(k * esize),
+                            esize,
+                            w.regs[m.rows[k] as usize + l],
+                        )
+                    };
+                }
             });
+            return Ok(());
         }
         lanes!(exec, l, {
             let a = span.addrs[l];
@@ -473,6 +542,81 @@ impl BlockRunner<'_> {
             }
         });
         Ok(())
+    }
+
+    /// `check_shared` for each executing lane in turn, for an access `warp_span` checked.
+    #[inline(always)]
+    fn check_shared_warp(
+        &mut self,
+        w: &Warp,
+        ins: &Instr,
+        exec: u32,
+        addrs: &Lanes,
+        bytes: usize,
+        kind: u8,
+    ) -> Res<()> {
+        if self.cp.live != 0 || !bytes.is_multiple_of(4) {
+            lanes!(exec, l, {
+                self.check_shared(w, ins, l, addrs[l], bytes, kind)?;
+            });
+            return Ok(());
+        }
+        let me = Who {
+            tid: w.lin0,
+            wep: w.wep,
+            line: ins.line,
+        };
+        match self.shadow.access_warp(exec, addrs, bytes, kind, me) {
+            None => Ok(()),
+            Some((l, at, f)) => Err(self.shared_finding(w, ins, l, at, f)),
+        }
+    }
+
+    /// A warp's global store as one record when its lanes are consecutive threads storing one
+    /// contiguous run (lane after lane, element after element) where nothing was stored
+    /// before in this worker's records: then no store of it can race, and `record_global_write`
+    /// lane by lane would find just that. False (nothing recorded) otherwise.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn record_global_run(
+        &mut self,
+        ins: &Instr,
+        exec: u32,
+        w: &Warp,
+        m: &Mem,
+        span: &Span,
+        esize: usize,
+        n: usize,
+    ) -> bool {
+        let first = exec.trailing_zeros() as usize;
+        let lanes = exec.count_ones() as usize;
+        if exec >> first != u32::MAX >> (32 - lanes) {
+            return false;
+        }
+        let base = span.addrs[first];
+        let bytes = (esize * n) as u64;
+        let mut off = 0u64;
+        for l in first..first + lanes {
+            off |= span.addrs[l] ^ base.wrapping_add((l - first) as u64 * bytes);
+        }
+        if off != 0 {
+            return false;
+        }
+        let mask = if esize >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (esize * 8)) - 1
+        };
+        let me = crate::exec::global_race::Writer {
+            block: self.block_lin,
+            tid: w.lin0 + first as u32,
+            line: ins.line,
+        };
+        let epoch = self.shadow.epoch;
+        let regs = &w.regs;
+        let value = |j: usize| regs[m.rows[j % n] as usize + first + j / n] & mask;
+        self.global_shadow
+            .write_run(base, esize, n, lanes * n, value, me, epoch, w.wep)
     }
 
     /// The whole warp's access at once: when the space is fixed (not generic or local) and
@@ -547,6 +691,18 @@ impl BlockRunner<'_> {
                 Some((target, r.host.wrapping_sub(r.base as usize)))
             }
         }
+    }
+}
+
+/// `v` into the executing lanes of a register row.
+#[inline(always)]
+fn fill_row(row: &mut [u64], exec: u32, v: u64) {
+    if exec == u32::MAX {
+        row.fill(v);
+    } else {
+        lanes!(exec, l, {
+            row[l] = v;
+        });
     }
 }
 
