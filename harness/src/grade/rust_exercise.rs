@@ -1017,7 +1017,9 @@ mod tests {
         assert!(!SERVER_LOCK.contains("candle"));
         let real = manifest("g", "serving_server", Some(Path::new("/c/harness/smollm2")));
         assert!(
-            real.contains(r#"kernlings-smollm2 = { path = "/c/harness/smollm2" }"#),
+            real.contains(
+                r#"kernlings-smollm2 = { path = "/c/harness/smollm2", features = ["gpu"] }"#
+            ),
             "{real}"
         );
         assert!(real.contains(r#"default = ["smollm2"]"#), "{real}");
